@@ -1,0 +1,31 @@
+// Mailbox: a recipient the recipient filter knows (its primary address and aliases) and a user that
+// can authenticate (its password, kept only as an argon2id hash).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace transport::store {
+
+struct Mailbox {
+  std::int64_t id = 0;
+  std::string primary_smtp_address;          // local@domain, domain lower-cased
+  std::vector<std::string> email_addresses;  // aliases, same form
+  std::string display_name;
+  std::string password_hash;  // "$argon2id$..." or empty; never leaves the daemon
+};
+
+// Checks local@domain (RFC 5321 dot-atom local part up to 64 octets, domain up to 255) and
+// lower-cases the domain. Throws ValueError.
+std::string normalize_address(std::string_view text);
+
+// Case-insensitive comparison key of an address.
+std::string address_key(std::string_view address);
+
+// argon2id via libsodium (interactive limits: ~100 ms and 64 MiB each). Callers bound concurrency.
+std::string hash_password(std::string_view password);
+bool verify_password(std::string_view hash, std::string_view password);
+
+}  // namespace transport::store
