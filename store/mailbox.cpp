@@ -1,0 +1,80 @@
+// Mailbox: address syntax and normalization, and password hashing with libsodium's argon2id.
+#include "store/mailbox.h"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include "store/accepted_domain.h"
+#include "store/text_util.h"
+#include "store/value_error.h"
+
+namespace transport::store {
+
+namespace {
+
+// RFC 5322 atext: the characters of a dot-atom local part besides '.'.
+bool is_atext(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_dot_atom(std::string_view local) {
+  if (local.empty() || local.front() == '.' || local.back() == '.') return false;
+  char previous = 0;
+  for (char c : local) {
+    if (c == '.' ? previous == '.' : !is_atext(c)) return false;
+    previous = c;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string normalize_address(std::string_view text) {
+  std::string_view address = trim(text);
+  const std::string quoted = "\"" + std::string(text) + "\"";
+  std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos) throw ValueError(quoted + " is not an address: write local@domain");
+  std::string_view local = address.substr(0, at);
+  std::string_view domain = address.substr(at + 1);
+  if (local.size() > 64) throw ValueError(quoted + " has a local part longer than 64 characters");
+  if (!is_dot_atom(local)) {
+    throw ValueError(quoted + " is not an address: the local part may hold letters, digits, " +
+                     "!#$%&'*+-/=?^_`{|}~ and single dots");
+  }
+  if (domain.starts_with("*.")) throw ValueError(quoted + " is not an address: no wildcards in a domain");
+  std::string normalized_domain;
+  try {
+    normalized_domain = normalize_domain_name(domain);
+  } catch (const ValueError&) {
+    throw ValueError(quoted + " is not an address: \"" + std::string(domain) + "\" is not a domain");
+  }
+  return std::string(local) + "@" + normalized_domain;
+}
+
+std::string address_key(std::string_view address) { return to_lower(address); }
+
+std::string hash_password(std::string_view password) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw std::runtime_error("out of memory while hashing a password");
+  }
+  return hash;
+}
+
+bool verify_password(std::string_view hash, std::string_view password) {
+  if (sodium_init() < 0) return false;
+  std::string terminated(hash);  // crypto_pwhash_str_verify needs a C string
+  return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+}  // namespace transport::store

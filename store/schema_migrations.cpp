@@ -1,0 +1,75 @@
+// Schema history. Property columns are named by their Exchange names and hold the canonical text the
+// property tables render (lists comma-separated), so the file reads plainly in the sqlite3 shell.
+#include "store/schema_migrations.h"
+
+namespace transport::store {
+
+namespace {
+
+constexpr std::string_view kMigrations[] = {
+    // 1: the configuration model of DESIGN §3.
+    R"sql(
+CREATE TABLE transport_server (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  HostName TEXT NOT NULL
+);
+CREATE TABLE receive_connectors (
+  id INTEGER PRIMARY KEY,
+  Name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  Bindings TEXT NOT NULL,
+  RemoteIPRanges TEXT NOT NULL,
+  TarpitInterval TEXT NOT NULL,
+  Enabled TEXT NOT NULL,
+  Fqdn TEXT NOT NULL,
+  Banner TEXT NOT NULL,
+  MaxMessageSize TEXT NOT NULL,
+  MaxHeaderSize TEXT NOT NULL,
+  MaxRecipientsPerMessage TEXT NOT NULL,
+  MaxInboundConnection TEXT NOT NULL,
+  MaxInboundConnectionPerSource TEXT NOT NULL,
+  MaxInboundConnectionPercentagePerSource TEXT NOT NULL,
+  ConnectionTimeout TEXT NOT NULL,
+  ConnectionInactivityTimeout TEXT NOT NULL,
+  MaxProtocolErrors TEXT NOT NULL,
+  PermissionGroups TEXT NOT NULL,
+  AuthMechanism TEXT NOT NULL,
+  MaxLogonFailures TEXT NOT NULL,
+  TlsCertificatePath TEXT NOT NULL,
+  TlsKeyPath TEXT NOT NULL,
+  RequireTLS TEXT NOT NULL,
+  PipeliningEnabled TEXT NOT NULL,
+  EnhancedStatusCodesEnabled TEXT NOT NULL,
+  ChunkingEnabled TEXT NOT NULL,
+  EightBitMimeEnabled TEXT NOT NULL,
+  ProtocolLoggingLevel TEXT NOT NULL,
+  Comment TEXT NOT NULL
+);
+CREATE TABLE accepted_domains (
+  id INTEGER PRIMARY KEY,
+  Name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  DomainName TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  DomainType TEXT NOT NULL,
+  "Default" TEXT NOT NULL
+);
+CREATE TABLE mailboxes (
+  id INTEGER PRIMARY KEY,
+  PrimarySmtpAddress TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  EmailAddresses TEXT NOT NULL,
+  DisplayName TEXT NOT NULL,
+  PasswordHash TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE recipient_filter (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  RecipientValidationEnabled TEXT NOT NULL,
+  BlockListEnabled TEXT NOT NULL,
+  BlockedRecipients TEXT NOT NULL
+);
+INSERT INTO recipient_filter VALUES (1, 'true', 'false', '');
+)sql",
+};
+
+}  // namespace
+
+std::span<const std::string_view> schema_migrations() { return kMigrations; }
+
+}  // namespace transport::store

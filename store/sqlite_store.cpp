@@ -1,0 +1,263 @@
+// SqliteStore: rows are written and read through the property tables, one column per property, so a
+// new property is one table entry plus one migration.
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include "store/property.h"
+#include "store/schema_migrations.h"
+#include "store/value_error.h"
+
+namespace transport::store {
+
+namespace {
+
+[[noreturn]] void throw_sqlite(sqlite3* db, const std::string& doing) {
+  throw StoreError(doing + ": " + sqlite3_errmsg(db));
+}
+
+void exec(sqlite3* db, const std::string& sql, const std::string& doing) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::string message = doing + ": " + (error ? error : "unknown error");
+    sqlite3_free(error);
+    throw StoreError(message);
+  }
+}
+
+// A prepared statement that finalizes itself.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw_sqlite(db, "preparing \"" + sql + "\"");
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void bind(int index, const std::string& text) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+  // True while there is a row to read.
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw_sqlite(db_, "running \"" + std::string(sqlite3_sql(stmt_)) + "\"");
+  }
+  std::string text(int column) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::string quoted(std::string_view column) { return "\"" + std::string(column) + "\""; }
+
+std::string join(const PropertyValues& values) {
+  std::string out;
+  for (const std::string& v : values) {
+    if (!out.empty()) out += ',';
+    out += v;
+  }
+  return out;
+}
+
+PropertyValues split(const std::string& text) {
+  PropertyValues out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    out.emplace_back(text, start, comma - start);
+    start = comma + 1;
+  }
+  return out;
+}
+
+template <class Model>
+std::string column_text(const Property<Model>& property, const Model& model) {
+  PropertyValues values = property.render(model);
+  return property.kind == PropertyKind::list ? join(values) : (values.empty() ? std::string() : values.front());
+}
+
+// Inserts (id 0, then set to the new row's id) or updates one row whose columns are the model's
+// properties.
+template <class Model>
+void put_row(sqlite3* db, std::string_view table, std::span<const Property<Model>> properties,
+             const Model& model, std::int64_t& id) {
+  std::string sql;
+  if (id == 0) {
+    std::string columns, params;
+    for (const auto& p : properties) {
+      columns += (columns.empty() ? "" : ", ") + quoted(p.name);
+      params += params.empty() ? "?" : ", ?";
+    }
+    sql = "INSERT INTO " + std::string(table) + " (" + columns + ") VALUES (" + params + ")";
+  } else {
+    std::string assignments;
+    for (const auto& p : properties) assignments += (assignments.empty() ? "" : ", ") + quoted(p.name) + " = ?";
+    sql = "UPDATE " + std::string(table) + " SET " + assignments + " WHERE id = ?";
+  }
+  Statement statement(db, sql);
+  int index = 1;
+  for (const auto& p : properties) statement.bind(index++, column_text(p, model));
+  if (id != 0) statement.bind(index, id);
+  statement.step();
+  if (id == 0) id = sqlite3_last_insert_rowid(db);
+}
+
+// Reads every row of a table back through the property tables. `finish` receives each model with its
+// row id, and the statement positioned after the property columns, where `extra` columns follow.
+template <class Model, class Finish>
+std::vector<Model> load_rows(sqlite3* db, std::string_view table, std::span<const Property<Model>> properties,
+                             const std::string& extra, Finish finish) {
+  std::string columns = "id";
+  for (const auto& p : properties) columns += ", " + quoted(p.name);
+  if (!extra.empty()) columns += ", " + extra;
+  Statement statement(db, "SELECT " + columns + " FROM " + std::string(table) + " ORDER BY id");
+  std::vector<Model> rows;
+  while (statement.step()) {
+    Model model;
+    const std::int64_t id = statement.integer(0);
+    int column = 1;
+    for (const auto& p : properties) {
+      std::string text = statement.text(column++);
+      try {
+        p.assign(model, p.kind == PropertyKind::list ? split(text) : PropertyValues{text});
+      } catch (const ValidationError& e) {
+        throw StoreError("row " + std::to_string(id) + " of " + std::string(table) +
+                         " holds an invalid value: " + e.what());
+      }
+    }
+    finish(model, id, statement, column);
+    rows.push_back(std::move(model));
+  }
+  return rows;
+}
+
+void remove_row(sqlite3* db, std::string_view table, std::int64_t id) {
+  Statement statement(db, "DELETE FROM " + std::string(table) + " WHERE id = ?");
+  statement.bind(1, id);
+  statement.step();
+}
+
+}  // namespace
+
+void StoreTransaction::set_host_name(const std::string& host_name) {
+  Statement statement(db_, "INSERT OR REPLACE INTO transport_server (id, HostName) VALUES (1, ?)");
+  statement.bind(1, host_name);
+  statement.step();
+}
+
+void StoreTransaction::put(ReceiveConnector& connector) {
+  put_row(db_, "receive_connectors", receive_connector_properties(), connector, connector.id);
+}
+
+void StoreTransaction::put(AcceptedDomain& domain) {
+  put_row(db_, "accepted_domains", accepted_domain_properties(), domain, domain.id);
+}
+
+void StoreTransaction::put(Mailbox& mailbox) {
+  put_row(db_, "mailboxes", mailbox_properties(), mailbox, mailbox.id);
+  Statement statement(db_, "UPDATE mailboxes SET PasswordHash = ? WHERE id = ?");
+  statement.bind(1, mailbox.password_hash);
+  statement.bind(2, mailbox.id);
+  statement.step();
+}
+
+void StoreTransaction::put(const RecipientFilterConfig& filter) {
+  std::int64_t the_only_row = 1;
+  put_row(db_, "recipient_filter", recipient_filter_properties(), filter, the_only_row);
+}
+
+void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
+void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
+void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
+
+SqliteStore::SqliteStore(const std::filesystem::path& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string message = "cannot open configuration database " + path.string() + ": " +
+                          (db_ ? sqlite3_errmsg(db_) : "out of memory");
+    sqlite3_close(db_);
+    throw StoreError(message);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  try {
+    exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+         "configuring " + path.string());
+    const int known = static_cast<int>(schema_migrations().size());
+    const int found = schema_version();
+    if (found > known) {
+      throw StoreError(path.string() + " has schema version " + std::to_string(found) +
+                       ", newer than this transportd understands (" + std::to_string(known) +
+                       "): run the newer transportd, or restore a backup");
+    }
+    created_ = found == 0;
+    for (int version = found; version < known; ++version) {
+      exec(db_, "BEGIN IMMEDIATE", "starting migration");
+      try {
+        exec(db_, std::string(schema_migrations()[static_cast<std::size_t>(version)]),
+             "migrating " + path.string() + " to schema version " + std::to_string(version + 1));
+        exec(db_, "PRAGMA user_version = " + std::to_string(version + 1), "recording the schema version");
+        exec(db_, "COMMIT", "committing migration");
+      } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+int SqliteStore::schema_version() const {
+  Statement statement(db_, "PRAGMA user_version");
+  statement.step();
+  return static_cast<int>(statement.integer(0));
+}
+
+Configuration SqliteStore::load() const {
+  Configuration config;
+  {
+    Statement statement(db_, "SELECT HostName FROM transport_server WHERE id = 1");
+    if (statement.step()) config.host_name = statement.text(0);
+  }
+  auto keep_id = [](auto& model, std::int64_t id, const Statement&, int) { model.id = id; };
+  config.connectors = load_rows(db_, "receive_connectors", receive_connector_properties(), "", keep_id);
+  config.accepted_domains = load_rows(db_, "accepted_domains", accepted_domain_properties(), "", keep_id);
+  config.mailboxes = load_rows(db_, "mailboxes", mailbox_properties(), "PasswordHash",
+                               [](Mailbox& m, std::int64_t id, const Statement& s, int column) {
+                                 m.id = id;
+                                 m.password_hash = s.text(column);
+                               });
+  auto filters = load_rows(db_, "recipient_filter", recipient_filter_properties(), "",
+                           [](RecipientFilterConfig&, std::int64_t, const Statement&, int) {});
+  if (!filters.empty()) config.recipient_filter = filters.front();
+  return config;
+}
+
+void SqliteStore::transact(const std::function<void(StoreTransaction&)>& change) {
+  exec(db_, "BEGIN IMMEDIATE", "starting a transaction");
+  try {
+    StoreTransaction transaction(db_);
+    change(transaction);
+    exec(db_, "COMMIT", "committing");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+}  // namespace transport::store

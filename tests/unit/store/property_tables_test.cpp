@@ -1,0 +1,177 @@
+// The property tables: their agreement with the admin API's documented contract, and the messages
+// that name the property and the allowed range.
+#include "store/property.h"
+
+#include <google/protobuf/descriptor.h>
+#include <gtest/gtest.h>
+
+#include "store/value_error.h"
+#include "transport_admin.pb.h"
+
+namespace transport::store {
+namespace {
+
+namespace pb = ::google::protobuf;
+
+// Every property of a store table appears in the proto message under its Exchange name, with the
+// same default and a matching kind; every settable proto field has a table entry.
+template <class Model>
+void expect_table_matches_proto(std::span<const Property<Model>> table, const pb::Descriptor* message,
+                                std::set<std::string> computed_defaults = {}) {
+  for (const Property<Model>& p : table) {
+    const pb::FieldDescriptor* field = nullptr;
+    for (int i = 0; i < message->field_count(); ++i) {
+      if (message->field(i)->json_name() == p.name) field = message->field(i);
+    }
+    ASSERT_NE(field, nullptr) << message->name() << " has no field for " << p.name;
+    const auto& info = field->options().GetExtension(admin::v1::property);
+    EXPECT_FALSE(info.output_only()) << p.name;
+    if (!computed_defaults.count(std::string(p.name))) {
+      EXPECT_EQ(info.default_value(), p.default_text) << p.name;
+    }
+    EXPECT_EQ(field->is_repeated(), p.kind == PropertyKind::list) << p.name;
+    if (p.kind == PropertyKind::boolean) EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_BOOL) << p.name;
+    if (p.kind == PropertyKind::integer) EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_INT32) << p.name;
+  }
+  for (int i = 0; i < message->field_count(); ++i) {
+    const pb::FieldDescriptor* field = message->field(i);
+    if (field->options().GetExtension(admin::v1::property).output_only()) continue;
+    EXPECT_NE(find_property(table, field->json_name()), nullptr) << field->json_name() << " is not in the table";
+  }
+}
+
+TEST(PropertyTables, AgreeWithTheAdminApiContract) {
+  expect_table_matches_proto(receive_connector_properties(), admin::v1::ReceiveConnector::descriptor());
+  expect_table_matches_proto(accepted_domain_properties(), admin::v1::AcceptedDomain::descriptor());
+  expect_table_matches_proto(mailbox_properties(), admin::v1::Mailbox::descriptor());
+  expect_table_matches_proto(recipient_filter_properties(), admin::v1::RecipientFilterConfig::descriptor());
+}
+
+TEST(PropertyTables, DefaultsOfTheModelRenderAsTheDocumentedDefaults) {
+  ReceiveConnector connector;
+  for (const auto& p : receive_connector_properties()) {
+    if (p.default_text.empty()) continue;
+    PropertyValues values = p.render(connector);
+    std::string joined;
+    for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
+    EXPECT_EQ(joined, p.default_text) << p.name;
+  }
+}
+
+struct Rejection {
+  const char* property;
+  const char* value;
+  const char* message_fragment;
+};
+
+TEST(PropertyTables, RejectionsNameThePropertyAndTheAllowedValues) {
+  const Rejection cases[] = {
+      {"TarpitInterval", "00:10:01", "TarpitInterval 00:10:01 is out of range: allowed 00:00:00 to 00:10:00"},
+      {"TarpitInterval", "1.00:00:00", "TarpitInterval 1.00:00:00 is out of range: allowed 00:00:00 to 00:10:00"},
+      {"TarpitInterval", "5", "did you mean 00:00:05"},
+      {"TarpitInterval", "-00:00:01", "TarpitInterval"},
+      {"TarpitInterval", "00:00:01.5", "TarpitInterval"},
+      {"ConnectionTimeout", "00:00:00", "ConnectionTimeout 00:00:00 is out of range: allowed 00:00:01 to 1.00:00:00"},
+      {"MaxMessageSize", "1KB", "MaxMessageSize 1KB is out of range: allowed 64KB to 2GB"},
+      {"MaxRecipientsPerMessage", "0", "MaxRecipientsPerMessage 0 is out of range: allowed 1 to 512000"},
+      {"MaxRecipientsPerMessage", "many", "MaxRecipientsPerMessage: \"many\" is not a whole number: allowed 1 to 512000"},
+      {"MaxInboundConnectionPerSource", "10001", "allowed 1 to 10000, or unlimited"},
+      {"MaxLogonFailures", "11", "allowed 0 to 10"},
+      {"Enabled", "maybe", "Enabled \"maybe\" is not allowed: true or false"},
+      {"Banner", "hello", "Banner must start with \"220 \""},
+      {"Name", "a\\b", "may not contain"},
+      {"Name", "", "1 to 64 characters"},
+      {"ProtocolLoggingLevel", "Loud", "None or Verbose"},
+      {"TlsCertificatePath", "cert.pem", "absolute path"},
+      {"Fqdn", "not a host", "Fqdn"},
+  };
+  for (const Rejection& c : cases) {
+    ReceiveConnector connector;
+    const auto* p = find_property(receive_connector_properties(), c.property);
+    ASSERT_NE(p, nullptr) << c.property;
+    try {
+      p->assign(connector, {c.value});
+      ADD_FAILURE() << c.property << " accepted " << c.value;
+    } catch (const ValidationError& e) {
+      EXPECT_EQ(e.property(), c.property);
+      EXPECT_NE(std::string(e.what()).find(c.message_fragment), std::string::npos)
+          << c.property << "=" << c.value << ": " << e.what();
+    }
+  }
+}
+
+TEST(PropertyTables, AcceptedValuesAreShownCanonically) {
+  ReceiveConnector connector;
+  auto set = [&](const char* name, PropertyValues values) {
+    const auto* p = find_property(receive_connector_properties(), name);
+    p->assign(connector, values);
+    return p->render(connector);
+  };
+  EXPECT_EQ(set("tarpitinterval", {"0.00:09:00"}), PropertyValues{"00:09:00"});
+  EXPECT_EQ(set("MaxInboundConnection", {"Unlimited"}), PropertyValues{"unlimited"});
+  EXPECT_EQ(set("MaxMessageSize", {"25 mb"}), PropertyValues{"25MB"});
+  EXPECT_EQ(set("Enabled", {"$false"}), PropertyValues{"false"});
+  EXPECT_EQ(set("RemoteIPRanges", {"10.0.0.1", "10.0.1.0/24"}), (PropertyValues{"10.0.0.1", "10.0.1.0/24"}));
+}
+
+TEST(ReceiveConnectorValidation, CrossPropertyRules) {
+  ReceiveConnector c;
+  c.name = "X";
+  c.bindings = {Binding::parse("127.0.0.1:25")};
+  EXPECT_NO_THROW(validate(c));
+
+  ReceiveConnector overlapping = c;
+  overlapping.remote_ip_ranges = {IpRange::parse("10.0.0.0/8"), IpRange::parse("10.1.0.0/16")};
+  EXPECT_THROW(validate(overlapping), ValidationError);
+
+  ReceiveConnector timeouts = c;
+  timeouts.connection_timeout = TimeSpan::from_seconds(60);
+  timeouts.connection_inactivity_timeout = TimeSpan::from_seconds(120);
+  EXPECT_THROW(validate(timeouts), ValidationError);
+
+  ReceiveConnector tls = c;
+  tls.auth_mechanism = AuthMechanism{};
+  tls.require_tls = true;
+  EXPECT_THROW(validate(tls), ValidationError);
+
+  ReceiveConnector external = c;
+  external.auth_mechanism = AuthMechanism{AuthMechanismFlag::external_authoritative};
+  EXPECT_THROW(validate(external), ValidationError);
+  external.permission_groups = PermissionGroups{PermissionGroup::exchange_servers};
+  EXPECT_NO_THROW(validate(external));
+
+  ReceiveConnector no_bindings = c;
+  no_bindings.bindings.clear();
+  EXPECT_THROW(validate(no_bindings), ValidationError);
+}
+
+TEST(AcceptedDomain, WildcardMatchesParentAndSubdomains) {
+  AcceptedDomain exact{.domain_name = normalize_domain_name("Example.COM")};
+  AcceptedDomain wild{.domain_name = normalize_domain_name("*.example.com")};
+  EXPECT_TRUE(exact.matches("EXAMPLE.com"));
+  EXPECT_FALSE(exact.matches("a.example.com"));
+  EXPECT_TRUE(wild.matches("example.com"));
+  EXPECT_TRUE(wild.matches("mail.Example.com"));
+  EXPECT_FALSE(wild.matches("badexample.com"));
+  EXPECT_THROW(normalize_domain_name("exa mple.com"), ValueError);
+  EXPECT_THROW(normalize_domain_name("-bad.com"), ValueError);
+}
+
+TEST(Mailbox, AddressSyntax) {
+  EXPECT_EQ(normalize_address("John.Doe@Example.COM"), "John.Doe@example.com");
+  EXPECT_THROW(normalize_address("no-at-sign"), ValueError);
+  EXPECT_THROW(normalize_address(".dot@example.com"), ValueError);
+  EXPECT_THROW(normalize_address("a..b@example.com"), ValueError);
+  EXPECT_THROW(normalize_address(std::string(65, 'a') + "@example.com"), ValueError);
+  EXPECT_THROW(normalize_address("a@*.example.com"), ValueError);
+}
+
+TEST(Mailbox, PasswordHashIsArgon2idAndVerifies) {
+  std::string hash = hash_password("correct horse");
+  EXPECT_TRUE(hash.starts_with("$argon2id$"));
+  EXPECT_TRUE(verify_password(hash, "correct horse"));
+  EXPECT_FALSE(verify_password(hash, "wrong"));
+}
+
+}  // namespace
+}  // namespace transport::store
