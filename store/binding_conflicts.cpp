@@ -19,7 +19,7 @@ Sharing how_bindings_share(const Binding& a, const Binding& b) {
 std::optional<std::string> find_binding_conflict(std::span<const ReceiveConnector> connectors,
                                                  const ReceiveConnector& candidate) {
   for (const ReceiveConnector& other : connectors) {
-    if (candidate.id != 0 && other.id == candidate.id) continue;
+    if (&other == &candidate || (candidate.id != 0 && other.id == candidate.id)) continue;
     for (const Binding& mine : candidate.bindings) {
       for (const Binding& theirs : other.bindings) {
         Sharing sharing = how_bindings_share(mine, theirs);

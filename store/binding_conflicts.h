@@ -10,9 +10,9 @@
 
 namespace transport::store {
 
-// Checks `candidate` against every other connector (those with a different id, or any when the
-// candidate's id is 0). Returns a sentence naming the other connector, the Binding and both ranges,
-// or nullopt when there is no conflict.
+// Checks `candidate` against every other connector: `connectors` may contain the candidate itself
+// (same object, or same non-zero id), which is skipped. Returns a sentence naming the other
+// connector, the Binding and both ranges, or nullopt when there is no conflict.
 //  - Same Binding (equal IP and port): equal or partially overlapping ranges conflict.
 //  - Wildcard and specific IP of the same family on the same port: only partial overlaps conflict.
 std::optional<std::string> find_binding_conflict(std::span<const ReceiveConnector> connectors,

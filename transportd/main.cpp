@@ -1,1 +1,96 @@
-int main() { return 0; }
+// transportd: the daemon. Takes the data directory's lock, opens the configuration database (creating
+// the default connector on first start), serves the admin API, and stops cleanly on SIGTERM/SIGINT.
+#include <grpcpp/server.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "store/sqlite_store.h"
+#include "transportd/admin/admin_service.h"
+#include "transportd/config/configuration_service.h"
+#include "transportd/data_dir_lock.h"
+#include "transportd/log.h"
+
+namespace {
+
+struct Options {
+  std::filesystem::path data_dir = "/var/lib/transportd";
+  std::filesystem::path admin_socket;  // default: DATA_DIR/admin.sock
+  std::vector<std::string> default_bindings{"0.0.0.0:25"};
+  std::string host_name;
+};
+
+std::string system_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  std::string host(name);
+  return host.substr(0, host.find('.'));  // Exchange shows the short name in identities
+}
+
+int run(const Options& options) {
+  using namespace transport;
+  std::filesystem::create_directories(options.data_dir);
+  ::chmod(options.data_dir.c_str(), 0700);
+  DataDirLock lock(options.data_dir);
+
+  // Signals are taken synchronously by the main thread: block them before any other thread exists.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  store::SqliteStore store(options.data_dir / "config.db");
+  const std::string host_name = options.host_name.empty() ? system_host_name() : options.host_name;
+  config::ConfigurationService configuration(store, host_name, options.default_bindings);
+  if (store.created()) {
+    log::info("transportd", "created " + (options.data_dir / "config.db").string() + " with connector \"Default " +
+                                host_name + "\"");
+  }
+
+  const std::filesystem::path socket_path =
+      options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
+  admin::AdminService admin_service(configuration);
+  std::unique_ptr<grpc::Server> admin_server = admin::start_admin_server(socket_path, admin_service);
+  log::info("transportd", "ready: admin API on unix:" + socket_path.string() + ", data in " +
+                              options.data_dir.string() + ", " +
+                              std::to_string(configuration.snapshot()->connectors.size()) + " receive connector(s)");
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
+  admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::error_code ignored;
+  std::filesystem::remove(socket_path, ignored);
+  log::info("transportd", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"transportd: SMTP receive transport with tarpitting receive connectors"};
+  app.add_option("--data-dir", options.data_dir, "Directory for the configuration database, mailboxes and the admin socket")
+      ->capture_default_str();
+  app.add_option("--admin-socket", options.admin_socket, "Unix socket of the admin API (default: DATA_DIR/admin.sock)");
+  app.add_option("--default-bindings", options.default_bindings,
+                 "Bindings (IP:PORT, comma-separated) of the default connector, used only when the database is created")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--hostname", options.host_name, "Server name: the HOST of HOST\\Name identities and default Fqdn");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    transport::log::error("transportd", e.what());
+    std::cerr << "transportd: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,61 @@
+// AdminService: the gRPC TransportAdmin service. Translates requests into ConfigurationService calls
+// and its exceptions into gRPC status codes whose messages name the property at fault.
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <filesystem>
+#include <memory>
+#include <semaphore>
+
+#include "transport_admin.grpc.pb.h"
+#include "transportd/config/configuration_service.h"
+
+namespace transport::admin {
+
+namespace v1 = ::transport::admin::v1;
+
+class AdminService final : public v1::TransportAdmin::Service {
+ public:
+  explicit AdminService(config::ConfigurationService& configuration) : configuration_(configuration) {}
+
+  grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::ReceiveConnectorList*) override;
+  grpc::Status NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest*,
+                                   v1::ReceiveConnector*) override;
+  grpc::Status SetReceiveConnector(grpc::ServerContext*, const v1::SetReceiveConnectorRequest*,
+                                   v1::ReceiveConnectorList*) override;
+  grpc::Status RemoveReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+  grpc::Status TestReceiveConnector(grpc::ServerContext*, const v1::TestReceiveConnectorRequest*,
+                                    v1::TestReceiveConnectorResponse*) override;
+
+  grpc::Status GetAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter*, v1::AcceptedDomainList*) override;
+  grpc::Status NewAcceptedDomain(grpc::ServerContext*, const v1::NewAcceptedDomainRequest*,
+                                 v1::AcceptedDomain*) override;
+  grpc::Status SetAcceptedDomain(grpc::ServerContext*, const v1::SetAcceptedDomainRequest*,
+                                 v1::AcceptedDomainList*) override;
+  grpc::Status RemoveAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+
+  grpc::Status GetMailbox(grpc::ServerContext*, const v1::IdentityFilter*, v1::MailboxList*) override;
+  grpc::Status NewMailbox(grpc::ServerContext*, const v1::NewMailboxRequest*, v1::Mailbox*) override;
+  grpc::Status SetMailbox(grpc::ServerContext*, const v1::SetMailboxRequest*, v1::MailboxList*) override;
+  grpc::Status RemoveMailbox(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+
+  grpc::Status GetRecipientFilterConfig(grpc::ServerContext*, const v1::GetRecipientFilterConfigRequest*,
+                                        v1::RecipientFilterConfig*) override;
+  grpc::Status SetRecipientFilterConfig(grpc::ServerContext*, const v1::SetRecipientFilterConfigRequest*,
+                                        v1::RecipientFilterConfig*) override;
+
+ private:
+  // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
+  std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
+
+  config::ConfigurationService& configuration_;
+  std::counting_semaphore<2> hashing_slots_{2};
+};
+
+// Starts the gRPC server on a unix socket created with mode 0600 (no window where it is wider).
+// A stale socket file at `socket_path` is replaced: the caller holds the data directory's lock, so
+// no live transportd owns it. Throws std::runtime_error when the socket cannot be served.
+std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service);
+
+}  // namespace transport::admin

@@ -1,0 +1,377 @@
+// ConfigurationService: apply, validate as a whole, persist in one transaction, publish. The per-model
+// rules (required properties, uniqueness, conflicts) live in the Collection traits below; the flow is
+// written once for all models.
+#include "transportd/config/configuration_service.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "store/binding_conflicts.h"
+#include "store/text_util.h"
+#include "store/value_error.h"
+#include "transportd/config/admin_error.h"
+#include "transportd/config/identity_match.h"
+
+namespace transport::config {
+
+using store::AcceptedDomain;
+using store::Configuration;
+using store::Mailbox;
+using store::ReceiveConnector;
+using store::ValidationError;
+
+template <class Model>
+struct Collection;
+
+template <>
+struct Collection<ReceiveConnector> {
+  static constexpr const char* noun = "receive connector";
+  static auto table() { return store::receive_connector_properties(); }
+  static std::vector<ReceiveConnector>& items(Configuration& c) { return c.connectors; }
+  static const std::vector<ReceiveConnector>& items(const Configuration& c) { return c.connectors; }
+  static bool matches(const Configuration& c, const ReceiveConnector& m, std::string_view pattern) {
+    return identity_matches(pattern, c.host_name, m.name);
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    const ReceiveConnector& c = next.connectors[index];
+    if (c.name.empty()) throw ValidationError("Name", "Name is required");
+    store::validate(c);
+    for (std::size_t i = 0; i < next.connectors.size(); ++i) {
+      if (i != index && store::iequals(next.connectors[i].name, c.name)) {
+        throw AdminError(AdminError::Kind::already_exists, "a receive connector named \"" +
+                                                               next.connectors[i].name + "\" already exists");
+      }
+    }
+    if (auto conflict = store::find_binding_conflict(next.connectors, c)) {
+      throw AdminError(AdminError::Kind::conflict, "receive connector \"" + c.name + "\": " + *conflict);
+    }
+  }
+  static std::vector<std::size_t> settle(Configuration&, std::size_t) { return {}; }
+  static void remove(store::StoreTransaction& t, const ReceiveConnector& m) { t.remove_connector(m.id); }
+};
+
+template <>
+struct Collection<AcceptedDomain> {
+  static constexpr const char* noun = "accepted domain";
+  static auto table() { return store::accepted_domain_properties(); }
+  static std::vector<AcceptedDomain>& items(Configuration& c) { return c.accepted_domains; }
+  static const std::vector<AcceptedDomain>& items(const Configuration& c) { return c.accepted_domains; }
+  static bool matches(const Configuration&, const AcceptedDomain& m, std::string_view pattern) {
+    return identity_matches(pattern, "", m.name);
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    const AcceptedDomain& d = next.accepted_domains[index];
+    if (d.name.empty()) throw ValidationError("Name", "Name is required");
+    if (d.domain_name.empty()) throw ValidationError("DomainName", "DomainName is required, e.g. example.com");
+    for (std::size_t i = 0; i < next.accepted_domains.size(); ++i) {
+      const AcceptedDomain& other = next.accepted_domains[i];
+      if (i == index) continue;
+      if (store::iequals(other.name, d.name)) {
+        throw AdminError(AdminError::Kind::already_exists, "an accepted domain named \"" + other.name + "\" already exists");
+      }
+      if (store::iequals(other.domain_name, d.domain_name)) {
+        throw AdminError(AdminError::Kind::already_exists,
+                         "DomainName " + d.domain_name + " is already accepted by \"" + other.name + "\"");
+      }
+    }
+  }
+  // At most one default: making one the default clears the others, as Set-AcceptedDomain -MakeDefault.
+  static std::vector<std::size_t> settle(Configuration& next, std::size_t index) {
+    std::vector<std::size_t> cleared;
+    if (!next.accepted_domains[index].is_default) return cleared;
+    for (std::size_t i = 0; i < next.accepted_domains.size(); ++i) {
+      if (i != index && next.accepted_domains[i].is_default) {
+        next.accepted_domains[i].is_default = false;
+        cleared.push_back(i);
+      }
+    }
+    return cleared;
+  }
+  static void remove(store::StoreTransaction& t, const AcceptedDomain& m) { t.remove_accepted_domain(m.id); }
+};
+
+template <>
+struct Collection<Mailbox> {
+  static constexpr const char* noun = "mailbox";
+  static auto table() { return store::mailbox_properties(); }
+  static std::vector<Mailbox>& items(Configuration& c) { return c.mailboxes; }
+  static const std::vector<Mailbox>& items(const Configuration& c) { return c.mailboxes; }
+  static bool matches(const Configuration&, const Mailbox& m, std::string_view pattern) {
+    return identity_matches(pattern, "", m.primary_smtp_address);
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    const Mailbox& m = next.mailboxes[index];
+    if (m.primary_smtp_address.empty()) {
+      throw ValidationError("PrimarySmtpAddress", "PrimarySmtpAddress is required, e.g. alice@example.com");
+    }
+    std::unordered_map<std::string, const Mailbox*> owners;
+    for (std::size_t i = 0; i < next.mailboxes.size(); ++i) {
+      if (i == index) continue;
+      const Mailbox& other = next.mailboxes[i];
+      owners.emplace(store::address_key(other.primary_smtp_address), &other);
+      for (const auto& alias : other.email_addresses) owners.emplace(store::address_key(alias), &other);
+    }
+    auto check_free = [&](const std::string& address) {
+      auto it = owners.find(store::address_key(address));
+      if (it != owners.end()) {
+        throw AdminError(AdminError::Kind::already_exists,
+                         "address " + address + " already belongs to mailbox " + it->second->primary_smtp_address);
+      }
+    };
+    check_free(m.primary_smtp_address);
+    for (const auto& alias : m.email_addresses) check_free(alias);
+  }
+  // An alias equal to the primary address, or given twice, is kept once.
+  static std::vector<std::size_t> settle(Configuration& next, std::size_t index) {
+    Mailbox& m = next.mailboxes[index];
+    std::vector<std::string> unique;
+    std::vector<std::string> keys{store::address_key(m.primary_smtp_address)};
+    for (const auto& alias : m.email_addresses) {
+      std::string key = store::address_key(alias);
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      keys.push_back(key);
+      unique.push_back(alias);
+    }
+    m.email_addresses = std::move(unique);
+    return {};
+  }
+  static void remove(store::StoreTransaction& t, const Mailbox& m) { t.remove_mailbox(m.id); }
+};
+
+template <>
+struct Collection<store::RecipientFilterConfig> {
+  static constexpr const char* noun = "recipient filter";
+  static auto table() { return store::recipient_filter_properties(); }
+};
+
+namespace {
+
+template <class Model>
+void apply(Model& model, const PropertyChanges& changes) {
+  for (const auto& [name, values] : changes) {
+    const store::Property<Model>* property = store::find_property(Collection<Model>::table(), name);
+    if (property == nullptr) throw ValidationError(name, name + " is not a property of a " + Collection<Model>::noun);
+    property->assign(model, values);
+  }
+}
+
+// Indices of the objects the patterns name, in collection order. Empty patterns: all, if allowed.
+template <class Model>
+std::vector<std::size_t> resolve(const Configuration& config, const std::vector<std::string>& patterns,
+                                 bool empty_means_all) {
+  const auto& items = Collection<Model>::items(config);
+  std::vector<bool> chosen(items.size(), patterns.empty() && empty_means_all);
+  if (patterns.empty() && !empty_means_all) {
+    throw ValidationError("Identity", std::string("give the identity of at least one ") + Collection<Model>::noun);
+  }
+  for (const std::string& pattern : patterns) {
+    bool found = false;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (Collection<Model>::matches(config, items[i], pattern)) chosen[i] = found = true;
+    }
+    if (!found) {
+      throw AdminError(AdminError::Kind::not_found,
+                       std::string("no ") + Collection<Model>::noun + " matches \"" + pattern + "\"");
+    }
+  }
+  std::vector<std::size_t> indices;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (chosen[i]) indices.push_back(i);
+  }
+  return indices;
+}
+
+template <class Model>
+std::vector<Model> pick(const Configuration& config, const std::vector<std::size_t>& indices) {
+  std::vector<Model> out;
+  out.reserve(indices.size());
+  for (std::size_t i : indices) out.push_back(Collection<Model>::items(config)[i]);
+  return out;
+}
+
+}  // namespace
+
+// The generic flows, as members of a friend so they can reach commit().
+template <class Model>
+struct Flows {
+  static std::vector<Model> get(const ConfigurationService& service, const std::vector<std::string>& identities) {
+    store::ConfigurationPtr config = service.snapshot();
+    return pick<Model>(*config, resolve<Model>(*config, identities, true));
+  }
+
+  static Model create(ConfigurationService& service, Model model, const PropertyChanges& changes) {
+    std::lock_guard lock(service.writer_mutex_);
+    Configuration next = *service.snapshot();
+    apply(model, changes);
+    auto& items = Collection<Model>::items(next);
+    items.push_back(std::move(model));
+    const std::size_t index = items.size() - 1;
+    std::vector<std::size_t> touched = Collection<Model>::settle(next, index);
+    Collection<Model>::check(next, index);
+    service.commit_locked(next, [&](store::StoreTransaction& t) {
+      for (std::size_t i : touched) t.put(items[i]);
+      t.put(items[index]);
+    });
+    return Collection<Model>::items(*service.snapshot())[index];
+  }
+
+  static std::vector<Model> update(ConfigurationService& service, const std::vector<std::string>& identities,
+                                   const PropertyChanges& changes,
+                                   const std::function<void(Model&)>& extra_change = {}) {
+    std::lock_guard lock(service.writer_mutex_);
+    Configuration next = *service.snapshot();
+    std::vector<std::size_t> indices = resolve<Model>(next, identities, false);
+    auto& items = Collection<Model>::items(next);
+    std::vector<std::size_t> touched;
+    for (std::size_t i : indices) {
+      apply(items[i], changes);
+      if (extra_change) extra_change(items[i]);
+      for (std::size_t t : Collection<Model>::settle(next, i)) touched.push_back(t);
+    }
+    for (std::size_t i : indices) Collection<Model>::check(next, i);
+    service.commit_locked(next, [&](store::StoreTransaction& t) {
+      for (std::size_t i : touched) t.put(items[i]);
+      for (std::size_t i : indices) t.put(items[i]);
+    });
+    return pick<Model>(*service.snapshot(), indices);
+  }
+
+  static std::vector<std::string> remove(ConfigurationService& service, const std::vector<std::string>& identities) {
+    std::lock_guard lock(service.writer_mutex_);
+    Configuration next = *service.snapshot();
+    std::vector<std::size_t> indices = resolve<Model>(next, identities, false);
+    auto& items = Collection<Model>::items(next);
+    std::vector<std::string> removed;
+    std::vector<Model> doomed;
+    for (auto it = indices.rbegin(); it != indices.rend(); ++it) {
+      removed.insert(removed.begin(), ConfigurationService::identity(next, items[*it]));
+      doomed.push_back(std::move(items[*it]));
+      items.erase(items.begin() + static_cast<std::ptrdiff_t>(*it));
+    }
+    service.commit_locked(next, [&](store::StoreTransaction& t) {
+      for (const Model& m : doomed) Collection<Model>::remove(t, m);
+    });
+    return removed;
+  }
+};
+
+ConfigurationService::ConfigurationService(store::SqliteStore& store, const std::string& host_name,
+                                           const std::vector<std::string>& default_bindings)
+    : store_(store) {
+  Configuration config = store_.load();
+  const bool first_start = store_.created() && config.connectors.empty();
+  if (first_start || (!host_name.empty() && host_name != config.host_name)) {
+    store::ReceiveConnector connector;
+    if (first_start) {
+      connector.fqdn = store::to_lower(host_name);
+      apply(connector, {{"Name", {"Default " + host_name}}, {"Bindings", default_bindings}});
+      store::validate(connector);
+    }
+    store_.transact([&](store::StoreTransaction& t) {
+      t.set_host_name(host_name);
+      if (first_start) t.put(connector);
+    });
+    config = store_.load();
+  }
+  snapshot_ = std::make_shared<const Configuration>(std::move(config));
+}
+
+store::ConfigurationPtr ConfigurationService::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+void ConfigurationService::on_change(std::function<void(const store::ConfigurationPtr&)> listener) {
+  std::lock_guard lock(writer_mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+void ConfigurationService::commit_locked(Configuration& next,
+                                         const std::function<void(store::StoreTransaction&)>& persist) {
+  store_.transact(persist);
+  auto published = std::make_shared<const Configuration>(std::move(next));
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_ = published;
+  }
+  for (const auto& listener : listeners_) listener(published);
+}
+
+std::string ConfigurationService::identity(const Configuration& config, const ReceiveConnector& connector) {
+  return store::connector_identity(config.host_name, connector);
+}
+std::string ConfigurationService::identity(const Configuration&, const AcceptedDomain& domain) { return domain.name; }
+std::string ConfigurationService::identity(const Configuration&, const Mailbox& mailbox) {
+  return mailbox.primary_smtp_address;
+}
+
+std::vector<ReceiveConnector> ConfigurationService::get_connectors(const std::vector<std::string>& identities) const {
+  return Flows<ReceiveConnector>::get(*this, identities);
+}
+
+ReceiveConnector ConfigurationService::new_connector(const PropertyChanges& changes) {
+  ReceiveConnector connector;
+  connector.fqdn = store::to_lower(snapshot()->host_name);
+  return Flows<ReceiveConnector>::create(*this, std::move(connector), changes);
+}
+
+std::vector<ReceiveConnector> ConfigurationService::set_connectors(const std::vector<std::string>& identities,
+                                                                   const PropertyChanges& changes) {
+  return Flows<ReceiveConnector>::update(*this, identities, changes);
+}
+
+std::vector<std::string> ConfigurationService::remove_connectors(const std::vector<std::string>& identities) {
+  return Flows<ReceiveConnector>::remove(*this, identities);
+}
+
+std::vector<AcceptedDomain> ConfigurationService::get_accepted_domains(const std::vector<std::string>& identities) const {
+  return Flows<AcceptedDomain>::get(*this, identities);
+}
+
+AcceptedDomain ConfigurationService::new_accepted_domain(const PropertyChanges& changes) {
+  return Flows<AcceptedDomain>::create(*this, AcceptedDomain{}, changes);
+}
+
+std::vector<AcceptedDomain> ConfigurationService::set_accepted_domains(const std::vector<std::string>& identities,
+                                                                       const PropertyChanges& changes) {
+  return Flows<AcceptedDomain>::update(*this, identities, changes);
+}
+
+std::vector<std::string> ConfigurationService::remove_accepted_domains(const std::vector<std::string>& identities) {
+  return Flows<AcceptedDomain>::remove(*this, identities);
+}
+
+std::vector<Mailbox> ConfigurationService::get_mailboxes(const std::vector<std::string>& identities) const {
+  return Flows<Mailbox>::get(*this, identities);
+}
+
+Mailbox ConfigurationService::new_mailbox(const PropertyChanges& changes, const PasswordHashChange& password_hash) {
+  Mailbox mailbox;
+  if (password_hash) mailbox.password_hash = *password_hash;
+  return Flows<Mailbox>::create(*this, std::move(mailbox), changes);
+}
+
+std::vector<Mailbox> ConfigurationService::set_mailboxes(const std::vector<std::string>& identities,
+                                                         const PropertyChanges& changes,
+                                                         const PasswordHashChange& password_hash) {
+  return Flows<Mailbox>::update(*this, identities, changes, [&](Mailbox& m) {
+    if (password_hash) m.password_hash = *password_hash;
+  });
+}
+
+std::vector<std::string> ConfigurationService::remove_mailboxes(const std::vector<std::string>& identities) {
+  return Flows<Mailbox>::remove(*this, identities);
+}
+
+store::RecipientFilterConfig ConfigurationService::get_recipient_filter() const { return snapshot()->recipient_filter; }
+
+store::RecipientFilterConfig ConfigurationService::set_recipient_filter(const PropertyChanges& changes) {
+  std::lock_guard lock(writer_mutex_);
+  Configuration next = *snapshot();
+  apply(next.recipient_filter, changes);
+  store::RecipientFilterConfig result = next.recipient_filter;
+  commit_locked(next, [&](store::StoreTransaction& t) { t.put(result); });
+  return result;
+}
+
+}  // namespace transport::config

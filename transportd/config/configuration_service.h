@@ -1,0 +1,85 @@
+// ConfigurationService: the daemon's single writer of configuration. Each admin change is applied to
+// a copy of the current snapshot, validated as a whole, written in one SQLite transaction, and only
+// then published as the new immutable snapshot. Readers never wait for writers.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/configuration.h"
+#include "store/property.h"
+#include "store/sqlite_store.h"
+
+namespace transport::config {
+
+template <class Model>
+struct Flows;
+
+// Property changes as (Exchange name, values) pairs, in the order given.
+using PropertyChanges = std::vector<std::pair<std::string, store::PropertyValues>>;
+
+// A password change for a mailbox: absent = keep, empty hash = remove.
+using PasswordHashChange = std::optional<std::string>;
+
+class ConfigurationService {
+ public:
+  // Loads the configuration. On a store that was just created, records host_name and creates the
+  // connector "Default <host_name>" on `default_bindings`. A non-empty host_name that differs from
+  // the stored one replaces it.
+  ConfigurationService(store::SqliteStore& store, const std::string& host_name,
+                       const std::vector<std::string>& default_bindings);
+
+  store::ConfigurationPtr snapshot() const;
+  // Called after every published change with the new snapshot (on the admin thread that made it).
+  void on_change(std::function<void(const store::ConfigurationPtr&)> listener);
+
+  // Identities are names or globs; an empty list means all (get only). A pattern that matches
+  // nothing throws AdminError::not_found. Changes throw store::ValidationError (bad values) or
+  // AdminError (missing, duplicate, conflicting); nothing is changed when anything throws.
+  std::vector<store::ReceiveConnector> get_connectors(const std::vector<std::string>& identities) const;
+  store::ReceiveConnector new_connector(const PropertyChanges& changes);
+  std::vector<store::ReceiveConnector> set_connectors(const std::vector<std::string>& identities,
+                                                      const PropertyChanges& changes);
+  std::vector<std::string> remove_connectors(const std::vector<std::string>& identities);
+
+  std::vector<store::AcceptedDomain> get_accepted_domains(const std::vector<std::string>& identities) const;
+  store::AcceptedDomain new_accepted_domain(const PropertyChanges& changes);
+  std::vector<store::AcceptedDomain> set_accepted_domains(const std::vector<std::string>& identities,
+                                                          const PropertyChanges& changes);
+  std::vector<std::string> remove_accepted_domains(const std::vector<std::string>& identities);
+
+  std::vector<store::Mailbox> get_mailboxes(const std::vector<std::string>& identities) const;
+  store::Mailbox new_mailbox(const PropertyChanges& changes, const PasswordHashChange& password_hash);
+  std::vector<store::Mailbox> set_mailboxes(const std::vector<std::string>& identities,
+                                            const PropertyChanges& changes, const PasswordHashChange& password_hash);
+  std::vector<std::string> remove_mailboxes(const std::vector<std::string>& identities);
+
+  store::RecipientFilterConfig get_recipient_filter() const;
+  store::RecipientFilterConfig set_recipient_filter(const PropertyChanges& changes);
+
+  // Identity as shown to the administrator: HOST\Name for connectors, Name for accepted domains,
+  // PrimarySmtpAddress for mailboxes.
+  static std::string identity(const store::Configuration& config, const store::ReceiveConnector& connector);
+  static std::string identity(const store::Configuration& config, const store::AcceptedDomain& domain);
+  static std::string identity(const store::Configuration& config, const store::Mailbox& mailbox);
+
+ private:
+  template <class Model>
+  friend struct Flows;
+
+  // With writer_mutex_ held: `persist` writes what changed in one transaction, then `next` becomes
+  // the published snapshot. Nothing is published when persist throws.
+  void commit_locked(store::Configuration& next, const std::function<void(store::StoreTransaction&)>& persist);
+
+  store::SqliteStore& store_;
+  mutable std::mutex snapshot_mutex_;  // guards snapshot_ only: readers copy the pointer and go
+  store::ConfigurationPtr snapshot_;
+  std::mutex writer_mutex_;  // one admin change at a time
+  std::vector<std::function<void(const store::ConfigurationPtr&)>> listeners_;
+};
+
+}  // namespace transport::config
