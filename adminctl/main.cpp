@@ -1,1 +1,154 @@
-int main() { return 0; }
+// adminctl: entry point and the only translation unit that includes CLI11. Builds one CLI11
+// subcommand per entry of the command table, parses the rewritten argv, then plans, calls, prints.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "adminctl/admin_client.h"
+#include "adminctl/arguments.h"
+#include "adminctl/invocation.h"
+#include "adminctl/password_prompt.h"
+#include "adminctl/usage_error.h"
+
+namespace {
+
+using namespace adminctl;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+struct Subcommand {
+  const Command* command = nullptr;
+  CLI::App* app = nullptr;
+  std::vector<std::pair<const CommandOption*, CLI::Option*>> options;
+  std::vector<std::string> positionals;
+};
+
+std::string option_names(const CommandOption& option) {
+  std::string names;
+  for (const auto& name : option.names) {
+    if (name.size() < 2) continue;  // CLI11 long names need two characters; -h is CLI11's own
+    if (!names.empty()) names += ",";
+    names += "--" + name;
+  }
+  return names;
+}
+
+std::string positional_help(const Command& command) {
+  const ObjectKind& kind = *command.kind;
+  if (command.verb == Verb::New) {
+    return "the new " + kind.noun + "'s " + kind.identity_field->json_name();
+  }
+  return "identities or glob patterns ('*', 'Default*'), with or without HOST\\; - reads them from standard "
+         "input, one per line" + std::string(command.verb == Verb::Get ? "; none = all" : "");
+}
+
+// The placeholder --help shows after a flag.
+std::string value_name(const CommandOption& option) {
+  if (option.role != OptionRole::Property) return "VALUE";
+  if (option.field->is_repeated()) return "LIST";
+  switch (option.field->cpp_type()) {
+    case google::protobuf::FieldDescriptor::CPPTYPE_BOOL: return "BOOL";
+    case google::protobuf::FieldDescriptor::CPPTYPE_INT32: return "NUMBER";
+    default: return "TEXT";
+  }
+}
+
+void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub) {
+  sub.command = &command;
+  sub.app = app.add_subcommand(command.name, command.summary);
+  sub.app->ignore_case();
+  sub.app->fallthrough();  // --server after the command
+  for (const auto& option : command_options(command)) {
+    CLI::Option* cli_option = option.takes_value ? sub.app->add_option(option_names(option))
+                                                 : sub.app->add_flag(option_names(option));
+    cli_option->description(option.help);
+    if (option.takes_value) cli_option->type_name(value_name(option));
+    cli_option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    sub.options.emplace_back(&option, cli_option);
+  }
+  const bool takes_identities = command.verb != Verb::Test && !command.kind->singleton;
+  if (takes_identities) {
+    sub.app->add_option(command.verb == Verb::New ? "name" : "identity", sub.positionals, positional_help(command))
+        ->type_name(command.verb == Verb::New ? "NAME" : "IDENTITY");
+  }
+}
+
+Invocation invocation_of(const Subcommand& sub) {
+  Invocation invocation;
+  invocation.command = sub.command;
+  invocation.positionals = sub.positionals;
+  for (const auto& [option, cli_option] : sub.options) {
+    if (cli_option->count() == 0) continue;
+    invocation.given.emplace_back(option, option->takes_value ? cli_option->results()
+                                                              : std::vector<std::string>{"true"});
+  }
+  return invocation;
+}
+
+int run(int argc, char** argv) {
+  const PreparedArguments prepared = prepare_arguments(std::vector<std::string>(argv + 1, argv + argc));
+
+  CLI::App app("Administer transportd through its admin API (unix socket). Property flags are kebab-case "
+               "(--tarpit-interval); the Exchange spelling works too (-TarpitInterval, -Enabled:$false).\n"
+               "Exit codes: 0 ok, 1 the server refused, 2 usage error, 3 server unreachable.",
+               "adminctl");
+  app.option_defaults()->ignore_case();
+  app.require_subcommand(1);
+  app.get_formatter()->column_width(36);
+  std::string server;
+  const CLI::Option* server_option =
+      app.add_option("--server", server, global_options().front().help)->type_name("unix:PATH");
+
+  std::vector<Subcommand> subcommands(commands().size());
+  for (std::size_t i = 0; i < commands().size(); ++i) add_subcommand(app, commands()[i], subcommands[i]);
+
+  try {
+    std::vector<std::string> reversed(prepared.args.rbegin(), prepared.args.rend());
+    app.parse(reversed);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  const auto chosen = std::find_if(subcommands.begin(), subcommands.end(),
+                                   [](const Subcommand& sub) { return sub.app->parsed(); });
+  if (chosen == subcommands.end()) throw UsageError("no command given; run 'adminctl --help' for the list");
+
+  const std::string target =
+      server_target(server_option->count() > 0 ? std::optional<std::string>(server) : std::nullopt,
+                    std::getenv("ADMINCTL_SERVER"));
+  const Plan plan = plan_call(invocation_of(*chosen), std::cin, prompt_new_password);
+
+  const auto& rpc = *plan.command->rpc;
+  std::unique_ptr<google::protobuf::Message> response(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(rpc.output_type())->New());
+  const CallResult result = call_admin(target, rpc, *plan.request, *response);
+  switch (result.outcome) {
+    case CallOutcome::Ok: break;
+    case CallOutcome::Refused:
+      std::cerr << "adminctl: " << result.message << "\n";
+      return kExitRefused;
+    case CallOutcome::Unreachable:
+      std::cerr << "adminctl: cannot reach transportd at " << target << " (" << result.message
+                << "); is it running? Use --server or ADMINCTL_SERVER\n";
+      return kExitUnreachable;
+  }
+  std::cout << render_response(plan, *response) << std::flush;
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const UsageError& error) {
+    std::cerr << "adminctl: " << error.what() << "\n";
+    return kExitUsage;
+  }
+}

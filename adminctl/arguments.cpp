@@ -1,0 +1,159 @@
+// adminctl: per-command option lists and the argv rewriting that maps Exchange spellings to them.
+#include "adminctl/arguments.h"
+
+#include <map>
+#include <optional>
+
+#include "adminctl/properties.h"
+#include "adminctl/text.h"
+#include "adminctl/usage_error.h"
+
+namespace adminctl {
+
+const std::vector<CommandOption>& global_options() {
+  static const std::vector<CommandOption> options{
+      {OptionRole::Server, {"server"}, true,
+       "the transportd admin endpoint, unix:PATH or a socket path (default: $ADMINCTL_SERVER, else "
+       "unix:/var/lib/transportd/admin.sock)"},
+      {OptionRole::Help, {"help", "h", "?"}, false, "show help"},
+  };
+  return options;
+}
+
+namespace {
+
+std::vector<CommandOption> build_command_options(const Command& command) {
+  std::vector<CommandOption> options;
+  const ObjectKind& kind = *command.kind;
+  if (command.verb == Verb::Get) {
+    options.push_back({OptionRole::Select, {"select"}, true,
+                       "the properties to show, comma-separated Exchange names, in this order; * for all"});
+    options.push_back({OptionRole::Format, {"format"}, true,
+                       kind.singleton ? "table (default), list or json" : "table (default), list, json or name"});
+  }
+  if (command.verb == Verb::New || command.verb == Verb::Set) {
+    for (const auto* field : settable_fields(*kind.message)) {
+      options.push_back(
+          {OptionRole::Property, flag_names(*field), true, flag_help(*field, command.verb == Verb::New), field});
+    }
+    if (kind.has_password) {
+      options.push_back({OptionRole::PasswordStdin, {"password-stdin", "PasswordStdin"}, false,
+                         "read the password from the first line of standard input"});
+      options.push_back({OptionRole::PasswordPrompt, {"password-prompt", "PasswordPrompt"}, false,
+                         "prompt for the password twice on the terminal, without echo"});
+      if (command.verb == Verb::Set) {
+        options.push_back({OptionRole::ClearPassword, {"clear-password", "ClearPassword"}, false,
+                           "remove the password: the mailbox can no longer authenticate"});
+      }
+    }
+  }
+  if (command.verb == Verb::Test) {
+    options.push_back({OptionRole::RemoteIp, {"remote-ip", "RemoteIp", "RemoteIPAddress"}, true,
+                       "the client's address, e.g. 127.0.0.2 or 2001:db8::1 (required)"});
+    options.push_back({OptionRole::Local, {"local", "local-endpoint", "LocalEndpoint"}, true,
+                       "the local IP:port the client connects to, e.g. 127.0.0.1:25 (required)"});
+  }
+  return options;
+}
+
+const CommandOption* find_option(const std::vector<const CommandOption*>& known, std::string_view name) {
+  for (const auto* option : known) {
+    for (const auto& candidate : option->names) {
+      if (iequals(candidate, name)) return option;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<CommandOption>& command_options(const Command& command) {
+  static const std::map<const Command*, std::vector<CommandOption>> all = [] {
+    std::map<const Command*, std::vector<CommandOption>> built;
+    for (const auto& c : commands()) built.emplace(&c, build_command_options(c));
+    return built;
+  }();
+  return all.at(&command);
+}
+
+std::vector<std::string> rewrite_arguments(const std::vector<std::string>& args,
+                                           const std::vector<const CommandOption*>& known) {
+  std::vector<std::string> out;
+  out.reserve(args.size());
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      out.push_back(arg);
+      continue;
+    }
+    const std::string_view body = std::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
+    // Option names never contain ':' or '=', so the first of either separates the value.
+    const auto separator = body.find_first_of(":=");
+    const std::string_view name = body.substr(0, separator);
+    std::optional<std::string> value;
+    if (separator != std::string_view::npos) value = std::string(body.substr(separator + 1));
+
+    if (iequals(name, "password")) {
+      throw UsageError("passwords are never taken as a command-line value (they would show in the process "
+                       "list and shell history); use --password-stdin or --password-prompt");
+    }
+    const CommandOption* option = find_option(known, name);
+    if (option == nullptr) {
+      out.push_back(arg);
+      continue;
+    }
+    // The value goes in its own argument: CLI11 takes the argument after an option that needs one
+    // whatever it looks like ("-x", ""), while "--name=" would make it take the next one instead.
+    out.push_back("--" + option->names.front());
+    if (option->takes_value) {
+      if (value) {
+        out.push_back(std::move(*value));
+      } else if (i + 1 < args.size()) {
+        out.push_back(args[++i]);
+      }
+    } else if (value) {
+      out.back() += "=" + *value;
+    }
+  }
+  return out;
+}
+
+PreparedArguments prepare_arguments(const std::vector<std::string>& args) {
+  std::vector<const CommandOption*> known;
+  for (const auto& option : global_options()) known.push_back(&option);
+
+  // The command word is the first argument that is neither an option nor a global option's value.
+  std::optional<std::size_t> command_at;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() >= 2 && arg[0] == '-') {
+      const std::string_view body = std::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
+      const auto separator = body.find_first_of(":=");
+      const auto* option = find_option(known, body.substr(0, separator));
+      if (option != nullptr && option->takes_value && separator == std::string_view::npos) ++i;
+      continue;
+    }
+    command_at = i;
+    break;
+  }
+
+  PreparedArguments prepared;
+  std::vector<std::string> input = args;
+  if (command_at) {
+    prepared.command = find_command(args[*command_at]);
+    if (prepared.command == nullptr) {
+      throw UsageError("unknown command '" + args[*command_at] + "'; run 'adminctl --help' for the list");
+    }
+    input[*command_at] = prepared.command->name;
+    for (const auto& option : command_options(*prepared.command)) known.push_back(&option);
+  }
+  prepared.args = rewrite_arguments(input, known);
+  return prepared;
+}
+
+}  // namespace adminctl

@@ -1,0 +1,59 @@
+// adminctl: the options each command accepts, and the argv rewriting that lets CLI11 parse the
+// Exchange spellings: "-TarpitInterval 00:00:10", "-Enabled:$false", any case. CLI11 itself is not
+// used here; main.cpp builds its parser from command_options().
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adminctl/command_table.h"
+
+namespace adminctl {
+
+enum class OptionRole {
+  Server,          // --server (global)
+  Help,            // --help, -h (CLI11 provides the option; listed here so -Help is rewritten)
+  Property,        // a property of the object kind (--tarpit-interval)
+  Select,          // get-*: --select
+  Format,          // get-*: --format
+  PasswordStdin,   // new-/set-mailbox
+  PasswordPrompt,  // new-/set-mailbox
+  ClearPassword,   // set-mailbox
+  RemoteIp,        // test-receiveconnector
+  Local,           // test-receiveconnector
+};
+
+struct CommandOption {
+  OptionRole role;
+  std::vector<std::string> names;  // long names without dashes; the first is the canonical one
+  bool takes_value;
+  std::string help;
+  const google::protobuf::FieldDescriptor* field = nullptr;  // for OptionRole::Property
+};
+
+// Options valid before and after the command: --server, --help.
+const std::vector<CommandOption>& global_options();
+
+// The options of one command (not the global ones), in --help order.
+const std::vector<CommandOption>& command_options(const Command& command);
+
+// Rewrites arguments (argv without argv[0]) so that every known option (case-insensitive, one or two
+// dashes) appears in its canonical two-dash spelling, followed by its value as the next argument:
+//   -TarpitInterval 00:00:10  -> --tarpit-interval 00:00:10
+//   -Enabled:$false           -> --enabled $false
+//   --Comment=-x              -> --comment -x   (a value may start with '-' or be empty)
+// Unknown options, positionals and everything after "--" are left alone. An option named
+// "password" is refused (UsageError): passwords never travel on the command line.
+std::vector<std::string> rewrite_arguments(const std::vector<std::string>& args,
+                                           const std::vector<const CommandOption*>& known);
+
+struct PreparedArguments {
+  std::vector<std::string> args;      // rewritten; the command word in its canonical lower case
+  const Command* command = nullptr;   // null when no command word was given
+};
+
+// Finds the command word (the first positional), then rewrites with the global and that command's
+// options. Throws UsageError for an unknown command word.
+PreparedArguments prepare_arguments(const std::vector<std::string>& args);
+
+}  // namespace adminctl

@@ -1,0 +1,141 @@
+// adminctl: the command table. Object kinds are declared once below; each command's RPC is looked up
+// in the TransportAdmin service descriptor by name (Get + ReceiveConnector -> GetReceiveConnector).
+#include "adminctl/command_table.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "adminctl/properties.h"
+#include "adminctl/text.h"
+#include "transport_admin.pb.h"
+
+namespace adminctl {
+
+namespace pb = google::protobuf;
+namespace v1 = transport::admin::v1;
+
+namespace {
+
+// A broken invariant between this table and the proto is a bug: fail loudly at startup.
+[[noreturn]] void table_bug(const std::string& what) {
+  std::fprintf(stderr, "adminctl: internal error: %s\n", what.c_str());
+  std::abort();
+}
+
+const pb::FieldDescriptor* field_named(const pb::Descriptor* message, const char* name) {
+  const auto* field = message->FindFieldByName(name);
+  if (field == nullptr) table_bug(message->full_name() + " has no field " + name);
+  return field;
+}
+
+struct KindSpec {
+  const char* noun;
+  const pb::Descriptor* message;
+  const char* identity_field;  // nullptr for a singleton
+  std::vector<const char*> columns;  // Exchange names
+  bool has_password;
+  std::vector<Verb> verbs;
+};
+
+ObjectKind make_kind(const KindSpec& spec) {
+  ObjectKind kind;
+  kind.noun = spec.noun;
+  kind.message = spec.message;
+  kind.singleton = spec.identity_field == nullptr;
+  kind.has_password = spec.has_password;
+  if (!kind.singleton) {
+    kind.identity_field = field_named(spec.message, spec.identity_field);
+    const auto* shown = spec.message->FindFieldByName("identity");
+    kind.shown_identity_field = shown != nullptr ? shown : kind.identity_field;
+  }
+  for (const char* column : spec.columns) {
+    const auto* field = find_by_exchange_name(*spec.message, column);
+    if (field == nullptr) table_bug(spec.message->full_name() + " has no property " + column);
+    kind.default_columns.push_back(field);
+  }
+  return kind;
+}
+
+const std::vector<KindSpec>& kind_specs() {
+  static const std::vector<KindSpec> specs{
+      {"ReceiveConnector", v1::ReceiveConnector::descriptor(), "name",
+       {"Identity", "Bindings", "RemoteIPRanges", "TarpitInterval", "Enabled"}, false,
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove, Verb::Test}},
+      {"AcceptedDomain", v1::AcceptedDomain::descriptor(), "name",
+       {"Name", "DomainName", "DomainType", "Default"}, false,
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}},
+      {"Mailbox", v1::Mailbox::descriptor(), "primary_smtp_address",
+       {"PrimarySmtpAddress", "DisplayName", "EmailAddresses", "HasPassword"}, true,
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}},
+      {"RecipientFilterConfig", v1::RecipientFilterConfig::descriptor(), nullptr,
+       {"RecipientValidationEnabled", "BlockListEnabled", "BlockedRecipients"}, false,
+       {Verb::Get, Verb::Set}},
+  };
+  return specs;
+}
+
+const char* verb_name(Verb verb) {
+  switch (verb) {
+    case Verb::Get: return "Get";
+    case Verb::New: return "New";
+    case Verb::Set: return "Set";
+    case Verb::Remove: return "Remove";
+    case Verb::Test: return "Test";
+  }
+  return "";
+}
+
+std::string summary(Verb verb, const ObjectKind& kind) {
+  const std::string& noun = kind.noun;
+  if (kind.singleton) {
+    return verb == Verb::Get ? "Show the " + noun : "Change the " + noun;
+  }
+  switch (verb) {
+    case Verb::Get: return "Show " + noun + " objects (all, or the given identities or patterns)";
+    case Verb::New: return std::string(noun.find_first_of("AEIOU") == 0 ? "Create an " : "Create a ") + noun;
+    case Verb::Set: return "Change properties of the given " + noun + " objects";
+    case Verb::Remove: return "Delete the given " + noun + " objects";
+    case Verb::Test: return "Show which " + noun + " would serve a connection from --remote-ip to --local";
+  }
+  return {};
+}
+
+struct Table {
+  std::vector<ObjectKind> kinds;
+  std::vector<Command> commands;
+};
+
+const Table& table() {
+  static const Table built = [] {
+    Table t;
+    t.kinds.reserve(kind_specs().size());  // Command::kind points into this vector
+    for (const auto& spec : kind_specs()) t.kinds.push_back(make_kind(spec));
+    const auto* service = v1::ReceiveConnector::descriptor()->file()->FindServiceByName("TransportAdmin");
+    if (service == nullptr) table_bug("the proto has no TransportAdmin service");
+    for (std::size_t k = 0; k < t.kinds.size(); ++k) {
+      const ObjectKind& kind = t.kinds[k];
+      for (Verb verb : kind_specs()[k].verbs) {
+        const std::string rpc_name = std::string(verb_name(verb)) + kind.noun;
+        const auto* rpc = service->FindMethodByName(rpc_name);
+        if (rpc == nullptr) table_bug("TransportAdmin has no RPC " + rpc_name);
+        t.commands.push_back(Command{to_lower(verb_name(verb)) + "-" + to_lower(kind.noun), verb, &kind, rpc,
+                                     summary(verb, kind)});
+      }
+    }
+    return t;
+  }();
+  return built;
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() { return table().commands; }
+
+const Command* find_command(std::string_view name) {
+  for (const auto& command : commands()) {
+    if (iequals(command.name, name)) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace adminctl

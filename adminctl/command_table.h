@@ -1,0 +1,45 @@
+// adminctl: the command table. Each object kind (ReceiveConnector, ...) is described once: its proto
+// message, identity field, default table columns and RPCs; every command is derived from that.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace google::protobuf {
+class Descriptor;
+class FieldDescriptor;
+class MethodDescriptor;
+}  // namespace google::protobuf
+
+namespace adminctl {
+
+enum class Verb { Get, New, Set, Remove, Test };
+
+struct ObjectKind {
+  std::string noun;           // Exchange spelling: "ReceiveConnector"
+  const google::protobuf::Descriptor* message = nullptr;
+  // The field that names one object in new-* (Name, PrimarySmtpAddress); null for a singleton.
+  const google::protobuf::FieldDescriptor* identity_field = nullptr;
+  // The field shown as the object's Identity (output_only "identity" when the message has one).
+  const google::protobuf::FieldDescriptor* shown_identity_field = nullptr;
+  std::vector<const google::protobuf::FieldDescriptor*> default_columns;
+  bool singleton = false;     // one per server: no identities (RecipientFilterConfig)
+  bool has_password = false;  // new-/set- take --password-stdin / --password-prompt
+};
+
+struct Command {
+  std::string name;  // lower-case, "get-receiveconnector"
+  Verb verb;
+  const ObjectKind* kind;
+  const google::protobuf::MethodDescriptor* rpc;
+  std::string summary;  // one line for `adminctl --help`
+};
+
+// Every command, in the order `adminctl --help` lists them.
+const std::vector<Command>& commands();
+
+// Case-insensitive lookup ("Get-ReceiveConnector" works); null when there is no such command.
+const Command* find_command(std::string_view name);
+
+}  // namespace adminctl

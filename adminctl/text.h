@@ -1,0 +1,17 @@
+// adminctl: small text helpers shared by the command table, argument rewriting and value conversion.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace adminctl {
+
+std::string to_lower(std::string_view text);
+bool iequals(std::string_view a, std::string_view b);
+std::string_view trim(std::string_view text);
+// Splits on ',', trims each piece and drops empty pieces.
+std::vector<std::string> split_list(std::string_view text);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+}  // namespace adminctl

@@ -1,0 +1,129 @@
+// adminctl: flag text -> proto field values, by reflection over the field's type.
+#include "adminctl/value_conversion.h"
+
+#include <charconv>
+#include <limits>
+
+#include "adminctl/properties.h"
+#include "adminctl/text.h"
+#include "adminctl/usage_error.h"
+
+namespace adminctl {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+template <typename Integer>
+bool parse_integer(std::string_view text, Integer& out) {
+  text = trim(text);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return false;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out, 10);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+template <typename Integer>
+Integer parse_whole_number(std::string_view text, std::string_view property, std::string_view allowed) {
+  Integer value{};
+  if (!parse_integer(text, value)) {
+    throw UsageError(std::string(property) + " '" + std::string(text) + "' is not valid: expected a whole number" +
+                     (allowed.empty() ? std::string() : "; allowed: " + std::string(allowed)));
+  }
+  return value;
+}
+
+template <typename Integer>
+Integer parse_whole_number(std::string_view text, const pb::FieldDescriptor& field) {
+  return parse_whole_number<Integer>(text, exchange_name(field), property_info(field).allowed());
+}
+
+int enum_value(std::string_view text, const pb::FieldDescriptor& field) {
+  const auto* type = field.enum_type();
+  std::vector<std::string> names;
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (iequals(type->value(i)->name(), trim(text))) return type->value(i)->number();
+    names.push_back(type->value(i)->name());
+  }
+  throw UsageError(exchange_name(field) + " '" + std::string(text) + "' is not valid; allowed: " + join(names, ", "));
+}
+
+void add_value(pb::Message& object, const pb::FieldDescriptor& field, const std::string& text) {
+  const auto* reflection = object.GetReflection();
+  const std::string& name = exchange_name(field);
+  switch (field.cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING: reflection->AddString(&object, &field, text); return;
+    case pb::FieldDescriptor::CPPTYPE_BOOL: reflection->AddBool(&object, &field, parse_bool(text, name)); return;
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      reflection->AddInt32(&object, &field, parse_whole_number<std::int32_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      reflection->AddInt64(&object, &field, parse_whole_number<std::int64_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      reflection->AddUInt32(&object, &field, parse_whole_number<std::uint32_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      reflection->AddUInt64(&object, &field, parse_whole_number<std::uint64_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_ENUM: reflection->AddEnumValue(&object, &field, enum_value(text, field)); return;
+    default: throw std::logic_error("adminctl cannot set property " + name + " of this type");
+  }
+}
+
+void set_value(pb::Message& object, const pb::FieldDescriptor& field, const std::string& text) {
+  const auto* reflection = object.GetReflection();
+  const std::string& name = exchange_name(field);
+  switch (field.cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING: reflection->SetString(&object, &field, text); return;
+    case pb::FieldDescriptor::CPPTYPE_BOOL: reflection->SetBool(&object, &field, parse_bool(text, name)); return;
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      reflection->SetInt32(&object, &field, parse_whole_number<std::int32_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      reflection->SetInt64(&object, &field, parse_whole_number<std::int64_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      reflection->SetUInt32(&object, &field, parse_whole_number<std::uint32_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      reflection->SetUInt64(&object, &field, parse_whole_number<std::uint64_t>(text, field));
+      return;
+    case pb::FieldDescriptor::CPPTYPE_ENUM: reflection->SetEnumValue(&object, &field, enum_value(text, field)); return;
+    default: throw std::logic_error("adminctl cannot set property " + name + " of this type");
+  }
+}
+
+}  // namespace
+
+bool parse_bool(std::string_view text, std::string_view property) {
+  const auto word = trim(text);
+  for (const char* yes : {"true", "$true", "yes", "1"}) {
+    if (iequals(word, yes)) return true;
+  }
+  for (const char* no : {"false", "$false", "no", "0"}) {
+    if (iequals(word, no)) return false;
+  }
+  throw UsageError(std::string(property) + " '" + std::string(text) + "' is not valid; allowed: true or false");
+}
+
+std::int32_t parse_int32(std::string_view text, std::string_view property, std::string_view allowed) {
+  return parse_whole_number<std::int32_t>(text, property, allowed);
+}
+
+void apply_property(pb::Message& object, const pb::FieldDescriptor& field, const std::vector<std::string>& occurrences) {
+  if (field.is_repeated()) {
+    object.GetReflection()->ClearField(&object, &field);
+    for (const auto& occurrence : occurrences) {
+      for (const auto& piece : split_list(occurrence)) add_value(object, field, piece);
+    }
+    return;
+  }
+  if (occurrences.size() != 1) {
+    throw UsageError(exchange_name(field) + " is given " + std::to_string(occurrences.size()) +
+                     " times; give it once");
+  }
+  set_value(object, field, occurrences.front());
+}
+
+}  // namespace adminctl

@@ -1,0 +1,143 @@
+// adminctl unit tests: the command table, and the flag names and help derived from the proto.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+
+#include "adminctl/arguments.h"
+#include "adminctl/command_table.h"
+#include "adminctl/properties.h"
+#include "transport_admin.pb.h"
+
+namespace adminctl {
+namespace {
+
+namespace v1 = transport::admin::v1;
+
+TEST(CommandTable, HasEveryCommandWithItsRpc) {
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"get-receiveconnector", "GetReceiveConnector"},
+      {"new-receiveconnector", "NewReceiveConnector"},
+      {"set-receiveconnector", "SetReceiveConnector"},
+      {"remove-receiveconnector", "RemoveReceiveConnector"},
+      {"test-receiveconnector", "TestReceiveConnector"},
+      {"get-accepteddomain", "GetAcceptedDomain"},
+      {"new-accepteddomain", "NewAcceptedDomain"},
+      {"set-accepteddomain", "SetAcceptedDomain"},
+      {"remove-accepteddomain", "RemoveAcceptedDomain"},
+      {"get-mailbox", "GetMailbox"},
+      {"new-mailbox", "NewMailbox"},
+      {"set-mailbox", "SetMailbox"},
+      {"remove-mailbox", "RemoveMailbox"},
+      {"get-recipientfilterconfig", "GetRecipientFilterConfig"},
+      {"set-recipientfilterconfig", "SetRecipientFilterConfig"},
+  };
+  ASSERT_EQ(commands().size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(commands()[i].name, expected[i].first);
+    EXPECT_EQ(commands()[i].rpc->full_name(), "transport.admin.v1.TransportAdmin." + expected[i].second);
+    EXPECT_FALSE(commands()[i].summary.empty());
+  }
+}
+
+TEST(CommandTable, FindsCommandsCaseInsensitively) {
+  ASSERT_NE(find_command("Get-ReceiveConnector"), nullptr);
+  EXPECT_EQ(find_command("Get-ReceiveConnector")->name, "get-receiveconnector");
+  EXPECT_EQ(find_command("SET-MAILBOX"), find_command("set-mailbox"));
+  EXPECT_EQ(find_command("get-receiveconnectors"), nullptr);
+  EXPECT_EQ(find_command(""), nullptr);
+}
+
+TEST(CommandTable, KindsKnowTheirIdentityAndColumns) {
+  const auto& connector = *find_command("get-receiveconnector")->kind;
+  EXPECT_EQ(connector.message, v1::ReceiveConnector::descriptor());
+  EXPECT_EQ(connector.identity_field->name(), "name");
+  EXPECT_EQ(connector.shown_identity_field->name(), "identity");
+  std::vector<std::string> columns;
+  for (const auto* field : connector.default_columns) columns.push_back(field->json_name());
+  EXPECT_EQ(columns, (std::vector<std::string>{"Identity", "Bindings", "RemoteIPRanges", "TarpitInterval", "Enabled"}));
+
+  const auto& mailbox = *find_command("new-mailbox")->kind;
+  EXPECT_EQ(mailbox.identity_field->name(), "primary_smtp_address");
+  EXPECT_TRUE(mailbox.has_password);
+
+  const auto& filter = *find_command("get-recipientfilterconfig")->kind;
+  EXPECT_TRUE(filter.singleton);
+  EXPECT_EQ(filter.identity_field, nullptr);
+}
+
+TEST(FlagNames, EveryReceiveConnectorFieldHasKebabAndExchangeNames) {
+  const auto& descriptor = *v1::ReceiveConnector::descriptor();
+  const auto& options = command_options(*find_command("set-receiveconnector"));
+  std::set<std::string> all_names;
+  int properties = 0;
+  for (const auto& option : options) {
+    for (const auto& name : option.names) EXPECT_TRUE(all_names.insert(name).second) << "duplicate " << name;
+    if (option.role == OptionRole::Property) ++properties;
+  }
+  // Every field except the output-only Identity is a flag.
+  EXPECT_EQ(properties, descriptor.field_count() - 1);
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const auto& field = *descriptor.field(i);
+    if (field.name() == "identity") {
+      EXPECT_TRUE(property_info(field).output_only());
+      EXPECT_EQ(all_names.count("identity"), 0u);
+      continue;
+    }
+    std::string kebab = field.name();
+    for (char& c : kebab) c = c == '_' ? '-' : c;
+    EXPECT_EQ(kebab_name(field), kebab);
+    EXPECT_EQ(all_names.count(kebab), 1u) << kebab;
+    // The Exchange name is accepted too: as its own alias, or as the kebab name in another case.
+    const auto names = flag_names(field);
+    EXPECT_EQ(names.front(), kebab);
+    if (names.size() == 2) {
+      EXPECT_EQ(names[1], field.json_name());
+    } else {
+      std::string lower = field.json_name();
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      EXPECT_EQ(lower, kebab);
+    }
+  }
+  EXPECT_EQ(flag_names(*descriptor.FindFieldByName("tarpit_interval")),
+            (std::vector<std::string>{"tarpit-interval", "TarpitInterval"}));
+  EXPECT_EQ(flag_names(*descriptor.FindFieldByName("remote_ip_ranges")),
+            (std::vector<std::string>{"remote-ip-ranges", "RemoteIPRanges"}));
+  EXPECT_EQ(flag_names(*descriptor.FindFieldByName("enabled")), (std::vector<std::string>{"enabled"}));
+  EXPECT_EQ(flag_names(*descriptor.FindFieldByName("require_tls")),
+            (std::vector<std::string>{"require-tls", "RequireTLS"}));
+}
+
+TEST(FlagNames, HelpShowsAllowedValuesAndDefault) {
+  const auto& descriptor = *v1::ReceiveConnector::descriptor();
+  EXPECT_EQ(flag_help(*descriptor.FindFieldByName("tarpit_interval"), false),
+            "TarpitInterval: 00:00:00 (off) to 00:10:00, written hh:mm:ss; default: 00:00:05");
+  EXPECT_EQ(flag_help(*descriptor.FindFieldByName("bindings"), true).substr(0, 58),
+            "Bindings (required) [list: comma-separated or repeated]: I");
+  EXPECT_EQ(flag_help(*descriptor.FindFieldByName("name"), false).find("required"), std::string::npos);
+}
+
+TEST(CommandOptions, DependOnTheVerb) {
+  auto names = [](const char* command) {
+    std::vector<std::string> out;
+    for (const auto& option : command_options(*find_command(command))) {
+      if (option.role != OptionRole::Property) out.push_back(option.names.front());
+    }
+    return out;
+  };
+  EXPECT_EQ(names("get-receiveconnector"), (std::vector<std::string>{"select", "format"}));
+  EXPECT_EQ(names("remove-receiveconnector"), std::vector<std::string>{});
+  EXPECT_EQ(names("test-receiveconnector"), (std::vector<std::string>{"remote-ip", "local"}));
+  EXPECT_EQ(names("new-mailbox"), (std::vector<std::string>{"password-stdin", "password-prompt"}));
+  EXPECT_EQ(names("set-mailbox"), (std::vector<std::string>{"password-stdin", "password-prompt", "clear-password"}));
+  EXPECT_EQ(names("set-accepteddomain"), std::vector<std::string>{});
+  // No flag ever takes a password as its value.
+  for (const auto& command : commands()) {
+    for (const auto& option : command_options(command)) {
+      for (const auto& name : option.names) EXPECT_NE(name, "password");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace adminctl

@@ -1,0 +1,336 @@
+// adminctl unit tests: building requests (identities, "-" from stdin, field masks, passwords, usage
+// errors), rendering responses, and choosing the server.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "adminctl/invocation.h"
+#include "adminctl/usage_error.h"
+#include "transport_admin.pb.h"
+
+namespace adminctl {
+namespace {
+
+namespace v1 = transport::admin::v1;
+
+// Does what main.cpp's CLI11 parser does with the rewritten arguments, without CLI11.
+Invocation parse(const std::vector<std::string>& args) {
+  const PreparedArguments prepared = prepare_arguments(args);
+  Invocation invocation;
+  invocation.command = prepared.command;
+  const auto& options = command_options(*prepared.command);
+  for (std::size_t i = 1; i < prepared.args.size(); ++i) {
+    const std::string& arg = prepared.args[i];
+    const CommandOption* option = nullptr;
+    for (const auto& candidate : options) {
+      if (arg == "--" + candidate.names.front()) option = &candidate;
+    }
+    if (option == nullptr) {
+      invocation.positionals.push_back(arg);
+      continue;
+    }
+    const std::string value = option->takes_value ? prepared.args.at(++i) : "true";
+    auto entry = std::find_if(invocation.given.begin(), invocation.given.end(),
+                              [&](const auto& given) { return given.first == option; });
+    if (entry == invocation.given.end()) {
+      invocation.given.emplace_back(option, std::vector<std::string>{value});
+    } else {
+      entry->second.push_back(value);
+    }
+  }
+  return invocation;
+}
+
+std::string never_prompted() {
+  ADD_FAILURE() << "the password prompt was used";
+  return {};
+}
+
+Plan plan(const std::vector<std::string>& args, const std::string& stdin_text = "",
+          const PasswordPrompt& prompt = never_prompted) {
+  std::istringstream input(stdin_text);
+  return plan_call(parse(args), input, prompt);
+}
+
+template <class Request>
+const Request& request_of(const Plan& p) {
+  return dynamic_cast<const Request&>(*p.request);
+}
+
+std::vector<std::string> strings(const google::protobuf::RepeatedPtrField<std::string>& field) {
+  return {field.begin(), field.end()};
+}
+
+std::string usage_error(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+  try {
+    plan(args, stdin_text);
+  } catch (const UsageError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+TEST(PlanSet, MaskNamesEveryGivenPropertyInFieldOrder) {
+  const Plan p = plan({"set-receiveconnector", "Default", "-Enabled:$false", "--tarpit-interval", "00:00:10",
+                       "--remote-ip-ranges", "10.0.0.1,10.0.0.0/24", "--RemoteIPRanges", "::1",
+                       "--max-recipients-per-message", "300"});
+  const auto& request = request_of<v1::SetReceiveConnectorRequest>(p);
+  EXPECT_EQ(strings(request.identities()), std::vector<std::string>{"Default"});
+  EXPECT_EQ(strings(request.update_mask().paths()),
+            (std::vector<std::string>{"remote_ip_ranges", "tarpit_interval", "enabled", "max_recipients_per_message"}));
+  EXPECT_EQ(request.values().tarpit_interval(), "00:00:10");
+  EXPECT_FALSE(request.values().enabled());
+  EXPECT_EQ(strings(request.values().remote_ip_ranges()), (std::vector<std::string>{"10.0.0.1", "10.0.0.0/24", "::1"}));
+  EXPECT_EQ(request.values().max_recipients_per_message(), 300);
+}
+
+TEST(PlanSet, SeveralIdentitiesAndGlobsGoToTheServer) {
+  const Plan p = plan({"set-receiveconnector", "Default*", "MAIL01\\Trusted", "*", "--comment", "x"});
+  EXPECT_EQ(strings(request_of<v1::SetReceiveConnectorRequest>(p).identities()),
+            (std::vector<std::string>{"Default*", "MAIL01\\Trusted", "*"}));
+}
+
+TEST(PlanSet, DashReadsIdentitiesFromStdin) {
+  const Plan p = plan({"set-receiveconnector", "-", "--tarpit-interval", "00:00:07"},
+                      "MAIL01\\Default MAIL01\n\n  MAIL01\\Second \r\n");
+  EXPECT_EQ(strings(request_of<v1::SetReceiveConnectorRequest>(p).identities()),
+            (std::vector<std::string>{"MAIL01\\Default MAIL01", "MAIL01\\Second"}));
+}
+
+TEST(PlanSet, UsageErrors) {
+  EXPECT_EQ(usage_error({"set-receiveconnector", "Default"}),
+            "set-receiveconnector: nothing to set; give at least one property flag (see set-receiveconnector --help)");
+  EXPECT_NE(usage_error({"set-receiveconnector", "--enabled", "true"}).find("needs at least one identity"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-receiveconnector", "-", "--enabled", "true"}, "\n \n").find("no identities on standard input"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-receiveconnector", "-", "Default", "--enabled", "true"}).find("must be the only"),
+            std::string::npos);
+  EXPECT_EQ(usage_error({"set-receiveconnector", "Default", "--enabled", "perhaps"}),
+            "Enabled 'perhaps' is not valid; allowed: true or false");
+  EXPECT_EQ(usage_error({"set-receiveconnector", "Default", "--tarpit-interval", "1", "-TarpitInterval", "2"}),
+            "TarpitInterval is given 2 times; give it once");
+  EXPECT_NE(usage_error({"set-recipientfilterconfig", "x", "--block-list-enabled", "true"}).find("takes no identities"),
+            std::string::npos);
+}
+
+TEST(PlanSet, RecipientFilterConfigHasNoIdentities) {
+  const Plan p = plan({"set-recipientfilterconfig", "--block-list-enabled", "true", "--blocked-recipients",
+                       "ceo@example.com", "--blocked-recipients", "cfo@example.com"});
+  const auto& request = request_of<v1::SetRecipientFilterConfigRequest>(p);
+  EXPECT_EQ(strings(request.update_mask().paths()), (std::vector<std::string>{"block_list_enabled", "blocked_recipients"}));
+  EXPECT_EQ(strings(request.values().blocked_recipients()),
+            (std::vector<std::string>{"ceo@example.com", "cfo@example.com"}));
+}
+
+TEST(PlanSet, EmptyListIsAPropertyToo) {
+  const Plan p = plan({"set-recipientfilterconfig", "--blocked-recipients", ""});
+  const auto& request = request_of<v1::SetRecipientFilterConfigRequest>(p);
+  EXPECT_EQ(strings(request.update_mask().paths()), std::vector<std::string>{"blocked_recipients"});
+  EXPECT_EQ(request.values().blocked_recipients_size(), 0);
+}
+
+TEST(PlanNew, PositionalFillsTheIdentityAndTheGivenMask) {
+  const Plan p = plan({"new-receiveconnector", "Trusted", "--bindings", "127.0.0.1:2525", "--remote-ip-ranges",
+                       "127.0.0.2", "--tarpit-interval", "00:00:00"});
+  const auto& request = request_of<v1::NewReceiveConnectorRequest>(p);
+  EXPECT_EQ(request.connector().name(), "Trusted");
+  EXPECT_EQ(strings(request.connector().bindings()), std::vector<std::string>{"127.0.0.1:2525"});
+  EXPECT_EQ(strings(request.given().paths()),
+            (std::vector<std::string>{"name", "bindings", "remote_ip_ranges", "tarpit_interval"}));
+  EXPECT_EQ(p.output.format, OutputFormat::List);
+}
+
+TEST(PlanNew, IdentityByFlag) {
+  const Plan p = plan({"new-accepteddomain", "--name", "Example", "--domain-name", "example.com", "--default", "yes"});
+  const auto& request = request_of<v1::NewAcceptedDomainRequest>(p);
+  EXPECT_EQ(request.domain().name(), "Example");
+  EXPECT_TRUE(request.domain().default_());
+  EXPECT_EQ(strings(request.given().paths()), (std::vector<std::string>{"name", "domain_name", "default"}));
+  // The same name twice is fine; two different names are not.
+  EXPECT_NO_THROW(plan({"new-accepteddomain", "Example", "--name", "Example", "--domain-name", "example.com"}));
+  EXPECT_NE(usage_error({"new-accepteddomain", "Example", "--name", "Other", "--domain-name", "example.com"})
+                .find("given twice"),
+            std::string::npos);
+}
+
+TEST(PlanNew, UsageErrors) {
+  EXPECT_EQ(usage_error({"new-receiveconnector", "Trusted"}), "new-receiveconnector needs Bindings (--bindings)");
+  EXPECT_EQ(usage_error({"new-receiveconnector", "--bindings", "127.0.0.1:25"}),
+            "new-receiveconnector needs Name (first argument or --name)");
+  EXPECT_NE(usage_error({"new-receiveconnector", "A", "B", "--bindings", "127.0.0.1:25"}).find("creates one"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"new-mailbox", "-"}).find("creates one"), std::string::npos);
+}
+
+TEST(PlanMailbox, PasswordFromStdinNeverInTheMask) {
+  const Plan p = plan({"new-mailbox", "alice@example.com", "--display-name", "Alice", "--email-addresses",
+                       "al@example.com", "--password-stdin"},
+                      "S3cret Pa55 \r\nsecond line\n");
+  const auto& request = request_of<v1::NewMailboxRequest>(p);
+  ASSERT_TRUE(request.has_password());
+  EXPECT_EQ(request.password(), "S3cret Pa55 ");
+  EXPECT_EQ(request.mailbox().primary_smtp_address(), "alice@example.com");
+  EXPECT_EQ(strings(request.given().paths()),
+            (std::vector<std::string>{"primary_smtp_address", "email_addresses", "display_name"}));
+}
+
+TEST(PlanMailbox, NoPasswordOptionMeansNoPassword) {
+  const Plan p = plan({"new-mailbox", "bob@example.com"});
+  EXPECT_FALSE(request_of<v1::NewMailboxRequest>(p).has_password());
+}
+
+TEST(PlanMailbox, PromptAndClear) {
+  const Plan prompted = plan({"set-mailbox", "alice@example.com", "--password-prompt"}, "", [] { return "typed"; });
+  const auto& request = request_of<v1::SetMailboxRequest>(prompted);
+  EXPECT_EQ(request.password(), "typed");
+  EXPECT_TRUE(request.update_mask().paths().empty());  // a password alone is something to set
+
+  const Plan cleared = plan({"set-mailbox", "alice@example.com", "--clear-password"});
+  ASSERT_TRUE(request_of<v1::SetMailboxRequest>(cleared).has_password());
+  EXPECT_EQ(request_of<v1::SetMailboxRequest>(cleared).password(), "");
+}
+
+TEST(PlanMailbox, PasswordUsageErrors) {
+  EXPECT_NE(usage_error({"set-mailbox", "-", "--password-stdin"}, "a@example.com\n").find("both read standard input"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-mailbox", "a@example.com", "--password-stdin"}, "").find("no password"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"new-mailbox", "a@example.com", "--password-stdin"}, "\n").find("no password"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-mailbox", "a@example.com", "--password-stdin", "--clear-password"}, "x\n")
+                .find("only one of"),
+            std::string::npos);
+}
+
+TEST(PlanGet, IdentitiesAreOptionalAndOutputDefaultsPerFormat) {
+  const Plan all = plan({"get-receiveconnector"});
+  EXPECT_TRUE(request_of<v1::IdentityFilter>(all).identities().empty());
+  EXPECT_EQ(all.output.format, OutputFormat::Table);
+  ASSERT_EQ(all.output.properties.size(), 5u);
+  EXPECT_EQ(all.output.properties.front()->json_name(), "Identity");
+
+  const Plan listed = plan({"get-receiveconnector", "Default*", "--format", "LIST"});
+  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(listed).identities()), std::vector<std::string>{"Default*"});
+  EXPECT_EQ(listed.output.format, OutputFormat::List);
+  EXPECT_EQ(listed.output.properties.size(), static_cast<std::size_t>(v1::ReceiveConnector::descriptor()->field_count()));
+
+  const Plan selected = plan({"get-mailbox", "--select", "HasPassword,primarysmtpaddress", "--format", "json"});
+  ASSERT_EQ(selected.output.properties.size(), 2u);
+  EXPECT_EQ(selected.output.properties[0]->json_name(), "HasPassword");
+  EXPECT_EQ(selected.output.properties[1]->json_name(), "PrimarySmtpAddress");
+}
+
+TEST(PlanGet, UsageErrors) {
+  EXPECT_NE(usage_error({"get-receiveconnector", "--select", "Nope"}).find("valid: Identity"), std::string::npos);
+  EXPECT_NE(usage_error({"get-receiveconnector", "--format", "yaml"}).find("allowed: table, list, json or name"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"get-recipientfilterconfig", "--format", "name"}).find("not available"), std::string::npos);
+  EXPECT_NE(usage_error({"get-recipientfilterconfig", "x"}).find("takes no identities"), std::string::npos);
+  EXPECT_NE(usage_error({"get-receiveconnector", "-"}, "").find("no identities on standard input"), std::string::npos);
+}
+
+TEST(PlanRemove, NeedsIdentities) {
+  EXPECT_NE(usage_error({"remove-mailbox"}).find("needs at least one identity"), std::string::npos);
+  const Plan p = plan({"remove-mailbox", "-"}, "a@example.com\nb@example.com\n");
+  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(p).identities()),
+            (std::vector<std::string>{"a@example.com", "b@example.com"}));
+}
+
+TEST(PlanTest, RemoteIpAndLocal) {
+  const Plan p = plan({"test-receiveconnector", "-RemoteIp", "127.0.0.2", "--local", "127.0.0.1:2525"});
+  const auto& request = request_of<v1::TestReceiveConnectorRequest>(p);
+  EXPECT_EQ(request.remote_ip(), "127.0.0.2");
+  EXPECT_EQ(request.local_endpoint(), "127.0.0.1:2525");
+  EXPECT_NE(usage_error({"test-receiveconnector", "--remote-ip", "127.0.0.2"}).find("needs --remote-ip"),
+            std::string::npos);
+}
+
+TEST(Render, NewPrintsTheObjectAsAList) {
+  const Plan p = plan({"new-accepteddomain", "Example", "--domain-name", "example.com"});
+  v1::AcceptedDomain created;
+  created.set_identity("Example");
+  created.set_name("Example");
+  created.set_domain_name("example.com");
+  created.set_domain_type("Authoritative");
+  EXPECT_EQ(render_response(p, created),
+            "Identity   : Example\n"
+            "Name       : Example\n"
+            "DomainName : example.com\n"
+            "DomainType : Authoritative\n"
+            "Default    : False\n");
+}
+
+TEST(Render, SetAndRemovePrintNothing) {
+  v1::ReceiveConnectorList list;
+  list.add_connectors()->set_name("Default");
+  EXPECT_EQ(render_response(plan({"set-receiveconnector", "Default", "--enabled", "false"}), list), "");
+  EXPECT_EQ(render_response(plan({"remove-receiveconnector", "Default"}), v1::RemoveResponse()), "");
+}
+
+TEST(Render, GetInEachFormat) {
+  v1::ReceiveConnectorList list;
+  auto* c = list.add_connectors();
+  c->set_identity("MAIL01\\Default");
+  c->set_name("Default");
+  c->set_tarpit_interval("00:00:05");
+  EXPECT_EQ(render_response(plan({"get-receiveconnector", "--format", "name"}), list), "MAIL01\\Default\n");
+  EXPECT_EQ(render_response(plan({"get-receiveconnector", "--select", "Name,TarpitInterval"}), list),
+            "Name     TarpitInterval\n"
+            "----     --------------\n"
+            "Default  00:00:05\n");
+  EXPECT_EQ(render_response(plan({"get-receiveconnector", "--select", "Name", "--format", "json"}), list),
+            "[\n  {\n    \"Name\": \"Default\"\n  }\n]\n");
+
+  v1::RecipientFilterConfig config;
+  config.set_recipient_validation_enabled(true);
+  EXPECT_EQ(render_response(plan({"get-recipientfilterconfig", "--format", "json"}), config),
+            "{\n  \"RecipientValidationEnabled\": true,\n  \"BlockListEnabled\": false,\n  \"BlockedRecipients\": []\n}\n");
+  EXPECT_EQ(render_response(plan({"get-recipientfilterconfig"}), config),
+            "RecipientValidationEnabled  BlockListEnabled  BlockedRecipients\n"
+            "--------------------------  ----------------  -----------------\n"
+            "True                        False\n");
+}
+
+TEST(Render, TestReceiveConnector) {
+  const Plan p = plan({"test-receiveconnector", "--remote-ip", "127.0.0.2", "--local", "127.0.0.1:25"});
+  v1::TestReceiveConnectorResponse matched;
+  matched.set_matched(true);
+  matched.set_connector("MAIL01\\Trusted");
+  matched.set_matched_range("127.0.0.2");
+  matched.set_reason("smallest range containing 127.0.0.2 on 127.0.0.1:25");
+  EXPECT_EQ(render_response(p, matched),
+            "Connector : MAIL01\\Trusted\n"
+            "MatchedRange : 127.0.0.2\n"
+            "Reason : smallest range containing 127.0.0.2 on 127.0.0.1:25\n");
+  v1::TestReceiveConnectorResponse none;
+  none.set_reason("no enabled connector is bound to 127.0.0.1:25");
+  EXPECT_EQ(render_response(p, none), "Connector : (none)\nReason : no enabled connector is bound to 127.0.0.1:25\n");
+}
+
+TEST(ReadLines, IdentitiesAndPassword) {
+  std::istringstream identities("a\n\n  b  \r\n\t\nc");
+  EXPECT_EQ(read_identity_lines(identities), (std::vector<std::string>{"a", "b", "c"}));
+  std::istringstream with_newline("pw with spaces \n");
+  EXPECT_EQ(read_password_line(with_newline), "pw with spaces ");
+  std::istringstream without_newline("pw");
+  EXPECT_EQ(read_password_line(without_newline), "pw");
+  std::istringstream crlf("pw\r\n");
+  EXPECT_EQ(read_password_line(crlf), "pw");
+  std::istringstream empty("");
+  EXPECT_EQ(read_password_line(empty), std::nullopt);
+}
+
+TEST(ServerTarget, FlagThenEnvironmentThenDefault) {
+  EXPECT_EQ(server_target(std::nullopt, nullptr), "unix:/var/lib/transportd/admin.sock");
+  EXPECT_EQ(server_target(std::nullopt, ""), "unix:/var/lib/transportd/admin.sock");
+  EXPECT_EQ(server_target(std::nullopt, "unix:/tmp/x/admin.sock"), "unix:/tmp/x/admin.sock");
+  EXPECT_EQ(server_target(std::string("unix:/a.sock"), "unix:/b.sock"), "unix:/a.sock");
+  EXPECT_EQ(server_target(std::string("/tmp/x/admin.sock"), nullptr), "unix:/tmp/x/admin.sock");
+  EXPECT_EQ(server_target(std::nullopt, "./admin.sock"), "unix:./admin.sock");
+  EXPECT_EQ(server_target(std::string("admin.sock"), nullptr), "unix:admin.sock");
+  EXPECT_THROW(server_target(std::string(""), nullptr), UsageError);
+}
+
+}  // namespace
+}  // namespace adminctl

@@ -1,0 +1,115 @@
+// adminctl unit tests: flag text -> proto values (bools, int32, lists) and their usage errors.
+#include <gtest/gtest.h>
+
+#include "adminctl/text.h"
+#include "adminctl/usage_error.h"
+#include "adminctl/value_conversion.h"
+#include "transport_admin.pb.h"
+
+namespace adminctl {
+namespace {
+
+namespace v1 = transport::admin::v1;
+
+std::string usage_error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const UsageError& error) {
+    return error.what();
+  }
+  return "(no error)";
+}
+
+const google::protobuf::FieldDescriptor& connector_field(const char* name) {
+  return *v1::ReceiveConnector::descriptor()->FindFieldByName(name);
+}
+
+TEST(ParseBool, AcceptsExchangeAndShellSpellings) {
+  for (const char* yes : {"true", "TRUE", "True", "$true", "$TRUE", "yes", "Yes", "1", " true "}) {
+    EXPECT_TRUE(parse_bool(yes, "Enabled")) << yes;
+  }
+  for (const char* no : {"false", "FALSE", "$false", "$False", "no", "NO", "0"}) {
+    EXPECT_FALSE(parse_bool(no, "Enabled")) << no;
+  }
+}
+
+TEST(ParseBool, RejectsAnythingElseNamingTheProperty) {
+  for (const char* bad : {"", "perhaps", "2", "t", "on", "$truee"}) {
+    EXPECT_THROW(parse_bool(bad, "Enabled"), UsageError) << bad;
+  }
+  EXPECT_EQ(usage_error_of([] { parse_bool("perhaps", "RequireTLS"); }),
+            "RequireTLS 'perhaps' is not valid; allowed: true or false");
+}
+
+TEST(ParseInt32, DecimalInRange) {
+  EXPECT_EQ(parse_int32("200", "X", ""), 200);
+  EXPECT_EQ(parse_int32("0", "X", ""), 0);
+  EXPECT_EQ(parse_int32("-5", "X", ""), -5);
+  EXPECT_EQ(parse_int32("+7", "X", ""), 7);
+  EXPECT_EQ(parse_int32(" 42 ", "X", ""), 42);
+  EXPECT_EQ(parse_int32("2147483647", "X", ""), 2147483647);
+  EXPECT_EQ(parse_int32("-2147483648", "X", ""), -2147483647 - 1);
+}
+
+TEST(ParseInt32, RejectsNonNumbersAndOverflowNamingPropertyAndAllowed) {
+  for (const char* bad : {"", "abc", "12abc", "1.5", "0x10", "2147483648", "-2147483649", "1e3", "+", "--1"}) {
+    EXPECT_THROW(parse_int32(bad, "MaxRecipientsPerMessage", "1 to 512000"), UsageError) << bad;
+  }
+  EXPECT_EQ(usage_error_of([] { parse_int32("many", "MaxRecipientsPerMessage", "1 to 512000"); }),
+            "MaxRecipientsPerMessage 'many' is not valid: expected a whole number; allowed: 1 to 512000");
+}
+
+TEST(SplitList, SplitsTrimsAndDropsEmpties) {
+  EXPECT_EQ(split_list("10.0.0.1,10.0.0.0/24"), (std::vector<std::string>{"10.0.0.1", "10.0.0.0/24"}));
+  EXPECT_EQ(split_list(" a , b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(split_list(""), std::vector<std::string>{});
+  EXPECT_EQ(split_list(" , "), std::vector<std::string>{});
+  EXPECT_EQ(split_list("[::]:25"), std::vector<std::string>{"[::]:25"});
+}
+
+TEST(ApplyProperty, RepeatedFieldsConcatenateAllOccurrences) {
+  v1::ReceiveConnector connector;
+  apply_property(connector, connector_field("remote_ip_ranges"), {"10.0.0.1,10.0.0.0/24"});
+  v1::ReceiveConnector twice;
+  apply_property(twice, connector_field("remote_ip_ranges"), {"10.0.0.1", " 10.0.0.0/24 "});
+  EXPECT_EQ(std::vector<std::string>(connector.remote_ip_ranges().begin(), connector.remote_ip_ranges().end()),
+            (std::vector<std::string>{"10.0.0.1", "10.0.0.0/24"}));
+  EXPECT_EQ(connector.SerializeAsString(), twice.SerializeAsString());
+
+  apply_property(connector, connector_field("remote_ip_ranges"), {""});
+  EXPECT_EQ(connector.remote_ip_ranges_size(), 0);  // given but empty: an empty list
+}
+
+TEST(ApplyProperty, StringsPassVerbatim) {
+  v1::ReceiveConnector connector;
+  apply_property(connector, connector_field("tarpit_interval"), {"5"});  // the daemon says what is wrong
+  EXPECT_EQ(connector.tarpit_interval(), "5");
+  apply_property(connector, connector_field("banner"), {" 220 hi, there "});
+  EXPECT_EQ(connector.banner(), " 220 hi, there ");
+  apply_property(connector, connector_field("comment"), {""});
+  EXPECT_EQ(connector.comment(), "");
+}
+
+TEST(ApplyProperty, BoolsAndIntsAreConverted) {
+  v1::ReceiveConnector connector;
+  connector.set_enabled(true);
+  apply_property(connector, connector_field("enabled"), {"$false"});
+  EXPECT_FALSE(connector.enabled());
+  apply_property(connector, connector_field("max_recipients_per_message"), {"500"});
+  EXPECT_EQ(connector.max_recipients_per_message(), 500);
+  EXPECT_EQ(usage_error_of([&] { apply_property(connector, connector_field("enabled"), {"perhaps"}); }),
+            "Enabled 'perhaps' is not valid; allowed: true or false");
+  EXPECT_EQ(usage_error_of([&] { apply_property(connector, connector_field("max_logon_failures"), {"ten"}); }),
+            "MaxLogonFailures 'ten' is not valid: expected a whole number; allowed: 0 (never disconnect) to 10");
+}
+
+TEST(ApplyProperty, SingularFieldsOnlyOnce) {
+  v1::ReceiveConnector connector;
+  EXPECT_EQ(usage_error_of([&] {
+              apply_property(connector, connector_field("tarpit_interval"), {"00:00:01", "00:00:02"});
+            }),
+            "TarpitInterval is given 2 times; give it once");
+}
+
+}  // namespace
+}  // namespace adminctl
