@@ -32,6 +32,12 @@ class FlagSet {
     for (E f : flags) bits_ |= static_cast<std::uint8_t>(f);
   }
   constexpr bool has(E flag) const { return bits_ & static_cast<std::uint8_t>(flag); }
+  // This set plus one flag (for building a set from parsed names).
+  constexpr FlagSet with(E flag) const {
+    FlagSet out = *this;
+    out.bits_ |= static_cast<std::uint8_t>(flag);
+    return out;
+  }
   constexpr bool empty() const { return bits_ == 0; }
   constexpr std::uint8_t bits() const { return bits_; }
   constexpr bool operator==(const FlagSet&) const = default;

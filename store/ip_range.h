@@ -39,6 +39,9 @@ class IpAddress {
   auto operator<=>(const IpAddress&) const = default;
 
  private:
+  // IpRange builds IPv6 range ends directly: the last address of ::/80 lies in ::ffff:0:0/96 but is not
+  // an IPv4 address, so it must not go through v6()'s mapping.
+  friend class IpRange;
   IpAddress(IpFamily family, IpValue value) : family_(family), value_(value) {}
   IpFamily family_ = IpFamily::v4;
   IpValue value_ = 0;
