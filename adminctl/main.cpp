@@ -98,6 +98,9 @@ int run(int argc, char** argv) {
                "Exit codes: 0 ok, 1 the server refused, 2 usage error, 3 server unreachable.",
                "adminctl");
   app.option_defaults()->ignore_case();
+  app.failure_message([](const CLI::App*, const CLI::Error& error) {
+    return "adminctl: " + std::string(error.what()) + "\nRun 'adminctl --help' or 'adminctl COMMAND --help'.\n";
+  });
   app.require_subcommand(1);
   app.get_formatter()->column_width(36);
   std::string server;
