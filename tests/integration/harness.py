@@ -39,7 +39,7 @@ class Daemon:
         self.data_dir = data_dir
         self.port = port
         self.socket = os.path.join(data_dir, "admin.sock")
-        self.log_path = os.path.join(data_dir, "transportd.log")
+        self.log_path = data_dir + ".log"  # beside the data dir, which transportd creates itself
         self.proc = None
 
     def command(self):

@@ -146,8 +146,8 @@ grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext*, const v1::
     response->set_matched_range(selection.matched_range->to_string());
     response->set_reason(selection.matched_range->to_string() + " is the most specific RemoteIPRanges entry containing " +
                          remote.to_string() + " " + scope +
-                         (selection.via_wildcard ? " (a wildcard binding, chosen because its range is smaller)"
-                                                 : " (a specific-IP binding wins ties with the wildcard)"));
+                         (selection.via_wildcard ? "; the connector is bound to the wildcard address"
+                                                 : "; the connector is bound to the specific IP, which wins ties"));
   });
 }
 

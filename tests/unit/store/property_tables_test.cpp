@@ -30,8 +30,12 @@ void expect_table_matches_proto(std::span<const Property<Model>> table, const pb
       EXPECT_EQ(info.default_value(), p.default_text) << p.name;
     }
     EXPECT_EQ(field->is_repeated(), p.kind == PropertyKind::list) << p.name;
-    if (p.kind == PropertyKind::boolean) EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_BOOL) << p.name;
-    if (p.kind == PropertyKind::integer) EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_INT32) << p.name;
+    if (p.kind == PropertyKind::boolean) {
+      EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_BOOL) << p.name;
+    }
+    if (p.kind == PropertyKind::integer) {
+      EXPECT_EQ(field->cpp_type(), pb::FieldDescriptor::CPPTYPE_INT32) << p.name;
+    }
   }
   for (int i = 0; i < message->field_count(); ++i) {
     const pb::FieldDescriptor* field = message->field(i);
@@ -146,8 +150,10 @@ TEST(ReceiveConnectorValidation, CrossPropertyRules) {
 }
 
 TEST(AcceptedDomain, WildcardMatchesParentAndSubdomains) {
-  AcceptedDomain exact{.domain_name = normalize_domain_name("Example.COM")};
-  AcceptedDomain wild{.domain_name = normalize_domain_name("*.example.com")};
+  AcceptedDomain exact;
+  exact.domain_name = normalize_domain_name("Example.COM");
+  AcceptedDomain wild;
+  wild.domain_name = normalize_domain_name("*.example.com");
   EXPECT_TRUE(exact.matches("EXAMPLE.com"));
   EXPECT_FALSE(exact.matches("a.example.com"));
   EXPECT_TRUE(wild.matches("example.com"));

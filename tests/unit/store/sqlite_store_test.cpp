@@ -55,12 +55,21 @@ TEST_F(SqliteStoreTest, EveryModelRoundTrips) {
       ReceiveConnector c = sample_connector();
       t.put(c);
       EXPECT_NE(c.id, 0);
-      AcceptedDomain d{.name = "example.com", .domain_name = "example.com", .is_default = true};
+      AcceptedDomain d;
+      d.name = "example.com";
+      d.domain_name = "example.com";
+      d.is_default = true;
       t.put(d);
-      Mailbox m{.primary_smtp_address = "alice@example.com", .email_addresses = {"al@example.com"},
-                .display_name = "Alice", .password_hash = "$argon2id$fake"};
+      Mailbox m;
+      m.primary_smtp_address = "alice@example.com";
+      m.email_addresses = {"al@example.com"};
+      m.display_name = "Alice";
+      m.password_hash = "$argon2id$fake";
       t.put(m);
-      t.put(RecipientFilterConfig{.block_list_enabled = true, .blocked_recipients = {"x@example.com"}});
+      RecipientFilterConfig filter;
+      filter.block_list_enabled = true;
+      filter.blocked_recipients = {"x@example.com"};
+      t.put(filter);
     });
   }
   SqliteStore store(db());
