@@ -25,9 +25,17 @@ namespace {
 std::vector<CommandOption> build_command_options(const Command& command) {
   std::vector<CommandOption> options;
   const ObjectKind& kind = *command.kind;
+  const bool takes_identities =
+      !kind.singleton && (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove);
+  if (takes_identities) {
+    options.push_back({OptionRole::Identity, {"identity"}, true,
+                       "an identity or pattern, like a positional one (Exchange's -Identity); may be repeated"});
+  }
   if (command.verb == Verb::Get) {
+    std::string names;
+    for (const auto* field : all_fields(*kind.message)) names += (names.empty() ? "" : ", ") + exchange_name(*field);
     options.push_back({OptionRole::Select, {"select"}, true,
-                       "the properties to show, comma-separated Exchange names, in this order; * for all"});
+                       "the properties to show, comma-separated, in this order; * for all. Properties: " + names});
     options.push_back({OptionRole::Format, {"format"}, true,
                        kind.singleton ? "table (default), list or json" : "table (default), list, json or name"});
   }

@@ -13,6 +13,7 @@ namespace adminctl {
 enum class OptionRole {
   Server,          // --server (global)
   Help,            // --help, -h (CLI11 provides the option; listed here so -Help is rewritten)
+  Identity,        // get-/set-/remove-: --identity X, Exchange's -Identity (same as a positional identity)
   Property,        // a property of the object kind (--tarpit-interval)
   Select,          // get-*: --select
   Format,          // get-*: --format

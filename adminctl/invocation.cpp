@@ -51,23 +51,32 @@ const pb::FieldDescriptor& field_named(const pb::Descriptor& container, const ch
   return *field;
 }
 
-// Positional identities, or those read from input for a lone "-".
+// Positional and --identity identities.
+std::vector<std::string> given_identities(const Invocation& invocation) {
+  std::vector<std::string> identities = invocation.positionals;
+  if (const auto* flagged = values_of(invocation, OptionRole::Identity)) {
+    identities.insert(identities.end(), flagged->begin(), flagged->end());
+  }
+  return identities;
+}
+
+// The given identities, or those read from input for a lone "-".
 std::vector<std::string> identities_from(const Invocation& invocation, std::istream& input, bool required) {
-  const auto& positionals = invocation.positionals;
+  const auto identities = given_identities(invocation);
   const std::string& command = invocation.command->name;
-  if (std::find(positionals.begin(), positionals.end(), "-") != positionals.end()) {
-    if (positionals.size() != 1) {
+  if (std::find(identities.begin(), identities.end(), "-") != identities.end()) {
+    if (identities.size() != 1) {
       throw UsageError("'-' (read identities from standard input) must be the only identity given");
     }
-    auto identities = read_identity_lines(input);
-    if (identities.empty()) throw UsageError(command + ": no identities on standard input");
-    return identities;
+    auto from_input = read_identity_lines(input);
+    if (from_input.empty()) throw UsageError(command + ": no identities on standard input");
+    return from_input;
   }
-  if (required && positionals.empty()) {
+  if (required && identities.empty()) {
     throw UsageError(command + " needs at least one identity: a name, a pattern such as '*', or - to read "
                                "them from standard input");
   }
-  return positionals;
+  return identities;
 }
 
 void set_identities(pb::Message& request, const std::vector<std::string>& identities) {
@@ -96,7 +105,7 @@ void set_mask(pb::Message& request, const std::vector<const pb::FieldDescriptor*
 }
 
 // --password-stdin / --password-prompt / --clear-password -> the request's password field.
-bool apply_password(const Invocation& invocation, pb::Message& request, std::istream& input,
+void apply_password(const Invocation& invocation, pb::Message& request, std::istream& input,
                     const PasswordPrompt& prompt) {
   const bool from_stdin = has(invocation, OptionRole::PasswordStdin);
   const bool from_prompt = has(invocation, OptionRole::PasswordPrompt);
@@ -116,10 +125,9 @@ bool apply_password(const Invocation& invocation, pb::Message& request, std::ist
     password = prompt();
     if (password.empty()) throw UsageError("--password-prompt: the password is empty");
   } else if (!clear) {
-    return false;
+    return;
   }
   request.GetReflection()->SetString(&request, &field_named(*request.GetDescriptor(), "password"), password);
-  return true;
 }
 
 void refuse_positionals(const Invocation& invocation) {
@@ -129,9 +137,9 @@ void refuse_positionals(const Invocation& invocation) {
 }
 
 void refuse_stdin_conflict(const Invocation& invocation) {
-  const auto& positionals = invocation.positionals;
+  const auto identities = given_identities(invocation);
   if (has(invocation, OptionRole::PasswordStdin) &&
-      std::find(positionals.begin(), positionals.end(), "-") != positionals.end()) {
+      std::find(identities.begin(), identities.end(), "-") != identities.end()) {
     throw UsageError("'-' and --password-stdin both read standard input; give the identities as arguments");
   }
 }

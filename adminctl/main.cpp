@@ -73,7 +73,7 @@ void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub) {
   }
   const bool takes_identities = command.verb != Verb::Test && !command.kind->singleton;
   if (takes_identities) {
-    sub.app->add_option(command.verb == Verb::New ? "name" : "identity", sub.positionals, positional_help(command))
+    sub.app->add_option(command.verb == Verb::New ? "name" : "identities", sub.positionals, positional_help(command))
         ->type_name(command.verb == Verb::New ? "NAME" : "IDENTITY");
   }
 }

@@ -90,6 +90,15 @@ TEST(PlanSet, SeveralIdentitiesAndGlobsGoToTheServer) {
             (std::vector<std::string>{"Default*", "MAIL01\\Trusted", "*"}));
 }
 
+TEST(PlanSet, ExchangeIdentityFlagAddsToPositionals) {
+  const Plan p = plan({"Set-ReceiveConnector", "-Identity", "Default, with comma", "Trusted", "--identity", "Lan",
+                       "-Comment", "x"});
+  EXPECT_EQ(strings(request_of<v1::SetReceiveConnectorRequest>(p).identities()),
+            (std::vector<std::string>{"Trusted", "Default, with comma", "Lan"}));
+  const Plan removed = plan({"remove-mailbox", "-Identity", "-"}, "a@example.com\n");
+  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(removed).identities()), std::vector<std::string>{"a@example.com"});
+}
+
 TEST(PlanSet, DashReadsIdentitiesFromStdin) {
   const Plan p = plan({"set-receiveconnector", "-", "--tarpit-interval", "00:00:07"},
                       "MAIL01\\Default MAIL01\n\n  MAIL01\\Second \r\n");
