@@ -1,0 +1,120 @@
+// Protocol: the ESMTP state machine of one session, without I/O. The session (session.cpp) feeds it
+// command lines and message bodies and does what each Step says; everything the server decides —
+// replies, state checks, limits, recipient checks, whether a reply is tarpitted — is decided here,
+// so it is unit-testable with plain strings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/binding.h"
+#include "store/ip_range.h"
+#include "store/receive_connector.h"
+#include "transportd/smtp/recipient_index.h"
+#include "transportd/smtp/reply.h"
+
+namespace transport::smtp {
+
+// States of a session, in the order a transaction goes through them.
+enum class State : std::uint8_t {
+  greeted,       // banner sent; EHLO/HELO expected
+  ready,         // after EHLO/HELO or RSET or a finished message; MAIL expected
+  mail,          // MAIL accepted; RCPT expected
+  recipients,    // at least one RCPT accepted; more RCPT, DATA or BDAT
+  chunking,      // inside a BDAT sequence (non-LAST chunks received)
+  closed,        // QUIT or a fatal error: the session closes after writing the reply
+};
+
+// What the session must do after writing (or tarpitting, then writing) a Step's reply.
+enum class Action : std::uint8_t {
+  read_command,  // read the next command line
+  read_data,     // reply was 354: read a dot-terminated body, then call on_message()
+  read_chunk,    // BDAT: read exactly chunk_size octets, then call on_chunk()
+  deliver,       // the message is complete: deliver envelope() + body, then call on_delivered()
+  close,         // write the reply, then close the connection
+};
+
+struct Step {
+  Reply reply;                    // empty (code 0) when there is nothing to write (BDAT non-LAST chunk
+                                  // replies are still written: RFC 3030 answers every chunk)
+  Action action = Action::read_command;
+  bool tarpit = false;            // hold this reply for the connector's TarpitInterval first
+  std::uint64_t chunk_size = 0;   // for read_chunk
+};
+
+// Facts about the connection that the protocol's decisions depend on.
+struct SessionFacts {
+  store::IpAddress remote;
+  store::Binding local;
+  bool authenticated = false;  // SMTP AUTH arrives in a later issue; the tarpit reads only this flag
+  bool may_relay = false;      // relay permission (authenticated users, ExternalAuthoritative, later)
+};
+
+// One accepted recipient.
+struct Recipient {
+  std::string address;                       // as given in RCPT TO (without brackets)
+  const store::Mailbox* mailbox = nullptr;   // local delivery target; nullptr for relay domains
+};
+
+struct Envelope {
+  std::string mail_from;  // reverse-path without brackets; empty for the null sender <>
+  std::vector<Recipient> recipients;
+  bool eight_bit = false;         // BODY=8BITMIME
+  std::uint64_t declared_size = 0;  // SIZE=, 0 when not given
+};
+
+// How reading a DATA body ended (the session's body reader reports this).
+enum class BodyOutcome : std::uint8_t {
+  complete,          // the terminating "." line arrived
+  too_large,         // exceeded MaxMessageSize (the rest was read and discarded up to the ".")
+  header_too_large,  // the header section exceeded MaxHeaderSize
+  line_too_long,     // a text line over 1000 octets including CRLF (RFC 5321 §4.5.3.1.6)
+};
+
+enum class DeliveryOutcome : std::uint8_t { delivered, failed };
+
+class Protocol {
+ public:
+  // `connector` and `recipients` belong to the snapshot the session started with and outlive it.
+  Protocol(const store::ReceiveConnector& connector, const RecipientIndex& recipients, SessionFacts facts);
+
+  // The 220 greeting (the connector's Banner, or "220 <Fqdn> ESMTP transportd ready").
+  Reply greeting() const;
+
+  // One command line without its CRLF. Lines over 512 octets never get here: see on_overlong_line.
+  Step on_command(std::string_view line);
+  // The client sent a command line over 512 octets (the session discarded it up to its CRLF).
+  Step on_overlong_line();
+  // After read_data: how the body ended and its size.
+  Step on_message(BodyOutcome outcome, std::uint64_t size);
+  // After read_chunk: the chunk was read; `total_size` is the message so far.
+  Step on_chunk(std::uint64_t total_size);
+  // After deliver.
+  Step on_delivered(DeliveryOutcome outcome);
+  // Timeouts and shutdown, decided by the session's watchdog: the reply to send before closing.
+  Reply connection_timeout() const;    // 421 4.4.1
+  Reply inactivity_timeout() const;    // 451 4.7.0
+  Reply shutting_down() const;         // 421 4.3.2
+
+  State state() const { return state_; }
+  const Envelope& envelope() const { return envelope_; }
+  std::string_view helo_name() const { return helo_name_; }
+  const SessionFacts& facts() const { return facts_; }
+  bool in_message() const;  // between DATA/BDAT start and the final reply (graceful shutdown waits)
+
+ private:
+  // (implementation-defined members)
+  const store::ReceiveConnector& connector_;
+  const RecipientIndex& recipients_;
+  SessionFacts facts_;
+  State state_ = State::greeted;
+  Envelope envelope_;
+  std::string helo_name_;
+  std::int64_t protocol_errors_ = 0;
+  bool bdat_last_ = false;
+  bool in_message_ = false;
+};
+
+}  // namespace transport::smtp
