@@ -1,0 +1,307 @@
+// MaildirStore: writes each copy to tmp/, fsyncs it, renames it into new/ and fsyncs new/; on any failure
+// removes the copies already written so that a message is delivered to all its mailboxes or to none.
+#include "transportd/delivery/maildir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <system_error>
+#include <utility>
+
+#include "store/mailbox.h"
+
+namespace transport::delivery {
+namespace fs = std::filesystem;
+
+namespace {
+
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // close(2) can report a deferred write error, so the write path checks it.
+  int close() { return ::close(std::exchange(fd_, -1)); }
+  void reset() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Failure {
+  std::string action;  // "cannot create directory", ...
+  fs::path path;
+  int error_number = 0;
+};
+
+std::string os_error(int error_number) { return std::generic_category().message(error_number); }
+
+// Addresses are validated upstream; this is the last guard before one becomes a directory name.
+std::string address_problem(std::string_view address) {
+  if (address.empty()) return "is empty";
+  if (address == "." || address == "..") return "is not usable as a directory name";
+  if (address.find('/') != std::string_view::npos) return "contains '/'";
+  if (address.find('\0') != std::string_view::npos) return "contains NUL";
+  return {};
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  return out;
+}
+
+// One on-disk copy: header + body with every CRLF turned into LF (a CR not followed by LF is kept).
+// A CRLF split across header and body is still one line ending.
+std::string to_lf_message(std::string_view header, std::string_view body) {
+  std::string out;
+  out.reserve(header.size() + body.size());
+  for (std::string_view in : {header, body}) {
+    while (!in.empty()) {
+      const std::size_t newline = in.find('\n');
+      if (newline == std::string_view::npos) {
+        out.append(in);
+        break;
+      }
+      out.append(in.substr(0, newline));
+      // Every byte in out stands for the input byte at the same place, so a trailing '\r' is the
+      // input byte just before this LF.
+      if (!out.empty() && out.back() == '\r') {
+        out.back() = '\n';
+      } else {
+        out.push_back('\n');
+      }
+      in.remove_prefix(newline + 1);
+    }
+  }
+  return out;
+}
+
+// The hostname part of a Maildir name, with '/' and ':' escaped as the Maildir spec asks.
+const std::string& maildir_hostname() {
+  static const std::string hostname = [] {
+    char buffer[256] = {};
+    std::string raw = ::gethostname(buffer, sizeof buffer - 1) == 0 && buffer[0] != '\0' ? buffer : "localhost";
+    std::string escaped;
+    for (char c : raw) {
+      if (c == '/') {
+        escaped += "\\057";
+      } else if (c == ':') {
+        escaped += "\\072";
+      } else {
+        escaped += c;
+      }
+    }
+    return escaped;
+  }();
+  return hostname;
+}
+
+// "<seconds>.M<micros>P<pid>Q<counter>.<hostname>" (cr.yp.to/proto/maildir.html): the counter makes it
+// unique within this process, the pid and time across processes.
+std::string unique_name() {
+  static std::atomic<std::uint64_t> deliveries{0};
+  const std::uint64_t counter = deliveries.fetch_add(1, std::memory_order_relaxed) + 1;
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch - seconds);
+  return std::to_string(seconds.count()) + ".M" + std::to_string(micros.count()) + "P" +
+         std::to_string(::getpid()) + "Q" + std::to_string(counter) + "." + maildir_hostname();
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+// Opens parent/name as a directory, creating it (0700) if missing, and makes its entry in the parent
+// durable unless this process already did.
+bool open_directory(int parent_fd, const fs::path& parent_path, const std::string& name,
+                    MaildirStore::DurableDirectories& durable, FileDescriptor& out, Failure& failure) {
+  const fs::path path = parent_path / name;
+  const bool created = ::mkdirat(parent_fd, name.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST) {
+    failure = {"cannot create directory", path, errno};
+    return false;
+  }
+  FileDescriptor fd(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    failure = {"cannot open directory", path, errno};
+    return false;
+  }
+  if (created || !durable.contains(path)) {
+    if (::fsync(parent_fd) != 0) {
+      failure = {"cannot fsync directory", parent_path, errno};
+      return false;
+    }
+    durable.insert(path);
+  }
+  out = std::move(fd);
+  return true;
+}
+
+// A copy written so far, and where it is: rollback needs to know whether the rename happened.
+struct Copy {
+  fs::path tmp_path;
+  fs::path new_path;
+  bool in_new = false;
+};
+
+}  // namespace
+
+bool MaildirStore::DurableDirectories::contains(const fs::path& directory) {
+  std::lock_guard lock(mutex_);
+  return directories_.contains(directory.native());
+}
+
+void MaildirStore::DurableDirectories::insert(const fs::path& directory) {
+  std::lock_guard lock(mutex_);
+  directories_.insert(directory.native());
+}
+
+MaildirStore::MaildirStore(fs::path mailboxes_root) : root_(std::move(mailboxes_root).lexically_normal()) {
+  // "/data/mailboxes/" normalizes with a trailing separator; the root must end in its own name.
+  if (!root_.has_filename() && root_.has_parent_path() && root_ != root_.root_path()) root_ = root_.parent_path();
+}
+
+DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_addresses, std::string_view header,
+                                     std::string_view body) {
+  DeliveryResult result;
+  if (mailbox_addresses.empty()) {
+    result.error = "no mailbox to deliver to";
+    return result;
+  }
+
+  // Directory names, lower-cased and deduplicated in order; all are checked before anything is written.
+  std::vector<std::string> mailboxes;
+  std::unordered_set<std::string> seen;
+  for (const std::string& address : mailbox_addresses) {
+    if (std::string problem = address_problem(address); !problem.empty()) {
+      result.error = "refusing mailbox address \"" + printable(address) + "\": " + problem;
+      return result;
+    }
+    std::string key = store::address_key(address);
+    if (seen.insert(key).second) mailboxes.push_back(std::move(key));
+  }
+
+  const std::string message = to_lf_message(header, body);
+  std::vector<Copy> copies;
+  std::string failed_mailbox;
+  Failure failure;
+
+  const auto deliver_copy = [&](const std::string& mailbox, int root_fd) {
+    failed_mailbox = mailbox;
+    const fs::path mailbox_path = root_ / mailbox;
+    const fs::path maildir_path = mailbox_path / "Maildir";
+    FileDescriptor mailbox_dir, maildir, tmp_dir, new_dir, cur_dir;
+    if (!open_directory(root_fd, root_, mailbox, durable_, mailbox_dir, failure) ||
+        !open_directory(mailbox_dir.get(), mailbox_path, "Maildir", durable_, maildir, failure) ||
+        !open_directory(maildir.get(), maildir_path, "tmp", durable_, tmp_dir, failure) ||
+        !open_directory(maildir.get(), maildir_path, "new", durable_, new_dir, failure) ||
+        !open_directory(maildir.get(), maildir_path, "cur", durable_, cur_dir, failure)) {
+      return false;
+    }
+
+    const std::string name = unique_name();
+    const fs::path tmp_path = maildir_path / "tmp" / name;
+    FileDescriptor file(::openat(tmp_dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!file.valid()) {
+      failure = {"cannot create", tmp_path, errno};
+      return false;
+    }
+    copies.push_back({tmp_path, maildir_path / "new" / name, false});
+    if (!write_all(file.get(), message)) {
+      failure = {"cannot write", tmp_path, errno};
+      return false;
+    }
+    if (::fsync(file.get()) != 0) {
+      failure = {"cannot fsync", tmp_path, errno};
+      return false;
+    }
+    if (file.close() != 0) {
+      failure = {"cannot close", tmp_path, errno};
+      return false;
+    }
+    if (::renameat(tmp_dir.get(), name.c_str(), new_dir.get(), name.c_str()) != 0) {
+      failure = {"cannot rename the tmp/ file to", copies.back().new_path, errno};
+      return false;
+    }
+    copies.back().in_new = true;
+    if (::fsync(new_dir.get()) != 0) {
+      failure = {"cannot fsync directory", maildir_path / "new", errno};
+      return false;
+    }
+    return true;
+  };
+
+  bool delivered = false;
+  {
+    FileDescriptor root_parent, root;
+    const fs::path root_parent_path = root_.has_parent_path() ? root_.parent_path() : fs::path(".");
+    root_parent = FileDescriptor(::open(root_parent_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_parent.valid()) {
+      failure = {"cannot open directory", root_parent_path, errno};
+    } else if (open_directory(root_parent.get(), root_parent_path, root_.filename().string(), durable_, root,
+                              failure)) {
+      delivered = true;
+      for (const std::string& mailbox : mailboxes) {
+        if (!deliver_copy(mailbox, root.get())) {
+          delivered = false;
+          break;
+        }
+      }
+    }
+  }
+
+  if (delivered) {
+    result.ok = true;
+    for (const Copy& copy : copies) result.files.push_back(copy.new_path);
+    return result;
+  }
+
+  result.error = (failed_mailbox.empty() ? std::string("mailboxes root") : "mailbox " + failed_mailbox) + ": " +
+                 failure.action + " " + failure.path.string() + ": " + os_error(failure.error_number);
+  // Nothing half-delivered: the client gets a temporary failure and will send the message again.
+  for (const Copy& copy : copies) {
+    const fs::path& path = copy.in_new ? copy.new_path : copy.tmp_path;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      result.error += "; and cannot remove " + path.string() + ": " + os_error(errno);
+      continue;
+    }
+    if (copy.in_new) {
+      // Best effort: make the removal durable too, so a crash does not bring the copy back.
+      FileDescriptor new_dir(::open(copy.new_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (new_dir.valid()) static_cast<void>(::fsync(new_dir.get()));
+    }
+  }
+  return result;
+}
+
+}  // namespace transport::delivery

@@ -1,0 +1,50 @@
+// MaildirStore: durable local delivery, one copy per mailbox into <root>/<address>/Maildir/new/, all
+// copies or none. Blocking file I/O with fsyncs: call it from a worker thread, never an I/O thread.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace transport::delivery {
+
+struct DeliveryResult {
+  bool ok = false;
+  std::string error;                         // why, for the log, when !ok
+  std::vector<std::filesystem::path> files;  // delivered files in new/, for logs and tests
+};
+
+class MaildirStore {
+ public:
+  explicit MaildirStore(std::filesystem::path mailboxes_root);  // DATA_DIR/mailboxes
+
+  // Delivers one copy of header + body (CRLF line endings in, LF on disk) per distinct mailbox address,
+  // compared lower-cased. Each copy goes tmp/ -> fsync -> rename into new/ -> fsync new/, creating the
+  // root and mailbox directories (0700) as needed. ok only when every copy is durable; on any failure
+  // every copy already written is removed and error names the mailbox, the path and the OS error.
+  // An empty address list is a failure: a caller must not acknowledge a message nobody received.
+  // Thread-safe: several threads may deliver at once, to the same mailboxes too.
+  DeliveryResult deliver(const std::vector<std::string>& mailbox_addresses, std::string_view header,
+                         std::string_view body);
+
+  // Directories whose entry in their parent this process has fsynced. Finding that a directory exists
+  // is not enough: another thread may have just created it and not yet fsynced its parent.
+  class DurableDirectories {
+   public:
+    bool contains(const std::filesystem::path& directory);
+    void insert(const std::filesystem::path& directory);
+
+   private:
+    std::mutex mutex_;
+    std::unordered_set<std::string> directories_;
+  };
+
+ private:
+  std::filesystem::path root_;
+  DurableDirectories durable_;
+};
+
+}  // namespace transport::delivery

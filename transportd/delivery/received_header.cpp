@@ -1,0 +1,59 @@
+// received_header: formats the Received: trace line, keeping the client-supplied HELO name from
+// injecting header lines or control bytes.
+#include "transportd/delivery/received_header.h"
+
+#include <cstdio>
+#include <ctime>
+#include <string_view>
+
+namespace transport::delivery {
+namespace {
+
+constexpr std::size_t kMaxHeloLength = 255;
+
+// Drops CR, LF and other control bytes: a HELO of "x\r\nX-Injected: 1" must stay on its line.
+std::string without_controls(std::string_view text, std::size_t max_length) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() == max_length) break;
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) continue;
+    out += c;
+  }
+  return out;
+}
+
+// RFC 5322 date-time in UTC, English names whatever the locale: "Mon, 2 Mar 2026 08:47:12 +0000".
+std::string rfc5322_date(std::chrono::system_clock::time_point when) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%s, %d %s %d %02d:%02d:%02d +0000", kDays[utc.tm_wday], utc.tm_mday,
+                kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  return buffer;
+}
+
+}  // namespace
+
+std::string received_header(const ReceivedInfo& info) {
+  constexpr std::size_t kNoLimit = std::string::npos;
+  std::string helo = without_controls(info.helo_name, kMaxHeloLength);
+  if (helo.empty()) helo = "unknown";
+  std::string header = "Received: from " + helo + " ([" + without_controls(info.client_ip, kNoLimit) + "])\r\n";
+  header += "\tby " + without_controls(info.server_fqdn, kNoLimit) + " (transportd, connector " +
+            without_controls(info.connector_name, kNoLimit) + ") with " + without_controls(info.protocol, kNoLimit) +
+            " id " + without_controls(info.queue_id, kNoLimit);
+  if (info.recipient.empty()) {
+    header += ";\r\n\t";
+  } else {
+    header += "\r\n\tfor " + without_controls(info.recipient, kNoLimit) + "; ";
+  }
+  header += rfc5322_date(info.when) + "\r\n";
+  return header;
+}
+
+}  // namespace transport::delivery
