@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "store/binding.h"
@@ -71,6 +73,8 @@ enum class BodyOutcome : std::uint8_t {
   too_large,         // exceeded MaxMessageSize (the rest was read and discarded up to the ".")
   header_too_large,  // the header section exceeded MaxHeaderSize
   line_too_long,     // a text line over 1000 octets including CRLF (RFC 5321 §4.5.3.1.6)
+  bare_line_feed,    // an LF not preceded by CR (refused: bare LF is how SMTP smuggling starts)
+  nul_byte,          // a NUL octet (RFC 5321 §4.5.2 text may not hold one)
 };
 
 enum class DeliveryOutcome : std::uint8_t { delivered, failed };
@@ -103,9 +107,26 @@ class Protocol {
   std::string_view helo_name() const { return helo_name_; }
   const SessionFacts& facts() const { return facts_; }
   bool in_message() const;  // between DATA/BDAT start and the final reply (graceful shutdown waits)
+  // During read_chunk: whether the chunk being read is part of an accepted message. When false, the
+  // BDAT is refused (on_chunk will say why): read the announced octets and drop them.
+  bool keep_chunk() const { return !pending_chunk_refusal_.has_value(); }
 
  private:
-  // (implementation-defined members)
+  // What the protocol waits for from the session besides a command line.
+  enum class Awaiting : std::uint8_t { command, body, chunk, delivery };
+
+  Step on_ehlo(std::string_view argument, bool extended);
+  Step on_mail(std::string_view argument);
+  Step on_rcpt(std::string_view argument);
+  Step on_data(std::string_view argument);
+  Step on_bdat(std::string_view argument);
+  // The reply to a BDAT that will be refused, or nullopt when its chunk is accepted.
+  std::optional<Reply> bdat_refusal(std::uint64_t size, bool last);
+  // Every Step passes here: counts protocol errors (maybe replacing the reply with 421 and close) and
+  // decides the tarpit.
+  Step finish(Step step, bool always_tarpit = false);
+  void reset_transaction();
+
   const store::ReceiveConnector& connector_;
   const RecipientIndex& recipients_;
   SessionFacts facts_;
@@ -115,6 +136,13 @@ class Protocol {
   std::int64_t protocol_errors_ = 0;
   bool bdat_last_ = false;
   bool in_message_ = false;
+  bool extended_ = false;                 // EHLO (not HELO): BDAT allowed
+  Awaiting awaiting_ = Awaiting::command;
+  std::uint64_t pending_chunk_size_ = 0;
+  std::optional<Reply> pending_chunk_refusal_;
+  std::optional<Reply> chunk_failure_;    // a BDAT sequence failed: its later chunks get this, up to LAST
+  std::uint64_t chunk_total_ = 0;         // octets of the accepted chunks of the current message
+  std::unordered_set<std::string> recipient_keys_;  // one delivery target per mailbox / address
 };
 
 }  // namespace transport::smtp

@@ -1,0 +1,847 @@
+// Protocol decision tables: session state + command → reply code, enhanced code, action, tarpit and
+// the state after. Also EHLO keywords per connector flags, MAIL/RCPT syntax, recipient limits,
+// protocol-error limits, DATA and BDAT sequences.
+#include "transportd/smtp/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace transport::smtp {
+namespace {
+
+store::AcceptedDomain accepted(std::string name, store::DomainType type) {
+  store::AcceptedDomain d;
+  d.name = name;
+  d.domain_name = std::move(name);
+  d.domain_type = type;
+  return d;
+}
+
+store::Mailbox mailbox(std::string primary, std::vector<std::string> aliases = {}) {
+  store::Mailbox m;
+  m.primary_smtp_address = std::move(primary);
+  m.email_addresses = std::move(aliases);
+  return m;
+}
+
+// One server: example.com (Authoritative: alice, bob), relay.example (InternalRelay), a block list.
+struct Server {
+  store::Configuration config;
+  store::ReceiveConnector connector;
+  std::unique_ptr<RecipientIndex> index;
+
+  Server() {
+    config.accepted_domains = {accepted("example.com", store::DomainType::authoritative),
+                               accepted("relay.example", store::DomainType::internal_relay)};
+    config.mailboxes = {mailbox("alice@example.com", {"al@example.com"}), mailbox("bob@example.com")};
+    config.recipient_filter.block_list_enabled = true;
+    config.recipient_filter.blocked_recipients = {"blocked@example.com"};
+    index = std::make_unique<RecipientIndex>(config);
+    connector.name = "Default MX";
+    connector.fqdn = "mx.example.com";
+  }
+
+  Protocol protocol(bool authenticated = false) const {
+    SessionFacts facts;
+    facts.remote = store::IpAddress::parse("192.0.2.10");
+    facts.local = store::Binding::parse("0.0.0.0:25");
+    facts.authenticated = authenticated;
+    return Protocol(connector, *index, facts);
+  }
+};
+
+// Where a table row starts. Each is reached by the commands in reach().
+enum class Stage {
+  greeted,
+  helo,            // after HELO
+  ready,           // after EHLO
+  mail,            // MAIL accepted, no recipient yet
+  rejected_rcpt,   // MAIL accepted, one RCPT refused
+  recipients,      // MAIL and one accepted RCPT
+  chunking,        // a non-LAST BDAT chunk accepted
+  after_message,   // a message delivered
+};
+
+const char* name(Stage s) {
+  switch (s) {
+    case Stage::greeted: return "greeted";
+    case Stage::helo: return "helo";
+    case Stage::ready: return "ready";
+    case Stage::mail: return "mail";
+    case Stage::rejected_rcpt: return "rejected_rcpt";
+    case Stage::recipients: return "recipients";
+    case Stage::chunking: return "chunking";
+    case Stage::after_message: return "after_message";
+  }
+  return "?";
+}
+
+void expect_code(const Step& s, int code, const std::string& what) {
+  ASSERT_EQ(s.reply.code, code) << what << ": " << s.reply.text;
+}
+
+void reach(Protocol& p, Stage stage) {
+  switch (stage) {
+    case Stage::greeted:
+      return;
+    case Stage::helo:
+      expect_code(p.on_command("HELO client.example"), 250, "HELO");
+      return;
+    default:
+      expect_code(p.on_command("EHLO client.example"), 250, "EHLO");
+  }
+  if (stage == Stage::ready) return;
+  if (stage == Stage::after_message) {
+    expect_code(p.on_command("MAIL FROM:<sender@client.example>"), 250, "MAIL");
+    expect_code(p.on_command("RCPT TO:<alice@example.com>"), 250, "RCPT");
+    expect_code(p.on_command("DATA"), 354, "DATA");
+    EXPECT_EQ(p.on_message(BodyOutcome::complete, 10).action, Action::deliver);
+    expect_code(p.on_delivered(DeliveryOutcome::delivered), 250, "delivered");
+    return;
+  }
+  expect_code(p.on_command("MAIL FROM:<sender@client.example>"), 250, "MAIL");
+  if (stage == Stage::mail) return;
+  if (stage == Stage::rejected_rcpt) {
+    expect_code(p.on_command("RCPT TO:<nobody@example.com>"), 550, "RCPT");
+    return;
+  }
+  expect_code(p.on_command("RCPT TO:<alice@example.com>"), 250, "RCPT");
+  if (stage == Stage::recipients) return;
+  const Step bdat = p.on_command("BDAT 10");
+  ASSERT_EQ(bdat.action, Action::read_chunk);
+  expect_code(p.on_chunk(10), 250, "BDAT chunk");
+}
+
+struct Row {
+  Stage stage;
+  const char* command;
+  int code;
+  const char* enhanced;
+  Action action;
+  bool tarpit;
+  State after;
+};
+
+void run_table(const Server& server, const std::vector<Row>& rows) {
+  for (const Row& row : rows) {
+    SCOPED_TRACE(std::string(name(row.stage)) + " + \"" + row.command + "\"");
+    Protocol p = server.protocol();
+    reach(p, row.stage);
+    const Step s = p.on_command(row.command);
+    EXPECT_EQ(s.reply.code, row.code) << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, row.enhanced);
+    EXPECT_EQ(s.action, row.action);
+    EXPECT_EQ(s.tarpit, row.tarpit);
+    EXPECT_EQ(p.state(), row.after);
+  }
+}
+
+constexpr Action kRead = Action::read_command;
+
+TEST(SmtpProtocol, CommandsInEveryState) {
+  const Server server;
+  using S = Stage;
+  using St = State;
+  run_table(server, {
+      // greeted: only EHLO/HELO open a transaction; the rest is sequence errors or harmless.
+      {S::greeted, "EHLO client.example", 250, "", kRead, false, St::ready},
+      {S::greeted, "ehlo client.example", 250, "", kRead, false, St::ready},
+      {S::greeted, "HELO client.example", 250, "", kRead, false, St::ready},
+      {S::greeted, "EHLO", 501, "5.5.4", kRead, true, St::greeted},
+      {S::greeted, "HELO ", 501, "5.5.4", kRead, true, St::greeted},
+      {S::greeted, "MAIL FROM:<a@client.example>", 503, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "RCPT TO:<alice@example.com>", 503, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "DATA", 503, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "RSET", 250, "2.0.0", kRead, false, St::greeted},
+      {S::greeted, "NOOP", 250, "2.0.0", kRead, false, St::greeted},
+      {S::greeted, "VRFY alice", 252, "2.5.0", kRead, true, St::greeted},
+      {S::greeted, "EXPN staff", 252, "2.5.0", kRead, true, St::greeted},
+      {S::greeted, "VRFY", 501, "5.5.4", kRead, true, St::greeted},
+      {S::greeted, "HELP", 214, "2.0.0", kRead, false, St::greeted},
+      {S::greeted, "QUIT", 221, "2.0.0", Action::close, false, St::closed},
+      {S::greeted, "STARTTLS", 502, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "AUTH PLAIN", 502, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "FOO bar", 500, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "", 500, "5.5.1", kRead, true, St::greeted},
+      // ready (after EHLO)
+      {S::ready, "MAIL FROM:<a@client.example>", 250, "2.1.0", kRead, false, St::mail},
+      {S::ready, "mail from:<a@client.example>", 250, "2.1.0", kRead, false, St::mail},
+      {S::ready, "MAIL FROM:<>", 250, "2.1.0", kRead, false, St::mail},
+      {S::ready, "RCPT TO:<alice@example.com>", 503, "5.5.1", kRead, true, St::ready},
+      {S::ready, "DATA", 503, "5.5.1", kRead, true, St::ready},
+      {S::ready, "RSET", 250, "2.0.0", kRead, false, St::ready},
+      {S::ready, "RSET now", 501, "5.5.4", kRead, true, St::ready},
+      {S::ready, "EHLO again.example", 250, "", kRead, false, St::ready},
+      {S::ready, "VRFY alice@example.com", 252, "2.5.0", kRead, true, St::ready},
+      {S::ready, "QUIT", 221, "2.0.0", Action::close, false, St::closed},
+      // helo
+      {S::helo, "MAIL FROM:<a@client.example>", 250, "2.1.0", kRead, false, St::mail},
+      // mail
+      {S::mail, "MAIL FROM:<a@client.example>", 503, "5.5.1", kRead, true, St::mail},
+      {S::mail, "RCPT TO:<alice@example.com>", 250, "2.1.5", kRead, false, St::recipients},
+      {S::mail, "RCPT TO:<AL@EXAMPLE.COM>", 250, "2.1.5", kRead, false, St::recipients},
+      {S::mail, "RCPT TO:<someone@relay.example>", 250, "2.1.5", kRead, false, St::recipients},
+      {S::mail, "RCPT TO:<nobody@example.com>", 550, "5.1.1", kRead, true, St::mail},
+      {S::mail, "RCPT TO:<blocked@example.com>", 550, "5.1.1", kRead, true, St::mail},
+      {S::mail, "RCPT TO:<victim@elsewhere.example>", 550, "5.7.1", kRead, true, St::mail},
+      {S::mail, "DATA", 554, "5.5.1", kRead, true, St::mail},
+      {S::mail, "RSET", 250, "2.0.0", kRead, false, St::ready},
+      {S::mail, "EHLO client.example", 250, "", kRead, false, St::ready},
+      {S::mail, "HELO client.example", 250, "", kRead, false, St::ready},
+      {S::mail, "NOOP", 250, "2.0.0", kRead, false, St::mail},
+      // rejected_rcpt
+      {S::rejected_rcpt, "DATA", 554, "5.5.1", kRead, true, St::mail},
+      {S::rejected_rcpt, "RCPT TO:<bob@example.com>", 250, "2.1.5", kRead, false, St::recipients},
+      // recipients
+      {S::recipients, "DATA", 354, "", Action::read_data, false, St::recipients},
+      {S::recipients, "data", 354, "", Action::read_data, false, St::recipients},
+      {S::recipients, "DATA now", 501, "5.5.4", kRead, true, St::recipients},
+      {S::recipients, "RCPT TO:<bob@example.com>", 250, "2.1.5", kRead, false, St::recipients},
+      {S::recipients, "RCPT TO:<nobody@example.com>", 550, "5.1.1", kRead, true, St::recipients},
+      {S::recipients, "MAIL FROM:<a@client.example>", 503, "5.5.1", kRead, true, St::recipients},
+      {S::recipients, "RSET", 250, "2.0.0", kRead, false, St::ready},
+      {S::recipients, "EHLO client.example", 250, "", kRead, false, St::ready},
+      {S::recipients, "VRFY bob", 252, "2.5.0", kRead, true, St::recipients},
+      {S::recipients, "QUIT", 221, "2.0.0", Action::close, false, St::closed},
+      // chunking: DATA can't mix with BDAT, no more RCPT or MAIL; RSET/EHLO end it.
+      {S::chunking, "DATA", 503, "5.5.1", kRead, true, St::chunking},
+      {S::chunking, "RCPT TO:<bob@example.com>", 503, "5.5.1", kRead, true, St::chunking},
+      {S::chunking, "MAIL FROM:<a@client.example>", 503, "5.5.1", kRead, true, St::chunking},
+      {S::chunking, "NOOP", 250, "2.0.0", kRead, false, St::chunking},
+      {S::chunking, "RSET", 250, "2.0.0", kRead, false, St::ready},
+      {S::chunking, "EHLO client.example", 250, "", kRead, false, St::ready},
+      // after a delivered message: a new transaction may start.
+      {S::after_message, "MAIL FROM:<a@client.example>", 250, "2.1.0", kRead, false, St::mail},
+      {S::after_message, "RCPT TO:<alice@example.com>", 503, "5.5.1", kRead, true, St::ready},
+      {S::after_message, "DATA", 503, "5.5.1", kRead, true, St::ready},
+  });
+}
+
+TEST(SmtpProtocol, NulInCommandLine) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::ready);
+  const Step s = p.on_command(std::string_view("MAIL FROM:<a@b.example>\0", 24));
+  EXPECT_EQ(s.reply.code, 500);
+  EXPECT_EQ(s.reply.enhanced, "5.5.2");
+  EXPECT_NE(s.reply.text.find("NUL"), std::string::npos);
+  EXPECT_TRUE(s.tarpit);
+  EXPECT_EQ(p.state(), State::ready);
+}
+
+TEST(SmtpProtocol, OverlongLine) {
+  const Server server;
+  Protocol p = server.protocol();
+  const Step s = p.on_overlong_line();
+  EXPECT_EQ(s.reply.code, 500);
+  EXPECT_EQ(s.reply.enhanced, "5.5.2");
+  EXPECT_EQ(s.reply.text, "Line too long");
+  EXPECT_EQ(s.action, Action::read_command);
+}
+
+TEST(SmtpProtocol, Greeting) {
+  Server server;
+  EXPECT_EQ(server.protocol().greeting().code, 220);
+  EXPECT_EQ(server.protocol().greeting().text, "mx.example.com ESMTP transportd ready");
+  EXPECT_EQ(server.protocol().greeting().enhanced, "");
+  server.connector.banner = "220 Welcome to the mail service";
+  std::string wire;
+  append_reply(wire, server.protocol().greeting(), true);
+  EXPECT_EQ(wire, "220 Welcome to the mail service\r\n");
+}
+
+TEST(SmtpProtocol, EhloKeywordsFollowConnectorFlags) {
+  struct Flags {
+    bool pipelining, eight_bit, enhanced, chunking;
+    const char* keywords;
+  };
+  const Flags cases[] = {
+      {true, true, true, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\nCHUNKING"},
+      {false, true, true, true, "SIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\nCHUNKING"},
+      {true, false, true, true, "PIPELINING\nSIZE 10485760\nENHANCEDSTATUSCODES\nCHUNKING"},
+      {true, true, false, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nCHUNKING"},
+      {true, true, true, false, "PIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES"},
+      {false, false, false, false, "SIZE 10485760"},
+  };
+  for (const Flags& f : cases) {
+    Server server;
+    server.connector.pipelining_enabled = f.pipelining;
+    server.connector.eight_bit_mime_enabled = f.eight_bit;
+    server.connector.enhanced_status_codes_enabled = f.enhanced;
+    server.connector.chunking_enabled = f.chunking;
+    Protocol p = server.protocol();
+    const Step s = p.on_command("EHLO client.example");
+    EXPECT_EQ(s.reply.code, 250);
+    EXPECT_EQ(s.reply.text, std::string("mx.example.com Hello [192.0.2.10]\n") + f.keywords);
+    EXPECT_EQ(s.reply.text.find("STARTTLS"), std::string::npos);
+    EXPECT_EQ(s.reply.text.find("AUTH"), std::string::npos);
+  }
+  Server server;
+  server.connector.max_message_size = store::ByteSize::kilobytes(64);
+  Protocol p = server.protocol();
+  EXPECT_NE(p.on_command("EHLO client.example").reply.text.find("\nSIZE 65536\n"), std::string::npos);
+  const Step helo = server.protocol().on_command("HELO client.example");
+  EXPECT_EQ(helo.reply.text, "mx.example.com Hello [192.0.2.10]");
+  EXPECT_EQ(p.helo_name(), "client.example");
+}
+
+TEST(SmtpProtocol, MailSyntax) {
+  struct Case {
+    std::string command;
+    int code;
+    const char* enhanced;
+  };
+  const std::string local300(300, 'x');
+  const Case cases[] = {
+      {"MAIL FROM:<alice@example.com>", 250, "2.1.0"},
+      {"MAIL FROM:<>", 250, "2.1.0"},
+      {"MAIL FROM: <alice@example.com>", 250, "2.1.0"},
+      {"MAIL FROM:<@relay.example:alice@example.com>", 250, "2.1.0"},
+      {"MAIL FROM:<\"john doe\"@example.com>", 250, "2.1.0"},
+      {"MAIL FROM:<alice@[192.0.2.1]>", 250, "2.1.0"},
+      {"MAIL FROM:<alice@[IPv6:2001:db8::1]>", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> SIZE=1000", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> SIZE=10485760", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> size=10485761", 552, "5.3.4"},
+      {"MAIL FROM:<alice@example.com> SIZE=99999999999999999999", 552, "5.3.4"},
+      {"MAIL FROM:<alice@example.com> SIZE=abc", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SIZE=-1", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SIZE", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SIZE=1 SIZE=2", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SIZE=", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> BODY=8BITMIME", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> BODY=7bit", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> BODY=BINARYMIME", 555, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> BODY", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> BODY=7BIT BODY=7BIT", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SMTPUTF8", 555, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> AUTH=<>", 555, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> FOO=bar", 555, "5.5.4"},
+      {"MAIL FROM:alice@example.com", 501, "5.5.2"},
+      {"MAIL FROM:<alice@example.com", 501, "5.5.2"},
+      {"MAIL FROM:<alice@example.com>SIZE=1", 501, "5.5.2"},
+      {"MAIL alice@example.com", 501, "5.5.2"},
+      {"MAIL", 501, "5.5.2"},
+      {"MAIL TO:<alice@example.com>", 501, "5.5.2"},
+      {"MAIL FROM:<alice>", 501, "5.1.7"},
+      {"MAIL FROM:<alice@>", 501, "5.1.7"},
+      {"MAIL FROM:<al ice@example.com>", 501, "5.1.7"},
+      {"MAIL FROM:<alice@exa_mple.com>", 501, "5.1.7"},
+      {"MAIL FROM:<alice@[300.1.1.1]>", 501, "5.1.7"},
+      {"MAIL FROM:<" + local300 + "@example.com>", 501, "5.1.7"},
+  };
+  const Server server;
+  for (const Case& c : cases) {
+    Protocol p = server.protocol();
+    reach(p, Stage::ready);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << c.command << ": " << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, c.enhanced) << c.command;
+    EXPECT_EQ(s.tarpit, c.code >= 500) << c.command;
+    EXPECT_EQ(p.state(), c.code == 250 ? State::mail : State::ready) << c.command;
+  }
+}
+
+TEST(SmtpProtocol, MailEnvelope) {
+  Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::ready);
+  ASSERT_EQ(p.on_command("MAIL FROM:<@a.example,@b.example:Sender@Client.Example> SIZE=1234 BODY=8BITMIME")
+                .reply.code,
+            250);
+  EXPECT_EQ(p.envelope().mail_from, "Sender@Client.Example");
+  EXPECT_EQ(p.envelope().declared_size, 1234u);
+  EXPECT_TRUE(p.envelope().eight_bit);
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<>").reply.code, 250);
+  EXPECT_EQ(p.envelope().mail_from, "");
+  EXPECT_EQ(p.envelope().declared_size, 0u);
+  EXPECT_FALSE(p.envelope().eight_bit);
+
+  server.connector.eight_bit_mime_enabled = false;
+  Protocol off = server.protocol();
+  reach(off, Stage::ready);
+  const Step s = off.on_command("MAIL FROM:<a@client.example> BODY=8BITMIME");
+  EXPECT_EQ(s.reply.code, 555);
+  EXPECT_EQ(s.reply.enhanced, "5.5.4");
+  EXPECT_EQ(off.on_command("MAIL FROM:<a@client.example> BODY=7BIT").reply.code, 250);
+}
+
+TEST(SmtpProtocol, RcptSyntax) {
+  struct Case {
+    std::string command;
+    int code;
+    const char* enhanced;
+  };
+  const Case cases[] = {
+      {"RCPT TO:<alice@example.com>", 250, "2.1.5"},
+      {"rcpt to:<Alice@Example.Com>", 250, "2.1.5"},
+      {"RCPT TO: <alice@example.com>", 250, "2.1.5"},
+      {"RCPT TO:<@relay.example:alice@example.com>", 250, "2.1.5"},
+      {"RCPT TO:<>", 501, "5.1.3"},
+      {"RCPT TO:alice@example.com", 501, "5.5.2"},
+      {"RCPT TO:<alice@example.com", 501, "5.5.2"},
+      {"RCPT alice@example.com", 501, "5.5.2"},
+      {"RCPT FROM:<alice@example.com>", 501, "5.5.2"},
+      {"RCPT TO:<alice>", 501, "5.1.3"},
+      {"RCPT TO:<Postmaster>", 501, "5.1.3"},
+      {"RCPT TO:<alice@@example.com>", 501, "5.1.3"},
+      {"RCPT TO:<" + std::string(300, 'x') + "@example.com>", 501, "5.1.3"},
+      {"RCPT TO:<" + std::string(65, 'x') + "@example.com>", 501, "5.1.3"},
+      {"RCPT TO:<" + std::string(64, 'x') + "@example.com>", 550, "5.1.1"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 555, "5.5.4"},
+      {"RCPT TO:<alice@example.com> =x", 501, "5.5.4"},
+      {"RCPT TO:<x@[192.0.2.1]>", 550, "5.7.1"},
+  };
+  const Server server;
+  for (const Case& c : cases) {
+    Protocol p = server.protocol();
+    reach(p, Stage::mail);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << c.command << ": " << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, c.enhanced) << c.command;
+    EXPECT_EQ(p.envelope().recipients.size(), c.code == 250 ? 1u : 0u) << c.command;
+  }
+}
+
+TEST(SmtpProtocol, RecipientsInEnvelope) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  for (const char* command : {"RCPT TO:<Alice@example.com>", "RCPT TO:<nobody@example.com>",
+                              "RCPT TO:<someone@relay.example>", "RCPT TO:<bob@example.com>"}) {
+    p.on_command(command);
+  }
+  const auto& recipients = p.envelope().recipients;
+  ASSERT_EQ(recipients.size(), 3u);
+  EXPECT_EQ(recipients[0].address, "Alice@example.com");
+  EXPECT_EQ(recipients[0].mailbox, &server.config.mailboxes[0]);
+  EXPECT_EQ(recipients[1].address, "someone@relay.example");
+  EXPECT_EQ(recipients[1].mailbox, nullptr);
+  EXPECT_EQ(recipients[2].mailbox, &server.config.mailboxes[1]);
+}
+
+TEST(SmtpProtocol, DuplicateRecipientsGetOneTarget) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  for (const char* command : {"RCPT TO:<alice@example.com>", "RCPT TO:<ALICE@example.com>",
+                              "RCPT TO:<al@example.com>", "RCPT TO:<x@relay.example>", "RCPT TO:<X@Relay.Example>"}) {
+    const Step s = p.on_command(command);
+    EXPECT_EQ(s.reply.code, 250) << command;
+    EXPECT_EQ(s.reply.enhanced, "2.1.5") << command;
+  }
+  ASSERT_EQ(p.envelope().recipients.size(), 2u);
+  EXPECT_EQ(p.envelope().recipients[0].address, "alice@example.com");
+  EXPECT_EQ(p.envelope().recipients[1].address, "x@relay.example");
+  // A new transaction starts with no memory of the last one's recipients.
+  p.on_command("RSET");
+  p.on_command("MAIL FROM:<>");
+  EXPECT_EQ(p.on_command("RCPT TO:<al@example.com>").reply.code, 250);
+  EXPECT_EQ(p.envelope().recipients.size(), 1u);
+}
+
+TEST(SmtpProtocol, MaxRecipientsPerMessage) {
+  const Server server;  // default 200
+  ASSERT_EQ(server.connector.max_recipients_per_message, 200);
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(p.on_command("RCPT TO:<user" + std::to_string(i) + "@relay.example>").reply.code, 250) << i;
+  }
+  Step s = p.on_command("RCPT TO:<user200@relay.example>");
+  EXPECT_EQ(s.reply.code, 452);
+  EXPECT_EQ(s.reply.enhanced, "4.5.3");
+  EXPECT_FALSE(s.tarpit);
+  // Also for a recipient that would have been refused, and for a mailbox already accepted.
+  EXPECT_EQ(p.on_command("RCPT TO:<nobody@example.com>").reply.code, 452);
+  EXPECT_EQ(p.on_command("RCPT TO:<user0@relay.example>").reply.code, 452);
+  EXPECT_EQ(p.envelope().recipients.size(), 200u);
+  EXPECT_EQ(p.on_command("DATA").reply.code, 354);
+}
+
+TEST(SmtpProtocol, TarpitTable) {
+  struct Case {
+    bool authenticated;
+    std::int64_t interval;
+    Stage stage;
+    const char* command;
+    int code;
+    bool tarpit;
+  };
+  const Case cases[] = {
+      {false, 5, Stage::mail, "RCPT TO:<nobody@example.com>", 550, true},
+      {false, 5, Stage::mail, "RCPT TO:<x@elsewhere.example>", 550, true},
+      {false, 5, Stage::greeted, "FOO", 500, true},
+      {false, 5, Stage::greeted, "MAIL FROM:<a@b.example>", 503, true},
+      {false, 5, Stage::ready, "VRFY alice", 252, true},
+      {false, 5, Stage::ready, "EXPN staff", 252, true},
+      {false, 5, Stage::ready, "STARTTLS", 502, true},
+      {false, 5, Stage::mail, "RCPT TO:<alice@example.com>", 250, false},
+      {false, 5, Stage::recipients, "DATA", 354, false},
+      {false, 5, Stage::ready, "NOOP", 250, false},
+      {false, 5, Stage::ready, "QUIT", 221, false},
+      {false, 600, Stage::mail, "RCPT TO:<nobody@example.com>", 550, true},
+      {true, 5, Stage::mail, "RCPT TO:<nobody@example.com>", 550, false},
+      {true, 5, Stage::ready, "VRFY alice", 252, false},
+      {true, 5, Stage::greeted, "FOO", 500, false},
+      {false, 0, Stage::mail, "RCPT TO:<nobody@example.com>", 550, false},
+      {false, 0, Stage::ready, "VRFY alice", 252, false},
+  };
+  for (const Case& c : cases) {
+    Server server;
+    server.connector.tarpit_interval = store::TimeSpan::from_seconds(c.interval);
+    Protocol p = server.protocol(c.authenticated);
+    reach(p, c.stage);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << c.command;
+    EXPECT_EQ(s.tarpit, c.tarpit) << c.command << " authenticated=" << c.authenticated
+                                  << " interval=" << c.interval;
+  }
+
+}
+
+TEST(SmtpProtocol, MaxProtocolErrorsDefault) {
+  const Server server;
+  ASSERT_EQ(server.connector.max_protocol_errors, 5);
+  Protocol p = server.protocol();
+  // 500, 501, 503, an overlong line and a NUL count; 502, 550, 554 and 252 do not.
+  EXPECT_EQ(p.on_command("FOO").reply.code, 500);
+  EXPECT_EQ(p.on_command("EHLO").reply.code, 501);
+  EXPECT_EQ(p.on_command("DATA").reply.code, 503);
+  EXPECT_EQ(p.on_overlong_line().reply.code, 500);
+  EXPECT_EQ(p.on_command("STARTTLS").reply.code, 502);
+  EXPECT_EQ(p.on_command("VRFY x").reply.code, 252);
+  reach(p, Stage::mail);
+  EXPECT_EQ(p.on_command("RCPT TO:<nobody@example.com>").reply.code, 550);
+  EXPECT_EQ(p.on_command("DATA").reply.code, 554);
+  EXPECT_EQ(p.on_command(std::string_view("NOOP\0", 5)).reply.code, 500);  // the 5th: still answered
+  const Step s = p.on_command("RCPT TO:<>");                                 // the 6th
+  EXPECT_EQ(s.reply.code, 421);
+  EXPECT_EQ(s.reply.enhanced, "4.7.0");
+  EXPECT_EQ(s.action, Action::close);
+  EXPECT_FALSE(s.tarpit);
+  EXPECT_EQ(p.state(), State::closed);
+  EXPECT_FALSE(p.in_message());
+  const Step after = p.on_command("NOOP");
+  EXPECT_EQ(after.reply.code, 0);
+  EXPECT_EQ(after.action, Action::close);
+}
+
+TEST(SmtpProtocol, MaxProtocolErrorsLimits) {
+  struct Case {
+    store::CountLimit limit;
+    int errors_answered;  // errors before the 421; -1: never closes within 1000
+  };
+  const Case cases[] = {{0, 0}, {1, 1}, {3, 3}, {std::nullopt, -1}};
+  for (const Case& c : cases) {
+    Server server;
+    server.connector.max_protocol_errors = c.limit;
+    Protocol p = server.protocol();
+    int answered = 0;
+    for (; answered < 1000; ++answered) {
+      const Step s = p.on_command("BOGUS");
+      if (s.reply.code == 421) {
+        EXPECT_EQ(s.action, Action::close);
+        EXPECT_FALSE(s.tarpit);
+        break;
+      }
+      ASSERT_EQ(s.reply.code, 500);
+      EXPECT_TRUE(s.tarpit);
+    }
+    EXPECT_EQ(answered, c.errors_answered == -1 ? 1000 : c.errors_answered);
+  }
+}
+
+TEST(SmtpProtocol, DataMessage) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  EXPECT_FALSE(p.in_message());
+  const Step go = p.on_command("DATA");
+  EXPECT_EQ(go.reply.code, 354);
+  EXPECT_EQ(go.reply.text, "Start mail input; end with <CRLF>.<CRLF>");
+  EXPECT_EQ(go.action, Action::read_data);
+  EXPECT_TRUE(p.in_message());
+  const Step received = p.on_message(BodyOutcome::complete, 1234);
+  EXPECT_EQ(received.reply.code, 0);
+  EXPECT_EQ(received.action, Action::deliver);
+  EXPECT_FALSE(received.tarpit);
+  EXPECT_TRUE(p.in_message());
+  EXPECT_EQ(p.envelope().recipients.size(), 1u);  // still there for the delivery
+  const Step done = p.on_delivered(DeliveryOutcome::delivered);
+  EXPECT_EQ(done.reply.code, 250);
+  EXPECT_EQ(done.reply.enhanced, "2.6.0");
+  EXPECT_EQ(done.action, Action::read_command);
+  EXPECT_FALSE(p.in_message());
+  EXPECT_EQ(p.state(), State::ready);
+  EXPECT_TRUE(p.envelope().recipients.empty());
+  EXPECT_EQ(p.envelope().mail_from, "");
+}
+
+TEST(SmtpProtocol, DeliveryFailure) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  p.on_command("DATA");
+  p.on_message(BodyOutcome::complete, 10);
+  const Step s = p.on_delivered(DeliveryOutcome::failed);
+  EXPECT_EQ(s.reply.code, 451);
+  EXPECT_EQ(s.reply.enhanced, "4.3.0");
+  EXPECT_FALSE(s.tarpit);
+  EXPECT_EQ(p.state(), State::ready);
+  EXPECT_FALSE(p.in_message());
+  EXPECT_TRUE(p.envelope().recipients.empty());
+}
+
+TEST(SmtpProtocol, BodyOutcomes) {
+  struct Case {
+    BodyOutcome outcome;
+    std::uint64_t size;
+    int code;
+    const char* enhanced;
+    Action action;
+  };
+  const std::uint64_t max = 10 * 1024 * 1024;
+  const Case cases[] = {
+      {BodyOutcome::complete, 100, 0, "", Action::deliver},
+      {BodyOutcome::complete, max, 0, "", Action::deliver},
+      {BodyOutcome::complete, max + 1, 552, "5.3.4", kRead},
+      {BodyOutcome::too_large, max + 1, 552, "5.3.4", kRead},
+      {BodyOutcome::header_too_large, 70000, 552, "5.3.4", kRead},
+      {BodyOutcome::line_too_long, 5000, 554, "5.6.0", kRead},
+      {BodyOutcome::bare_line_feed, 50, 554, "5.6.0", kRead},
+      {BodyOutcome::nul_byte, 50, 554, "5.6.0", kRead},
+  };
+  const Server server;
+  for (const Case& c : cases) {
+    Protocol p = server.protocol();
+    reach(p, Stage::recipients);
+    ASSERT_EQ(p.on_command("DATA").action, Action::read_data);
+    const Step s = p.on_message(c.outcome, c.size);
+    EXPECT_EQ(s.reply.code, c.code) << static_cast<int>(c.outcome);
+    EXPECT_EQ(s.reply.enhanced, c.enhanced) << static_cast<int>(c.outcome);
+    EXPECT_EQ(s.action, c.action) << static_cast<int>(c.outcome);
+    EXPECT_EQ(s.tarpit, c.code >= 500) << static_cast<int>(c.outcome);
+    if (c.action != Action::deliver) {
+      EXPECT_EQ(p.state(), State::ready);
+      EXPECT_FALSE(p.in_message());
+      EXPECT_TRUE(p.envelope().recipients.empty());
+      EXPECT_EQ(p.on_command("DATA").reply.code, 503);  // the transaction is gone
+    }
+  }
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  p.on_command("DATA");
+  EXPECT_NE(p.on_message(BodyOutcome::header_too_large, 1).reply.text.find("header"), std::string::npos);
+}
+
+TEST(SmtpProtocol, BdatSequence) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  Step s = p.on_command("BDAT 1000");
+  EXPECT_EQ(s.reply.code, 0);
+  EXPECT_EQ(s.action, Action::read_chunk);
+  EXPECT_EQ(s.chunk_size, 1000u);
+  EXPECT_TRUE(p.keep_chunk());
+  EXPECT_TRUE(p.in_message());
+  EXPECT_EQ(p.state(), State::chunking);
+  s = p.on_chunk(1000);
+  EXPECT_EQ(s.reply.code, 250);
+  EXPECT_EQ(s.reply.enhanced, "2.0.0");
+  EXPECT_EQ(s.reply.text, "1000 octets received");
+  EXPECT_EQ(s.action, kRead);
+  EXPECT_TRUE(p.in_message());
+  s = p.on_command("BDAT 24 last");
+  EXPECT_EQ(s.action, Action::read_chunk);
+  EXPECT_EQ(s.chunk_size, 24u);
+  s = p.on_chunk(1024);
+  EXPECT_EQ(s.reply.code, 0);
+  EXPECT_EQ(s.action, Action::deliver);
+  EXPECT_TRUE(p.in_message());
+  EXPECT_EQ(p.envelope().recipients.size(), 1u);
+  s = p.on_delivered(DeliveryOutcome::delivered);
+  EXPECT_EQ(s.reply.code, 250);
+  EXPECT_EQ(s.reply.enhanced, "2.6.0");
+  EXPECT_FALSE(p.in_message());
+  EXPECT_EQ(p.state(), State::ready);
+  // The next transaction can use BDAT again, from zero.
+  reach(p, Stage::ready);
+  p.on_command("MAIL FROM:<>");
+  p.on_command("RCPT TO:<bob@example.com>");
+  s = p.on_command("BDAT 0 LAST");
+  EXPECT_EQ(s.action, Action::read_chunk);
+  EXPECT_EQ(s.chunk_size, 0u);
+  EXPECT_EQ(p.on_chunk(0).action, Action::deliver);
+}
+
+TEST(SmtpProtocol, BdatRefusals) {
+  struct Case {
+    const char* what;
+    Stage stage;
+    bool chunking_enabled;
+    const char* command;
+    int code;
+    const char* enhanced;
+  };
+  const Case cases[] = {
+      {"before EHLO", Stage::greeted, true, "BDAT 10", 503, "5.5.1"},
+      {"after HELO", Stage::helo, true, "BDAT 10", 503, "5.5.1"},
+      {"no MAIL", Stage::ready, true, "BDAT 10 LAST", 503, "5.5.1"},
+      {"no accepted RCPT", Stage::rejected_rcpt, true, "BDAT 10", 554, "5.5.1"},
+      {"CHUNKING off", Stage::recipients, false, "BDAT 10", 502, "5.5.1"},
+      {"too large at once", Stage::recipients, true, "BDAT 10485761 LAST", 552, "5.3.4"},
+      {"too large with the last chunk", Stage::chunking, true, "BDAT 10485751 LAST", 552, "5.3.4"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Server server;
+    server.connector.chunking_enabled = c.chunking_enabled;
+    Protocol p = server.protocol();
+    if (c.stage == Stage::chunking) {
+      reach(p, Stage::recipients);
+      ASSERT_EQ(p.on_command("BDAT 10").action, Action::read_chunk);
+      ASSERT_EQ(p.on_chunk(10).reply.code, 250);
+    } else {
+      reach(p, c.stage);
+    }
+    const Step s = p.on_command(c.command);
+    // The announced octets are read either way, so the session stays in step with the client.
+    EXPECT_EQ(s.action, Action::read_chunk);
+    EXPECT_EQ(s.reply.code, 0);
+    EXPECT_FALSE(p.keep_chunk());
+    const Step reply = p.on_chunk(s.chunk_size);
+    EXPECT_EQ(reply.reply.code, c.code) << reply.reply.text;
+    EXPECT_EQ(reply.reply.enhanced, c.enhanced);
+    EXPECT_EQ(reply.action, kRead);
+    EXPECT_TRUE(reply.tarpit);
+    EXPECT_FALSE(p.in_message());
+  }
+}
+
+TEST(SmtpProtocol, BdatSyntax) {
+  const Server server;
+  for (const char* command : {"BDAT", "BDAT x", "BDAT -1", "BDAT 10 LASTX", "BDAT 10 LAST more", "BDAT 1e3",
+                              "BDAT 99999999999999999999999"}) {
+    Protocol p = server.protocol();
+    reach(p, Stage::recipients);
+    const Step s = p.on_command(command);
+    EXPECT_EQ(s.reply.code, 501) << command;
+    EXPECT_EQ(s.reply.enhanced, "5.5.4") << command;
+    EXPECT_EQ(s.action, kRead) << command;
+    EXPECT_EQ(p.state(), State::recipients) << command;
+  }
+}
+
+TEST(SmtpProtocol, BdatFailedSequenceRefusesTheRest) {
+  Server server;
+  server.connector.max_message_size = store::ByteSize::kilobytes(64);
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  ASSERT_EQ(p.on_command("BDAT 40000").action, Action::read_chunk);
+  EXPECT_TRUE(p.keep_chunk());
+  EXPECT_EQ(p.on_chunk(40000).reply.code, 250);
+  // Over the limit: refused, and the client's pipelined chunks after it are read and refused too.
+  for (const char* command : {"BDAT 40000", "BDAT 100", "BDAT 10 LAST"}) {
+    const Step s = p.on_command(command);
+    ASSERT_EQ(s.action, Action::read_chunk) << command;
+    EXPECT_FALSE(p.keep_chunk()) << command;
+    const Step r = p.on_chunk(0);
+    EXPECT_EQ(r.reply.code, 552) << command;
+    EXPECT_EQ(r.reply.enhanced, "5.3.4") << command;
+    EXPECT_FALSE(p.in_message()) << command;
+    EXPECT_EQ(p.state(), State::ready) << command;
+  }
+  // After LAST the sequence is over: a lone BDAT is a sequence error again.
+  p.on_command("BDAT 5");
+  EXPECT_EQ(p.on_chunk(5).reply.code, 503);
+  // And a new transaction works.
+  p.on_command("MAIL FROM:<>");
+  p.on_command("RCPT TO:<alice@example.com>");
+  p.on_command("BDAT 5 LAST");
+  EXPECT_TRUE(p.keep_chunk());
+  EXPECT_EQ(p.on_chunk(5).action, Action::deliver);
+}
+
+TEST(SmtpProtocol, BdatNewTransactionAfterFailure) {
+  Server server;
+  server.connector.max_message_size = store::ByteSize::kilobytes(64);
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  p.on_command("BDAT 70000");
+  EXPECT_EQ(p.on_chunk(70000).reply.code, 552);
+  // The client gave up on the message without sending LAST: MAIL starts afresh.
+  EXPECT_EQ(p.on_command("MAIL FROM:<>").reply.code, 250);
+  EXPECT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
+  p.on_command("BDAT 10");
+  EXPECT_TRUE(p.keep_chunk());
+  EXPECT_EQ(p.on_chunk(10).reply.code, 250);
+}
+
+TEST(SmtpProtocol, BdatTotalReportedBySessionIsChecked) {
+  Server server;
+  server.connector.max_message_size = store::ByteSize::kilobytes(64);
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  p.on_command("BDAT 100");
+  const Step s = p.on_chunk(65537);
+  EXPECT_EQ(s.reply.code, 552);
+  EXPECT_EQ(p.state(), State::ready);
+}
+
+TEST(SmtpProtocol, BdatAndDataDoNotMix) {
+  const Server server;
+  Protocol p = server.protocol();
+  reach(p, Stage::chunking);
+  const Step s = p.on_command("DATA");
+  EXPECT_EQ(s.reply.code, 503);
+  EXPECT_EQ(s.reply.enhanced, "5.5.1");
+  EXPECT_TRUE(p.in_message());
+  p.on_command("BDAT 1 LAST");
+  EXPECT_EQ(p.on_chunk(11).action, Action::deliver);
+}
+
+TEST(SmtpProtocol, TimeoutsAndShutdown) {
+  const Server server;
+  const Protocol p = server.protocol();
+  struct Case {
+    Reply reply;
+    int code;
+    const char* enhanced;
+  };
+  const Case cases[] = {
+      {p.connection_timeout(), 421, "4.4.1"},
+      {p.inactivity_timeout(), 451, "4.7.0"},
+      {p.shutting_down(), 421, "4.3.2"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(c.reply.code, c.code);
+    EXPECT_EQ(c.reply.enhanced, c.enhanced);
+    EXPECT_FALSE(c.reply.text.empty());
+  }
+}
+
+TEST(SmtpProtocol, FactsAndHeloName) {
+  const Server server;
+  Protocol p = server.protocol(true);
+  EXPECT_TRUE(p.facts().authenticated);
+  EXPECT_EQ(p.facts().remote.to_string(), "192.0.2.10");
+  p.on_command("EHLO first.example extra words");
+  EXPECT_EQ(p.helo_name(), "first.example");
+  p.on_command("HELO second.example");
+  EXPECT_EQ(p.helo_name(), "second.example");
+  // BDAT is refused after HELO even in a transaction.
+  p.on_command("MAIL FROM:<>");
+  p.on_command("RCPT TO:<alice@example.com>");
+  p.on_command("BDAT 3 LAST");
+  EXPECT_EQ(p.on_chunk(3).reply.code, 503);
+  EXPECT_EQ(p.on_command("DATA").reply.code, 354);
+}
+
+}  // namespace
+}  // namespace transport::smtp
