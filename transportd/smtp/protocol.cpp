@@ -3,7 +3,6 @@
 #include "transportd/smtp/protocol.h"
 
 #include <cassert>
-#include <cstring>
 
 #include "store/mailbox.h"
 #include "store/text_util.h"
@@ -100,7 +99,7 @@ Step Protocol::on_overlong_line() {
 Step Protocol::on_command(std::string_view line) {
   if (state_ == State::closed) return step(Reply{}, Action::close);
   assert(awaiting_ == Awaiting::command);
-  if (std::memchr(line.data(), '\0', line.size()) != nullptr) {
+  if (line.find('\0') != std::string_view::npos) {
     return finish(step(reply(500, "5.5.2", "NUL character not allowed in a command")));
   }
   const Command command = parse_command(line);

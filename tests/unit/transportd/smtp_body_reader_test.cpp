@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,58 @@ TEST(SmtpBodyReader, LargeBodyInOddPieces) {
     EXPECT_EQ(r.outcome, BodyOutcome::complete) << piece;
     EXPECT_EQ(r.consumed, input.size()) << piece;
     EXPECT_EQ(r.body, expected) << piece;
+  }
+}
+
+// A slow, obviously right reading to compare against: find the first ".\r\n" at the start of the
+// input or right after a CRLF, split what comes before at CRLFs, unstuff each line.
+Reading reference_reading(const std::string& input) {
+  Reading r;
+  std::size_t end = std::string::npos;
+  for (std::size_t t = 0; t + 3 <= input.size(); ++t) {
+    if (input.compare(t, 3, ".\r\n") == 0 && (t == 0 || (t >= 2 && input.compare(t - 2, 2, "\r\n") == 0))) {
+      end = t;
+      break;
+    }
+  }
+  if (end == std::string::npos) {
+    r.consumed = input.size();
+    return r;
+  }
+  r.done = true;
+  r.consumed = end + 3;
+  std::size_t start = 0;
+  while (start < end) {
+    const std::size_t crlf = input.find("\r\n", start);
+    std::string line = input.substr(start, crlf - start);
+    start = crlf + 2;
+    if (line.find('\n') != std::string::npos) r.outcome = BodyOutcome::bare_line_feed;
+    if (line.starts_with('.')) line.erase(0, 1);
+    r.body += line + "\r\n";
+  }
+  r.size = r.body.size();
+  return r;
+}
+
+TEST(SmtpBodyReader, AgreesWithReferenceOnRandomInput) {
+  std::mt19937 random(20261123);
+  const char alphabet[] = {'a', '.', '\r', '\n'};
+  for (int round = 0; round < 3000; ++round) {
+    std::string input(random() % 40, 'a');
+    for (char& c : input) c = alphabet[random() % 4];
+    if (round % 2 == 0) input += "\r\n.\r\nQUIT\r\n";  // most inputs then end somewhere
+    const Reading expected = reference_reading(input);
+    std::vector<std::size_t> every_byte;
+    for (std::size_t i = 1; i < input.size(); ++i) every_byte.push_back(i);
+    for (const Reading& r : {read_pieces(input, {}), read_pieces(input, every_byte)}) {
+      EXPECT_EQ(r.done, expected.done);
+      EXPECT_EQ(r.consumed, expected.consumed);
+      if (expected.done) expect_same(r, expected, "input #" + std::to_string(round));  // outcome is final
+    }
+    if (::testing::Test::HasFailure()) {
+      ADD_FAILURE() << "first failing input: \"" << input << "\"";
+      return;
+    }
   }
 }
 
