@@ -503,6 +503,20 @@ TEST(SmtpProtocol, TarpitTable) {
                                   << " interval=" << c.interval;
   }
 
+  // 4xx replies are never held, whoever asks.
+  Server server;
+  server.connector.max_recipients_per_message = 1;
+  Protocol p = server.protocol();
+  reach(p, Stage::recipients);
+  const Step too_many = p.on_command("RCPT TO:<nobody@example.com>");
+  EXPECT_EQ(too_many.reply.code, 452);
+  EXPECT_FALSE(too_many.tarpit);
+  ASSERT_EQ(p.on_command("DATA").action, Action::read_data);
+  p.on_message(BodyOutcome::complete, 1);
+  const Step failed = p.on_delivered(DeliveryOutcome::failed);
+  EXPECT_EQ(failed.reply.code, 451);
+  EXPECT_FALSE(failed.tarpit);
+
 }
 
 TEST(SmtpProtocol, MaxProtocolErrorsDefault) {
