@@ -2,17 +2,22 @@
 // the default connector on first start), serves the admin API, and stops cleanly on SIGTERM/SIGINT.
 #include <grpcpp/server.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "store/sqlite_store.h"
 #include "transportd/admin/admin_service.h"
 #include "transportd/config/configuration_service.h"
+#include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
 #include "transportd/log.h"
 
@@ -23,7 +28,20 @@ struct Options {
   std::filesystem::path admin_socket;  // default: DATA_DIR/admin.sock
   std::vector<std::string> default_bindings{"0.0.0.0:25"};
   std::string host_name;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
 };
+
+// Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    transport::log::info("transportd", "open file limit " + std::to_string(limit.rlim_cur));
+  }
+}
 
 std::string system_host_name() {
   char name[256] = {};
@@ -53,9 +71,18 @@ int run(const Options& options) {
                                 host_name + "\"");
   }
 
+  raise_open_file_limit();
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  connectors::SmtpServer smtp(io, options.data_dir, /*delivery_threads=*/4);
+  configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
+  smtp.apply(configuration.snapshot());
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 0; i < options.threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+
   const std::filesystem::path socket_path =
       options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
-  admin::AdminService admin_service(configuration);
+  admin::AdminService admin_service(configuration, [&smtp](const store::Binding& b) { return smtp.binding_status(b); });
   std::unique_ptr<grpc::Server> admin_server = admin::start_admin_server(socket_path, admin_service);
   log::info("transportd", "ready: admin API on unix:" + socket_path.string() + ", data in " +
                               options.data_dir.string() + ", " +
@@ -65,6 +92,10 @@ int run(const Options& options) {
   sigwait(&stop_signals, &signal_number);
   log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
   admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  smtp.shut_down(std::chrono::seconds(10));
+  work.reset();
+  io.stop();
+  for (auto& thread : io_threads) thread.join();
   std::error_code ignored;
   std::filesystem::remove(socket_path, ignored);
   log::info("transportd", "stopped");
@@ -84,6 +115,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--hostname", options.host_name, "Server name: the HOST of HOST\\Name identities and default Fqdn");
+  app.add_option("--threads", options.threads, "I/O threads serving SMTP sessions")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -50,11 +50,6 @@ std::vector<std::string> identities(const google::protobuf::RepeatedPtrField<std
   return {field.begin(), field.end()};
 }
 
-void to_proto(const store::Configuration& config, const store::ReceiveConnector& c, v1::ReceiveConnector& out) {
-  properties_to_proto(store::receive_connector_properties(), c, out);
-  out.set_identity(ConfigurationService::identity(config, c));
-}
-
 void to_proto(const store::Configuration& config, const store::AcceptedDomain& d, v1::AcceptedDomain& out) {
   properties_to_proto(store::accepted_domain_properties(), d, out);
   out.set_identity(ConfigurationService::identity(config, d));
@@ -70,12 +65,22 @@ void log_change(const std::string& what) { log::info("admin", what); }
 
 }  // namespace
 
+void AdminService::connector_to_proto(const store::Configuration& config, const store::ReceiveConnector& c,
+                            v1::ReceiveConnector& out) const {
+  properties_to_proto(store::receive_connector_properties(), c, out);
+  out.set_identity(ConfigurationService::identity(config, c));
+  for (const store::Binding& binding : c.bindings) {
+    out.add_binding_status(binding.to_string() + " " +
+                           (c.enabled ? binding_status_(binding) : std::string("not listening (connector disabled)")));
+  }
+}
+
 grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter* request,
                                                v1::ReceiveConnectorList* response) {
   return guarded("GetReceiveConnector", [&] {
     auto config = configuration_.snapshot();
     for (const auto& c : configuration_.get_connectors(identities(request->identities()))) {
-      to_proto(*config, c, *response->add_connectors());
+      connector_to_proto(*config, c, *response->add_connectors());
     }
   });
 }
@@ -84,7 +89,7 @@ grpc::Status AdminService::NewReceiveConnector(grpc::ServerContext*, const v1::N
                                                v1::ReceiveConnector* response) {
   return guarded("NewReceiveConnector", [&] {
     auto created = configuration_.new_connector(changes_from_proto(request->connector(), request->given()));
-    to_proto(*configuration_.snapshot(), created, *response);
+    connector_to_proto(*configuration_.snapshot(), created, *response);
     log_change("created receive connector " + response->identity());
   });
 }
@@ -96,7 +101,7 @@ grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext*, const v1::S
                                                  changes_from_proto(request->values(), request->update_mask()));
     auto config = configuration_.snapshot();
     for (const auto& c : changed) {
-      to_proto(*config, c, *response->add_connectors());
+      connector_to_proto(*config, c, *response->add_connectors());
       log_change("changed receive connector " + response->connectors().rbegin()->identity() + ": " +
                  request->update_mask().ShortDebugString());
     }

@@ -5,6 +5,7 @@
 #include <grpcpp/server.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <semaphore>
 
@@ -17,7 +18,11 @@ namespace v1 = ::transport::admin::v1;
 
 class AdminService final : public v1::TransportAdmin::Service {
  public:
-  explicit AdminService(config::ConfigurationService& configuration) : configuration_(configuration) {}
+  // The listening state of a Binding, shown as BindingStatus.
+  using BindingStatus = std::function<std::string(const store::Binding&)>;
+
+  AdminService(config::ConfigurationService& configuration, BindingStatus binding_status)
+      : configuration_(configuration), binding_status_(std::move(binding_status)) {}
 
   grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::ReceiveConnectorList*) override;
   grpc::Status NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest*,
@@ -49,7 +54,11 @@ class AdminService final : public v1::TransportAdmin::Service {
   // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
   std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
 
+  void connector_to_proto(const store::Configuration& config, const store::ReceiveConnector& connector,
+                          v1::ReceiveConnector& out) const;
+
   config::ConfigurationService& configuration_;
+  BindingStatus binding_status_;
   std::counting_semaphore<2> hashing_slots_{2};
 };
 

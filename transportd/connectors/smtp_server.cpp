@@ -1,0 +1,93 @@
+// SmtpServer: accept → select connector → admit → session.
+#include "transportd/connectors/smtp_server.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "store/connector_selection.h"
+#include "transportd/log.h"
+
+namespace transport::connectors {
+
+namespace {
+
+store::IpAddress to_store(const asio::ip::address& address) {
+  if (address.is_v4()) return store::IpAddress::v4(address.to_v4().to_uint());
+  return store::IpAddress::v6(address.to_v6().to_bytes());  // v4-mapped becomes IPv4 here
+}
+
+// Answers a connection we will not serve with one line, then closes it.
+void refuse(asio::ip::tcp::socket socket, std::string_view reply) {
+  auto owned = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
+  auto text = std::make_shared<std::string>(reply);
+  asio::co_spawn(
+      owned->get_executor(),
+      [owned, text]() -> asio::awaitable<void> {
+        co_await asio::async_write(*owned, asio::buffer(*text), asio::experimental::as_tuple(asio::use_awaitable));
+        std::error_code ignored;
+        owned->shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        owned->close(ignored);
+      },
+      asio::detached);
+}
+
+}  // namespace
+
+SmtpServer::SmtpServer(asio::io_context& io, const std::filesystem::path& data_dir, std::size_t delivery_threads)
+    : io_(io),
+      mailboxes_(data_dir / "mailboxes"),
+      delivery_pool_(delivery_threads),
+      services_{mailboxes_, delivery_pool_},
+      listeners_(io, [this](asio::ip::tcp::socket socket) { on_connection(std::move(socket)); }) {}
+
+SmtpServer::~SmtpServer() { delivery_pool_.join(); }
+
+void SmtpServer::apply(store::ConfigurationPtr config) {
+  serving_.store(std::make_shared<const ServingConfig>(config));
+  listeners_.reconcile(std::move(config));
+}
+
+void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
+  std::error_code ec;
+  const auto local = socket.local_endpoint(ec);
+  const auto remote = ec ? decltype(local)() : socket.remote_endpoint(ec);
+  if (ec) return;  // the client is already gone
+  std::shared_ptr<const ServingConfig> serving = serving_.load();
+  const store::Binding local_binding{to_store(local.address()), local.port()};
+  const store::IpAddress remote_address = to_store(remote.address());
+
+  store::ConnectorSelection selection =
+      store::select_connector(serving->config->connectors, local_binding, remote_address);
+  if (selection.connector == nullptr) {
+    refuse(std::move(socket), "421 4.3.2 Service not available\r\n");
+    return;
+  }
+  const store::ReceiveConnector& connector = *selection.connector;
+  std::string refusal;
+  std::optional<ConnectionLimits::Ticket> ticket = limits_.admit(connector, remote_address, refusal);
+  if (!ticket) {
+    log::warn("smtp", "refused " + remote_address.to_string() + " on \"" + connector.name + "\": " + refusal);
+    refuse(std::move(socket), "421 4.3.2 Too many connections, try again later\r\n");
+    return;
+  }
+  smtp::SessionFacts facts;
+  facts.remote = remote_address;
+  facts.local = local_binding;
+  // ExternalAuthoritative: the connector vouches for every session (DESIGN §3).
+  facts.authenticated = connector.auth_mechanism.has(store::AuthMechanismFlag::external_authoritative);
+  facts.may_relay = facts.authenticated;
+  smtp::start_session(std::move(socket), std::move(serving), connector, std::move(facts), std::move(*ticket), services_,
+                      registry_);
+}
+
+void SmtpServer::shut_down(std::chrono::seconds grace) {
+  listeners_.close_all();
+  registry_.shut_down_all(grace);
+  std::size_t left = registry_.wait_until_empty(std::chrono::steady_clock::now() + grace + std::chrono::seconds(5));
+  if (left > 0) log::warn("smtp", std::to_string(left) + " session(s) still open at shutdown");
+}
+
+}  // namespace transport::connectors

@@ -1,0 +1,54 @@
+// SmtpServer: the receive side put together. Keeps the serving configuration current, the listeners
+// reconciled with it, and turns each accepted connection into a session on the connector that
+// selection picks — or a 421 when none does or a connection limit is reached.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+
+#include "store/configuration.h"
+#include "transportd/connectors/connection_limits.h"
+#include "transportd/connectors/listener_manager.h"
+#include "transportd/connectors/serving_config.h"
+#include "transportd/delivery/maildir.h"
+#include "transportd/smtp/session.h"
+
+namespace transport::connectors {
+
+class SmtpServer {
+ public:
+  SmtpServer(asio::io_context& io, const std::filesystem::path& data_dir, std::size_t delivery_threads);
+  ~SmtpServer();
+
+  // Serves `config` from now on: new connections use it at once, listeners follow its Bindings, and
+  // running sessions finish under the snapshot they began with. Thread-safe.
+  void apply(store::ConfigurationPtr config);
+
+  // Stops accepting, gives sessions inside a message `grace` to finish, answers the rest 421 4.3.2,
+  // and waits for them (at most grace + 5 s). Call from a thread that is not running the io_context.
+  void shut_down(std::chrono::seconds grace);
+
+  // For get-receiveconnector's BindingStatus.
+  std::string binding_status(const store::Binding& binding) const { return listeners_.status(binding); }
+
+  std::size_t session_count() const { return registry_.size(); }
+
+ private:
+  void on_connection(asio::ip::tcp::socket socket);
+
+  asio::io_context& io_;
+  std::atomic<std::shared_ptr<const ServingConfig>> serving_;
+  ConnectionLimits limits_;
+  smtp::SessionRegistry registry_;
+  delivery::MaildirStore mailboxes_;
+  asio::thread_pool delivery_pool_;
+  smtp::SessionServices services_;
+  ListenerManager listeners_;
+};
+
+}  // namespace transport::connectors

@@ -1,0 +1,429 @@
+// Session: the I/O half of an SMTP conversation. Protocol decides; this file reads, waits, writes.
+// Everything here is a co_await on the session's strand: a tarpitted session is a timer and a few
+// kilobytes, and no thread ever waits for a client.
+#include "transportd/smtp/session.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <atomic>
+
+#include "transportd/delivery/received_header.h"
+#include "transportd/log.h"
+#include "transportd/smtp/body_reader.h"
+
+namespace transport::smtp {
+
+namespace {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxCommandLine = 512;          // octets including CRLF (RFC 5321 §4.5.3.1.4)
+constexpr std::size_t kCommandReadSize = 1024;        // small: most sessions only ever send commands
+constexpr std::size_t kBodyReadSize = 64 * 1024;      // message bodies stream in bigger reads
+constexpr std::size_t kMaxPendingInput = 64 * 1024;   // pipelined input buffered during a tarpit
+constexpr std::size_t kKeptBufferCapacity = 8 * 1024;  // shrink buffers back after a message
+
+std::string next_queue_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  static const auto boot = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  char id[40];
+  std::snprintf(id, sizeof id, "%llX%06llX", static_cast<unsigned long long>(boot),
+                static_cast<unsigned long long>(counter.fetch_add(1) & 0xFFFFFF));
+  return id;
+}
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Strand = asio::strand<asio::any_io_executor>;
+
+  Session(tcp::socket socket, Strand strand, connectors::ServingConfigPtr serving,
+          const store::ReceiveConnector& connector, SessionFacts facts, connectors::ConnectionLimits::Ticket ticket,
+          SessionServices& services, SessionRegistry& registry)
+      : socket_(std::move(socket)),
+        strand_(std::move(strand)),
+        serving_(std::move(serving)),
+        connector_(connector),
+        protocol_(connector, serving_->recipients, std::move(facts)),
+        ticket_(std::move(ticket)),
+        services_(services),
+        registry_(registry),
+        watchdog_timer_(strand_),
+        tarpit_timer_(strand_),
+        connection_deadline_(Clock::now() + connector.connection_timeout.value()) {}
+
+  const Strand& strand() const { return strand_; }
+
+  asio::awaitable<void> run() {
+    co_await (converse() || watchdog());
+    std::optional<Reply> farewell;
+    switch (ending_) {
+      case Ending::connection_timeout: farewell = protocol_.connection_timeout(); break;
+      case Ending::inactivity: farewell = protocol_.inactivity_timeout(); break;
+      case Ending::shutdown: farewell = protocol_.shutting_down(); break;
+      case Ending::none: break;
+    }
+    if (farewell) {
+      append_reply(out_, *farewell, connector_.enhanced_status_codes_enabled);
+      // A client that stopped reading must not hold us: the farewell gets five seconds.
+      watchdog_timer_.expires_after(std::chrono::seconds(5));
+      co_await (asio::async_write(socket_, asio::buffer(out_), nothrow) || watchdog_timer_.async_wait(nothrow));
+    }
+    std::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    registry_.remove(this);
+  }
+
+  // Any thread. Sessions inside a message get `grace` to finish it; the rest end with 421 now.
+  void request_shutdown(std::chrono::seconds grace) {
+    asio::post(strand_, [self = shared_from_this(), grace] {
+      self->shutting_down_ = true;
+      self->shutdown_deadline_ = Clock::now() + (self->protocol_.in_message() ? grace : std::chrono::seconds(0));
+      self->watchdog_timer_.cancel();  // re-evaluate deadlines now
+    });
+  }
+
+ private:
+  enum class Ending { none, connection_timeout, inactivity, shutdown };
+  enum class LineResult { line, overlong, need_more };
+
+  // The protocol loop. Returns when the conversation is over for any reason.
+  asio::awaitable<void> converse() {
+    append_reply(out_, protocol_.greeting(), false);
+    if (co_await flush()) {
+      for (;;) {
+        if (shutting_down_ && !protocol_.in_message()) {
+          co_await flush();  // the reply that finished the last message goes out before the 421
+          ending_ = Ending::shutdown;
+          break;
+        }
+        std::string_view line;
+        LineResult result = next_line(line);
+        if (result == LineResult::need_more) {
+          // Pipelining: replies to a group of commands go out together, once the group is consumed.
+          if (!co_await flush() || !co_await fill_waiting_for_client(kCommandReadSize)) break;
+          continue;
+        }
+        Step step = result == LineResult::line ? protocol_.on_command(line) : protocol_.on_overlong_line();
+        if (!co_await perform(std::move(step))) break;
+      }
+    }
+    conversation_over_ = true;
+  }
+
+  // Carries out a Step and the ones that follow from it (body → delivery → reply). False: close.
+  asio::awaitable<bool> perform(Step step) {
+    for (;;) {
+      if (ending_ != Ending::none) co_return false;
+      if (step.reply.code != 0) {
+        if (step.tarpit && connector_.tarpit_interval.seconds() > 0 && !co_await hold_for_tarpit()) co_return false;
+        append_reply(out_, step.reply, connector_.enhanced_status_codes_enabled);
+      }
+      switch (step.action) {
+        case Action::read_command:
+          co_return true;
+        case Action::close:
+          co_await flush();
+          co_return false;
+        case Action::read_data: {
+          if (!co_await flush()) co_return false;
+          std::optional<Step> next = co_await read_body();
+          if (!next) co_return false;
+          step = std::move(*next);
+          break;
+        }
+        case Action::read_chunk: {
+          if (!in_chunking_) {  // the first chunk of a BDAT sequence
+            in_chunking_ = true;
+            body_.clear();
+            chunk_total_ = 0;
+          }
+          if (!co_await read_chunk(step.chunk_size)) co_return false;
+          step = protocol_.on_chunk(chunk_total_);
+          if (step.action != Action::deliver && !protocol_.in_message()) release_message_buffers();
+          break;
+        }
+        case Action::deliver:
+          step = co_await deliver();
+          release_message_buffers();
+          break;
+      }
+    }
+  }
+
+  // Deadlines: the whole connection (ConnectionTimeout), waiting for the client
+  // (ConnectionInactivityTimeout, armed only while we wait for input), and shutdown.
+  asio::awaitable<void> watchdog() {
+    for (;;) {
+      if (conversation_over_) co_return;
+      const auto now = Clock::now();
+      if (now >= connection_deadline_) {
+        ending_ = Ending::connection_timeout;
+      } else if (now >= inactivity_deadline_) {
+        ending_ = Ending::inactivity;
+      } else if (now >= shutdown_deadline_) {
+        ending_ = Ending::shutdown;
+      }
+      if (ending_ != Ending::none) co_return;
+      watchdog_timer_.expires_at(std::min({connection_deadline_, inactivity_deadline_, shutdown_deadline_}));
+      co_await watchdog_timer_.async_wait(nothrow);
+    }
+  }
+
+  // Holds a rejection for TarpitInterval. While holding, it keeps reading whatever the client
+  // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait.
+  asio::awaitable<bool> hold_for_tarpit() {
+    tarpit_timer_.expires_after(connector_.tarpit_interval.value());
+    for (;;) {
+      if (in_.size() - in_pos_ >= kMaxPendingInput) {
+        auto [ec] = co_await tarpit_timer_.async_wait(nothrow);
+        co_return !ec && ending_ == Ending::none;
+      }
+      auto first = co_await (tarpit_timer_.async_wait(nothrow) || socket_.async_wait(tcp::socket::wait_read, nothrow));
+      if (ending_ != Ending::none) co_return false;
+      if (first.index() == 0) co_return !std::get<0>(std::get<0>(first));
+      if (!co_await fill(kCommandReadSize)) co_return false;  // hang-up: the wait is abandoned
+    }
+  }
+
+  // Reads a DATA body through BodyReader, then asks Protocol what follows.
+  asio::awaitable<std::optional<Step>> read_body() {
+    BodyReader reader(connector_.max_message_size.bytes(), connector_.max_header_size.bytes());
+    body_.clear();
+    for (;;) {
+      in_pos_ += reader.feed(std::string_view(in_).substr(in_pos_), body_);
+      if (reader.done()) break;
+      compact_input();
+      if (!co_await fill_waiting_for_client(kBodyReadSize)) co_return std::nullopt;
+    }
+    Step next = protocol_.on_message(reader.outcome(), reader.size());
+    if (next.action != Action::deliver) release_message_buffers();
+    co_return next;
+  }
+
+  // Reads exactly `size` octets of a BDAT chunk. Octets beyond MaxMessageSize are counted, not kept.
+  asio::awaitable<bool> read_chunk(std::uint64_t size) {
+    const std::uint64_t keep_limit = connector_.max_message_size.bytes();
+    const bool keep = protocol_.keep_chunk();  // a refused chunk is read and dropped
+    while (size > 0) {
+      if (in_pos_ == in_.size()) {
+        compact_input();
+        if (!co_await fill_waiting_for_client(static_cast<std::size_t>(std::min<std::uint64_t>(size, kBodyReadSize)))) {
+          co_return false;
+        }
+        continue;
+      }
+      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(size, in_.size() - in_pos_));
+      if (keep && chunk_total_ + take <= keep_limit) body_.append(in_, in_pos_, take);
+      chunk_total_ += take;
+      in_pos_ += take;
+      size -= take;
+    }
+    compact_input();
+    co_return true;
+  }
+
+  // Delivers the message on the delivery pool; the session's strand is free meanwhile.
+  asio::awaitable<Step> deliver() {
+    const Envelope& envelope = protocol_.envelope();
+    std::vector<std::string> targets;
+    bool unroutable = false;
+    for (const Recipient& r : envelope.recipients) {
+      if (r.mailbox != nullptr) {
+        targets.push_back(r.mailbox->primary_smtp_address);
+      } else {
+        unroutable = true;
+      }
+    }
+    if (unroutable) targets.emplace_back(kUnroutableMaildir);
+
+    delivery::ReceivedInfo info;
+    info.helo_name = std::string(protocol_.helo_name());
+    info.client_ip = protocol_.facts().remote.to_string();
+    info.server_fqdn = connector_.fqdn;
+    info.connector_name = connector_.name;
+    info.protocol = "ESMTP";
+    info.queue_id = next_queue_id();
+    if (envelope.recipients.size() == 1) info.recipient = envelope.recipients.front().address;
+    info.when = std::chrono::system_clock::now();
+    const std::string header = delivery::received_header(info);
+
+    delivery::DeliveryResult result;
+    try {
+      result = co_await asio::co_spawn(
+          services_.delivery_pool,
+          [&]() -> asio::awaitable<delivery::DeliveryResult> {
+            co_return services_.mailboxes.deliver(targets, header, body_);
+          },
+          asio::use_awaitable);
+    } catch (const std::exception& e) {
+      result.ok = false;
+      result.error = e.what();
+    }
+    if (result.ok) {
+      log::info("delivery", "message " + info.queue_id + " from " + info.client_ip + " via \"" + connector_.name +
+                                "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
+                                (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
+    } else {
+      log::error("delivery", "message " + info.queue_id + " from " + info.client_ip + " not delivered: " + result.error);
+    }
+    co_return protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
+  }
+
+  LineResult next_line(std::string_view& line) {
+    const std::string_view pending = std::string_view(in_).substr(in_pos_);
+    if (discarding_line_) {
+      std::size_t newline = pending.find('\n');
+      if (newline == std::string_view::npos) {
+        in_pos_ = in_.size();
+        compact_input();
+        return LineResult::need_more;
+      }
+      in_pos_ += newline + 1;
+      discarding_line_ = false;
+      return LineResult::overlong;
+    }
+    std::size_t newline = pending.substr(0, kMaxCommandLine).find('\n');
+    if (newline == std::string_view::npos) {
+      if (pending.size() >= kMaxCommandLine) {
+        discarding_line_ = true;  // skip to the end of this line, then answer "line too long"
+        return next_line(line);
+      }
+      compact_input();
+      return LineResult::need_more;
+    }
+    line = pending.substr(0, newline);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    in_pos_ += newline + 1;
+    return LineResult::line;
+  }
+
+  // Reads while the inactivity deadline runs.
+  asio::awaitable<bool> fill_waiting_for_client(std::size_t size) {
+    inactivity_deadline_ = Clock::now() + connector_.connection_inactivity_timeout.value();
+    if (inactivity_deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+    const bool ok = co_await fill(size);
+    inactivity_deadline_ = Clock::time_point::max();
+    co_return ok;
+  }
+
+  asio::awaitable<bool> fill(std::size_t size) {
+    const std::size_t old_size = in_.size();
+    in_.resize(old_size + size);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old_size, size), nothrow);
+    in_.resize(old_size + n);
+    co_return !ec && ending_ == Ending::none;
+  }
+
+  asio::awaitable<bool> flush() {
+    if (out_.empty()) co_return true;
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
+    out_.clear();
+    co_return !ec && ending_ == Ending::none;
+  }
+
+  void compact_input() {
+    if (in_pos_ == in_.size()) {
+      in_.clear();
+      in_pos_ = 0;
+    } else if (in_pos_ >= 4096) {
+      in_.erase(0, in_pos_);
+      in_pos_ = 0;
+    }
+  }
+
+  void release_message_buffers() {
+    in_chunking_ = false;
+    chunk_total_ = 0;
+    body_.clear();
+    if (body_.capacity() > kKeptBufferCapacity) std::string().swap(body_);
+    compact_input();
+    if (in_.capacity() > kKeptBufferCapacity && in_.size() - in_pos_ < kKeptBufferCapacity) in_.shrink_to_fit();
+  }
+
+  tcp::socket socket_;
+  Strand strand_;
+  connectors::ServingConfigPtr serving_;  // keeps connector_ and the recipient index alive
+  const store::ReceiveConnector& connector_;
+  Protocol protocol_;
+  connectors::ConnectionLimits::Ticket ticket_;
+  SessionServices& services_;
+  SessionRegistry& registry_;
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer tarpit_timer_;
+
+  std::string in_;          // received, not yet consumed from in_pos_ on
+  std::size_t in_pos_ = 0;
+  bool discarding_line_ = false;
+  std::string out_;         // replies not yet written
+  std::string body_;        // the message being received
+  std::uint64_t chunk_total_ = 0;  // octets of the BDAT sequence so far, kept or not
+  bool in_chunking_ = false;
+
+  Clock::time_point connection_deadline_;
+  Clock::time_point inactivity_deadline_ = Clock::time_point::max();
+  Clock::time_point shutdown_deadline_ = Clock::time_point::max();
+  bool shutting_down_ = false;
+  bool conversation_over_ = false;
+  Ending ending_ = Ending::none;
+};
+
+void SessionRegistry::add(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mutex_);
+  sessions_.insert(session);
+}
+
+void SessionRegistry::remove(Session* session) {
+  std::shared_ptr<Session> keep;  // destroyed outside the lock
+  std::lock_guard lock(mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->get() == session) {
+      keep = *it;
+      sessions_.erase(it);
+      break;
+    }
+  }
+  if (sessions_.empty()) emptied_.notify_all();
+}
+
+void SessionRegistry::shut_down_all(std::chrono::seconds grace) {
+  std::lock_guard lock(mutex_);
+  for (const auto& session : sessions_) session->request_shutdown(grace);
+}
+
+std::size_t SessionRegistry::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  emptied_.wait_until(lock, deadline, [&] { return sessions_.empty(); });
+  return sessions_.size();
+}
+
+std::size_t SessionRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void start_session(tcp::socket socket, connectors::ServingConfigPtr serving, const store::ReceiveConnector& connector,
+                   SessionFacts facts, connectors::ConnectionLimits::Ticket ticket, SessionServices& services,
+                   SessionRegistry& registry) {
+  auto strand = asio::make_strand(socket.get_executor());
+  auto session = std::make_shared<Session>(std::move(socket), strand, std::move(serving), connector, std::move(facts),
+                                           std::move(ticket), services, registry);
+  registry.add(session);
+  asio::co_spawn(strand, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
+}
+
+}  // namespace transport::smtp
