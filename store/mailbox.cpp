@@ -25,17 +25,17 @@ bool is_atext(char c) {
   }
 }
 
-bool is_dot_atom(std::string_view local) {
-  if (local.empty() || local.front() == '.' || local.back() == '.') return false;
+}  // namespace
+
+bool is_dot_string(std::string_view text) {
+  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
   char previous = 0;
-  for (char c : local) {
+  for (char c : text) {
     if (c == '.' ? previous == '.' : !is_atext(c)) return false;
     previous = c;
   }
   return true;
 }
-
-}  // namespace
 
 std::string normalize_address(std::string_view text) {
   std::string_view address = trim(text);
@@ -45,7 +45,7 @@ std::string normalize_address(std::string_view text) {
   std::string_view local = address.substr(0, at);
   std::string_view domain = address.substr(at + 1);
   if (local.size() > 64) throw ValueError(quoted + " has a local part longer than 64 characters");
-  if (!is_dot_atom(local)) {
+  if (!is_dot_string(local)) {
     throw ValueError(quoted + " is not an address: the local part may hold letters, digits, " +
                      "!#$%&'*+-/=?^_`{|}~ and single dots");
   }

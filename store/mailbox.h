@@ -21,6 +21,10 @@ struct Mailbox {
 // lower-cases the domain. Throws ValueError.
 std::string normalize_address(std::string_view text);
 
+// RFC 5321 Dot-string (RFC 5322 dot-atom-text): atoms of atext joined by single dots. The local-part
+// syntax both the admin API and the SMTP parser accept unquoted.
+bool is_dot_string(std::string_view text);
+
 // Case-insensitive comparison key of an address.
 std::string address_key(std::string_view address);
 

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "store/ip_range.h"
+#include "store/mailbox.h"
 #include "store/text_util.h"
 #include "store/value_error.h"
 
@@ -13,6 +14,7 @@ namespace transport::smtp {
 namespace {
 
 using store::iequals;
+using store::is_dot_string;
 
 struct VerbName {
   std::string_view name;
@@ -29,29 +31,6 @@ constexpr std::array<VerbName, 14> kVerbs{{
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_let_dig(char c) { return is_alpha(c) || is_digit(c); }
-
-// RFC 5322 atext.
-bool is_atext(char c) {
-  if (is_let_dig(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Dot-string = Atom *("." Atom)
-bool is_dot_string(std::string_view text) {
-  if (text.empty() || text.front() == '.' || text.back() == '.') return false;
-  char previous = 0;
-  for (char c : text) {
-    if (c == '.' ? previous == '.' : !is_atext(c)) return false;
-    previous = c;
-  }
-  return true;
-}
 
 // Quoted-string = DQUOTE *QcontentSMTP DQUOTE, where qtextSMTP is %d32-33 / %d35-91 / %d93-126 and
 // quoted-pairSMTP is "\" followed by %d32-126. Returns the length of the quoted string at the start

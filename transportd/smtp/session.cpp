@@ -6,7 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -25,7 +25,6 @@ namespace {
 
 using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-using namespace asio::experimental::awaitable_operators;
 
 constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxCommandLine = 512;          // octets including CRLF (RFC 5321 §4.5.3.1.4)
@@ -67,8 +66,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const Strand& strand() const { return strand_; }
 
+  // The session: a watchdog beside the conversation, then a farewell when a deadline ended it.
+  // (Plain coroutines and cancel(), not awaitable operators: one less allocation per session, and no
+  // cross-thread completion inside a parallel group.)
   asio::awaitable<void> run() {
-    co_await (converse() || watchdog());
+    asio::co_spawn(strand_, [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->watchdog(); },
+                   asio::detached);
+    co_await converse();
     std::optional<Reply> farewell;
     switch (ending_) {
       case Ending::connection_timeout: farewell = protocol_.connection_timeout(); break;
@@ -77,11 +81,12 @@ class Session : public std::enable_shared_from_this<Session> {
       case Ending::none: break;
     }
     if (farewell) {
+      // A client that stopped reading must not hold us: the watchdog cancels this write after 5 s.
       append_reply(out_, *farewell, connector_.enhanced_status_codes_enabled);
-      // A client that stopped reading must not hold us: the farewell gets five seconds.
-      watchdog_timer_.expires_after(std::chrono::seconds(5));
-      co_await (asio::async_write(socket_, asio::buffer(out_), nothrow) || watchdog_timer_.async_wait(nothrow));
+      co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
     }
+    finished_ = true;
+    watchdog_timer_.cancel();
     std::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
@@ -122,7 +127,6 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!co_await perform(std::move(step))) break;
       }
     }
-    conversation_over_ = true;
   }
 
   // Carries out a Step and the ones that follow from it (body → delivery → reply). False: close.
@@ -166,38 +170,82 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Deadlines: the whole connection (ConnectionTimeout), waiting for the client
-  // (ConnectionInactivityTimeout, armed only while we wait for input), and shutdown.
+  // (ConnectionInactivityTimeout, armed only while we wait for input), and shutdown. When one passes,
+  // it records why and cancels whatever the conversation is waiting on; then it gives the farewell
+  // five seconds before cancelling that too.
   asio::awaitable<void> watchdog() {
+    Clock::time_point farewell_deadline = Clock::time_point::max();
     for (;;) {
-      if (conversation_over_) co_return;
+      if (finished_) co_return;
       const auto now = Clock::now();
-      if (now >= connection_deadline_) {
-        ending_ = Ending::connection_timeout;
-      } else if (now >= inactivity_deadline_) {
-        ending_ = Ending::inactivity;
-      } else if (now >= shutdown_deadline_) {
-        ending_ = Ending::shutdown;
+      if (ending_ == Ending::none) {
+        if (now >= connection_deadline_) {
+          ending_ = Ending::connection_timeout;
+        } else if (now >= inactivity_deadline_) {
+          ending_ = Ending::inactivity;
+        } else if (now >= shutdown_deadline_) {
+          ending_ = Ending::shutdown;
+        }
+        if (ending_ != Ending::none) {
+          cancel_waits();
+          farewell_deadline = now + std::chrono::seconds(5);
+        }
+      } else if (now >= farewell_deadline) {
+        cancel_waits();
+        co_return;
       }
-      if (ending_ != Ending::none) co_return;
-      watchdog_timer_.expires_at(std::min({connection_deadline_, inactivity_deadline_, shutdown_deadline_}));
+      watchdog_timer_.expires_at(ending_ != Ending::none
+                                     ? farewell_deadline
+                                     : std::min({connection_deadline_, inactivity_deadline_, shutdown_deadline_}));
       co_await watchdog_timer_.async_wait(nothrow);
     }
   }
 
+  void cancel_waits() {
+    std::error_code ignored;
+    socket_.cancel(ignored);
+    tarpit_timer_.cancel();
+  }
+
   // Holds a rejection for TarpitInterval. While holding, it keeps reading whatever the client
-  // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait.
+  // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait:
+  // the socket becoming readable cancels the timer wait, the data is read, the wait resumes.
   asio::awaitable<bool> hold_for_tarpit() {
     tarpit_timer_.expires_after(connector_.tarpit_interval.value());
     for (;;) {
-      if (in_.size() - in_pos_ >= kMaxPendingInput) {
-        auto [ec] = co_await tarpit_timer_.async_wait(nothrow);
-        co_return !ec && ending_ == Ending::none;
+      const bool watch_client = in_.size() - in_pos_ < kMaxPendingInput;
+      const std::uint64_t generation = ++tarpit_generation_;
+      if (watch_client) {
+        socket_.async_wait(tcp::socket::wait_read,
+                           asio::bind_executor(strand_, [self = shared_from_this(), generation](std::error_code ec) {
+                             if (!ec && generation == self->tarpit_generation_) self->tarpit_timer_.cancel();
+                           }));
       }
-      auto first = co_await (tarpit_timer_.async_wait(nothrow) || socket_.async_wait(tcp::socket::wait_read, nothrow));
+      auto [ec] = co_await tarpit_timer_.async_wait(nothrow);
+      ++tarpit_generation_;  // a readiness report that arrives from now on is stale
       if (ending_ != Ending::none) co_return false;
-      if (first.index() == 0) co_return !std::get<0>(std::get<0>(first));
-      if (!co_await fill(kCommandReadSize)) co_return false;  // hang-up: the wait is abandoned
+      if (!ec) {
+        if (watch_client) {
+          std::error_code ignored;
+          socket_.cancel(ignored);  // the pending wait_read
+        }
+        co_return true;
+      }
+      if (!read_what_is_there()) co_return false;  // hang-up: the wait is abandoned
     }
+  }
+
+  // After a readiness report: reads what the kernel has without waiting. Readiness can be stale (the
+  // data it announced was already read), so "nothing there" is not a hang-up; EOF is.
+  bool read_what_is_there() {
+    std::error_code ec;
+    socket_.non_blocking(true, ec);
+    const std::size_t old_size = in_.size();
+    in_.resize(old_size + kCommandReadSize);
+    const std::size_t n = ec ? 0 : socket_.read_some(asio::buffer(in_.data() + old_size, kCommandReadSize), ec);
+    in_.resize(old_size + n);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    return !ec;
   }
 
   // Reads a DATA body through BodyReader, then asks Protocol what follows.
@@ -378,7 +426,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point inactivity_deadline_ = Clock::time_point::max();
   Clock::time_point shutdown_deadline_ = Clock::time_point::max();
   bool shutting_down_ = false;
-  bool conversation_over_ = false;
+  bool finished_ = false;
+  std::uint64_t tarpit_generation_ = 0;
   Ending ending_ = Ending::none;
 };
 
