@@ -371,6 +371,29 @@ class ConnectionTest(SmtpTestCase):
         finally:
             blocker.close()
 
+    def test_inactivity_and_connection_timeouts(self):
+        self.ok("set-receiveconnector", DEFAULT, "--connection-inactivity-timeout", "00:00:01",
+                "--connection-timeout", "00:00:02")
+        with RawSmtp(self.port) as idle:
+            begin = time.monotonic()
+            idle.reply()
+            code, text = idle.reply()  # nothing sent: the inactivity timeout answers
+            self.assertEqual((code, text[:5]), (451, "4.7.0"))
+            self.assertGreaterEqual(time.monotonic() - begin, 0.9)
+            self.assertTrue(idle.closed_by_server())
+        with RawSmtp(self.port) as busy:
+            begin = time.monotonic()
+            busy.reply()
+            while True:  # active all along: the connection timeout still ends it
+                busy.send("NOOP\r\n")
+                code, text = busy.reply()
+                if code != 250:
+                    break
+                time.sleep(0.2)
+                self.assertLess(time.monotonic() - begin, 10, "no connection timeout")
+            self.assertEqual((code, text[:5]), (421, "4.4.1"))
+            self.assertGreaterEqual(time.monotonic() - begin, 1.9)
+
     def test_no_matching_connector_gets_421(self):
         self.ok("set-receiveconnector", DEFAULT, "--remote-ip-ranges", "127.0.0.9")
         with RawSmtp(self.port) as c:
