@@ -36,6 +36,11 @@ enum class Action : std::uint8_t {
   read_chunk,    // BDAT: read exactly chunk_size octets, then call on_chunk()
   deliver,       // the message is complete: deliver envelope() + body, then call on_delivered()
   close,         // write the reply, then close the connection
+  start_tls,     // reply was 220 to STARTTLS: discard any input already buffered (RFC 3207 §6: no
+                 // command pipelined behind STARTTLS may run), run the TLS handshake, then call
+                 // on_tls_started(); a failed handshake closes the connection
+  verify_credentials,  // AUTH gathered credentials(): look the user up and verify the password off
+                       // the I/O threads, then call on_credentials_checked()
 };
 
 struct Step {
@@ -50,8 +55,16 @@ struct Step {
 struct SessionFacts {
   store::IpAddress remote;
   store::Binding local;
-  bool authenticated = false;  // SMTP AUTH arrives in a later issue; the tarpit reads only this flag
-  bool may_relay = false;      // relay permission (authenticated users, ExternalAuthoritative, later)
+  bool authenticated = false;  // ExternalAuthoritative connectors start authenticated; AUTH sets it.
+                               // The tarpit reads only this flag.
+  bool may_relay = false;      // relay permission (none yet: send connectors come later)
+  bool tls = false;            // the session runs inside TLS (after STARTTLS)
+};
+
+// What AUTH PLAIN / LOGIN gathered, for the session to verify.
+struct Credentials {
+  std::string user;      // the authentication identity (an address of a mailbox)
+  std::string password;  // cleared by on_credentials_checked()
 };
 
 // One accepted recipient.
