@@ -7,6 +7,7 @@
 #include "adminctl/properties.h"
 #include "adminctl/text.h"
 #include "adminctl/usage_error.h"
+#include "adminctl/usage_presets.h"
 
 namespace adminctl {
 
@@ -21,6 +22,22 @@ const std::vector<CommandOption>& global_options() {
 }
 
 namespace {
+
+// --usage's --help text: each preset and what it sets.
+std::string usage_help() {
+  std::string help = "a preset like Exchange's usage types, one of " + usage_preset_names() +
+                     " (any case); flags given explicitly override the preset's values:";
+  for (const auto& preset : usage_presets()) {
+    help += "\n  " + preset.name + ": ";
+    if (preset.values.empty()) help += "(all defaults)";
+    for (std::size_t i = 0; i < preset.values.size(); ++i) {
+      const auto& [field_name, values] = preset.values[i];
+      const auto* field = transport::admin::v1::ReceiveConnector::descriptor()->FindFieldByName(field_name);
+      help += (i == 0 ? "" : "; ") + (field != nullptr ? exchange_name(*field) : field_name) + " " + join(values, ",");
+    }
+  }
+  return help;
+}
 
 std::vector<CommandOption> build_command_options(const Command& command) {
   std::vector<CommandOption> options;
@@ -38,6 +55,9 @@ std::vector<CommandOption> build_command_options(const Command& command) {
                        "the properties to show, comma-separated, in this order; * for all. Properties: " + names});
     options.push_back({OptionRole::Format, {"format"}, true,
                        kind.singleton ? "table (default), list or json" : "table (default), list, json or name"});
+  }
+  if (command.verb == Verb::New && has_usage_presets(kind)) {
+    options.push_back({OptionRole::Usage, {"usage"}, true, usage_help()});
   }
   if (command.verb == Verb::New || command.verb == Verb::Set) {
     for (const auto* field : settable_fields(*kind.message)) {

@@ -22,6 +22,7 @@ enum class OptionRole {
   ClearPassword,   // set-mailbox
   RemoteIp,        // test-receiveconnector
   Local,           // test-receiveconnector
+  Usage,           // new-receiveconnector: --usage Internet|Internal|Client|Partner|Custom|Trusted
 };
 
 struct CommandOption {

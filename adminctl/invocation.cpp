@@ -6,6 +6,7 @@
 #include "adminctl/properties.h"
 #include "adminctl/text.h"
 #include "adminctl/usage_error.h"
+#include "adminctl/usage_presets.h"
 #include "adminctl/value_conversion.h"
 
 namespace adminctl {
@@ -195,6 +196,10 @@ void plan_new(const Invocation& invocation, std::istream& input, const PasswordP
       given.push_back(&identity);
       std::sort(given.begin(), given.end(), [](const auto* a, const auto* b) { return a->index() < b->index(); });
     }
+  }
+
+  if (const auto usage = single_value(invocation, OptionRole::Usage, "--usage")) {
+    apply_usage_preset(find_usage_preset(*usage), object, given);
   }
 
   std::vector<std::string> missing;

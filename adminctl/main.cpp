@@ -11,6 +11,7 @@
 #include "adminctl/invocation.h"
 #include "adminctl/password_prompt.h"
 #include "adminctl/usage_error.h"
+#include "adminctl/usage_presets.h"
 
 namespace {
 
@@ -49,6 +50,7 @@ std::string positional_help(const Command& command) {
 
 // The placeholder --help shows after a flag.
 std::string value_name(const CommandOption& option) {
+  if (option.role == OptionRole::Usage) return usage_preset_names("|");
   if (option.role != OptionRole::Property) return "VALUE";
   if (option.field->is_repeated()) return "LIST";
   switch (option.field->cpp_type()) {

@@ -144,6 +144,9 @@ TEST(CommandOptions, DependOnTheVerb) {
             (std::vector<std::string>{"identity", "password-stdin", "password-prompt", "clear-password"}));
   EXPECT_EQ(names("set-accepteddomain"), std::vector<std::string>{"identity"});
   EXPECT_EQ(names("set-recipientfilterconfig"), std::vector<std::string>{});
+  EXPECT_EQ(names("new-receiveconnector"), std::vector<std::string>{"usage"});
+  EXPECT_EQ(names("set-receiveconnector"), std::vector<std::string>{"identity"});
+  EXPECT_EQ(names("new-accepteddomain"), std::vector<std::string>{});
   // No flag ever takes a password as its value.
   for (const auto& command : commands()) {
     for (const auto& option : command_options(command)) {

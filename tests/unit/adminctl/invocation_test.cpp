@@ -172,6 +172,50 @@ TEST(PlanNew, UsageErrors) {
   EXPECT_NE(usage_error({"new-mailbox", "-"}).find("creates one"), std::string::npos);
 }
 
+TEST(PlanNew, UsagePresetFillsFieldsAndMask) {
+  const Plan p = plan({"new-receiveconnector", "Partner Contoso", "--usage", "trusted", "--bindings", "0.0.0.0:25",
+                       "--remote-ip-ranges", "198.51.100.0/24"});
+  const auto& request = request_of<v1::NewReceiveConnectorRequest>(p);
+  EXPECT_EQ(strings(request.connector().permission_groups()), std::vector<std::string>{"ExchangeServers"});
+  EXPECT_EQ(strings(request.connector().auth_mechanism()), (std::vector<std::string>{"Tls", "ExternalAuthoritative"}));
+  EXPECT_EQ(request.connector().tarpit_interval(), "00:00:00");
+  EXPECT_EQ(strings(request.given().paths()),
+            (std::vector<std::string>{"name", "bindings", "remote_ip_ranges", "tarpit_interval", "permission_groups",
+                                      "auth_mechanism"}));
+}
+
+TEST(PlanNew, ExplicitFlagsOverrideTheUsagePreset) {
+  const Plan p = plan({"New-ReceiveConnector", "-Name", "T", "-Usage", "Trusted", "-Bindings", "127.0.0.1:25",
+                       "--tarpit-interval", "00:00:01", "-AuthMechanism", "ExternalAuthoritative"});
+  const auto& request = request_of<v1::NewReceiveConnectorRequest>(p);
+  EXPECT_EQ(request.connector().tarpit_interval(), "00:00:01");
+  EXPECT_EQ(strings(request.connector().auth_mechanism()), std::vector<std::string>{"ExternalAuthoritative"});
+  EXPECT_EQ(strings(request.connector().permission_groups()), std::vector<std::string>{"ExchangeServers"});
+  EXPECT_EQ(strings(request.given().paths()),
+            (std::vector<std::string>{"name", "bindings", "tarpit_interval", "permission_groups", "auth_mechanism"}));
+}
+
+TEST(PlanNew, UsageCustomAndWithoutUsageSendOnlyTheGivenProperties) {
+  for (const bool custom : {false, true}) {
+    std::vector<std::string> args{"new-receiveconnector", "C", "--bindings", "127.0.0.1:25"};
+    if (custom) args.insert(args.end(), {"--usage", "CUSTOM"});
+    const Plan p = plan(args);
+    const auto& request = request_of<v1::NewReceiveConnectorRequest>(p);
+    EXPECT_EQ(strings(request.given().paths()), (std::vector<std::string>{"name", "bindings"}));
+    EXPECT_EQ(request.connector().permission_groups_size(), 0);
+  }
+}
+
+TEST(PlanNew, UsageErrorsForUsage) {
+  EXPECT_EQ(usage_error({"new-receiveconnector", "C", "--bindings", "127.0.0.1:25", "--usage", "Intranet"}),
+            "--usage 'Intranet' is not a usage type; allowed: Internet, Internal, Client, Partner, Custom, Trusted");
+  EXPECT_EQ(usage_error({"new-receiveconnector", "C", "--bindings", "127.0.0.1:25", "--usage", "Client", "-Usage",
+                         "Internet"}),
+            "--usage is given 2 times; give it once");
+  // A preset does not make a required property optional.
+  EXPECT_NE(usage_error({"new-receiveconnector", "C", "--usage", "Internet"}).find("needs Bindings"), std::string::npos);
+}
+
 TEST(PlanMailbox, PasswordFromStdinNeverInTheMask) {
   const Plan p = plan({"new-mailbox", "alice@example.com", "--display-name", "Alice", "--email-addresses",
                        "al@example.com", "--password-stdin"},
