@@ -7,6 +7,7 @@
 #include "store/mailbox.h"
 #include "store/text_util.h"
 #include "transportd/smtp/command_parser.h"
+#include "transportd/smtp/sasl.h"
 
 namespace transport::smtp {
 
@@ -47,6 +48,10 @@ Reply body_failure(BodyOutcome outcome) {
 Reply too_large() { return body_failure(BodyOutcome::too_large); }
 
 Reply send_ehlo_first() { return reply(503, "5.5.1", "Send EHLO or HELO first"); }
+
+// LOGIN's challenges: base64 of "Username:" and "Password:", as every LOGIN client expects.
+constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";
+constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 }  // namespace
 
@@ -93,11 +98,17 @@ Step Protocol::finish(Step s, bool always_tarpit) {
 
 Step Protocol::on_overlong_line() {
   if (state_ == State::closed) return step(Reply{}, Action::close);
+  if (awaiting_ == Awaiting::sasl_response) {
+    // An AUTH response we could not read whole: the exchange is over.
+    end_sasl();
+    awaiting_ = Awaiting::command;
+  }
   return finish(step(reply(500, "5.5.2", "Line too long")));
 }
 
 Step Protocol::on_command(std::string_view line) {
   if (state_ == State::closed) return step(Reply{}, Action::close);
+  if (awaiting_ == Awaiting::sasl_response) return on_sasl_response(line, false);
   assert(awaiting_ == Awaiting::command);
   if (line.find('\0') != std::string_view::npos) {
     return finish(step(reply(500, "5.5.2", "NUL character not allowed in a command")));
@@ -140,8 +151,9 @@ Step Protocol::on_command(std::string_view line) {
     case Verb::quit:
       return finish(step(reply(221, "2.0.0", "Bye"), Action::close));
     case Verb::starttls:
+      return on_starttls(command.argument);
     case Verb::auth:
-      return finish(step(reply(502, "5.5.1", "Command not implemented")));
+      return on_auth(command.argument);
     case Verb::unknown:
       break;
   }
@@ -166,6 +178,13 @@ Step Protocol::on_ehlo(std::string_view argument, bool extended) {
     if (connector_.eight_bit_mime_enabled) text += "\n8BITMIME";
     if (connector_.enhanced_status_codes_enabled) text += "\nENHANCEDSTATUSCODES";
     if (connector_.chunking_enabled) text += "\nCHUNKING";
+    if (connector_.auth_mechanism.has(store::AuthMechanismFlag::tls) && !facts_.tls) text += "\nSTARTTLS";
+    // Not to a session that is already authenticated (by AUTH, or by an ExternalAuthoritative
+    // connector), and with BasicAuthRequireTLS only inside TLS.
+    if (auth_offered() && !facts_.authenticated &&
+        (!connector_.auth_mechanism.has(store::AuthMechanismFlag::basic_auth_require_tls) || facts_.tls)) {
+      text += "\nAUTH PLAIN LOGIN";
+    }
   }
   // RFC 3463 has no enhanced code for the greeting lines of EHLO/HELO.
   return finish(step(reply(250, "", text)));
@@ -174,6 +193,12 @@ Step Protocol::on_ehlo(std::string_view argument, bool extended) {
 Step Protocol::on_mail(std::string_view argument) {
   if (state_ == State::greeted) return finish(step(send_ehlo_first()));
   if (state_ != State::ready) return finish(step(reply(503, "5.5.1", "Nested MAIL command")));
+  if (connector_.require_tls && !facts_.tls) {
+    return finish(step(reply(530, "5.7.0", "Must issue a STARTTLS command first")));
+  }
+  if (!facts_.authenticated && !connector_.permission_groups.has(store::PermissionGroup::anonymous_users)) {
+    return finish(step(reply(530, "5.7.1", "Client was not authenticated")));
+  }
 
   const PathArgument path = parse_mail_from(argument);
   switch (path.error) {
@@ -262,7 +287,8 @@ Step Protocol::on_rcpt(std::string_view argument) {
   const RecipientDecision decision = recipients_.check(path.address, facts_.may_relay);
   switch (decision.verdict) {
     case RecipientVerdict::not_accepted:
-      return finish(step(reply(550, "5.7.1", "Unable to relay")));
+      // Nobody may relay yet, authenticated or not: there are no send connectors.
+      return finish(step(reply(550, "5.7.1", "Unable to relay: this server accepts mail only for its accepted domains")));
     case RecipientVerdict::blocked:
       return finish(step(reply(550, "5.1.1", "Recipient address rejected")));
     case RecipientVerdict::unknown_user:
@@ -384,6 +410,160 @@ Step Protocol::on_delivered(DeliveryOutcome outcome) {
   reset_transaction();
   if (outcome == DeliveryOutcome::delivered) return finish(step(reply(250, "2.6.0", "Message accepted for delivery")));
   return finish(step(reply(451, "4.3.0", "Temporary failure, try again later")));
+}
+
+bool Protocol::auth_offered() const {
+  return connector_.auth_mechanism.has(store::AuthMechanismFlag::basic_auth) &&
+         connector_.permission_groups.has(store::PermissionGroup::exchange_users);
+}
+
+Step Protocol::on_starttls(std::string_view argument) {
+  // A command this connector does not offer is 502 whatever the state (it is not a sequence error).
+  if (!connector_.auth_mechanism.has(store::AuthMechanismFlag::tls)) {
+    return finish(step(reply(502, "5.5.1", "STARTTLS not available")));
+  }
+  if (state_ == State::greeted) return finish(step(send_ehlo_first()));
+  if (!argument.empty()) return finish(step(reply(501, "5.5.4", "STARTTLS takes no arguments")));
+  if (facts_.tls) return finish(step(reply(503, "5.5.1", "TLS already active")));
+  if (state_ != State::ready) return finish(step(reply(503, "5.5.1", "STARTTLS not allowed during a mail transaction")));
+  return finish(step(reply(220, "2.0.0", "Ready to start TLS"), Action::start_tls));
+}
+
+Step Protocol::on_tls_started() {
+  if (state_ == State::closed) return step(Reply{}, Action::close);
+  assert(awaiting_ == Awaiting::command);
+  // RFC 3207 §4.2: discard any knowledge obtained from the client, which includes an identity it
+  // proved by AUTH before TLS (RFC 4954 §4 leaves AUTH after STARTTLS to the client). What the
+  // connector granted (ExternalAuthoritative) is not knowledge from the client and stays.
+  end_sasl();
+  state_ = State::greeted;
+  reset_transaction();
+  helo_name_.clear();
+  extended_ = false;
+  if (authenticated_by_auth_) {
+    facts_.authenticated = false;
+    authenticated_by_auth_ = false;
+  }
+  facts_.tls = true;
+  return step(Reply{});
+}
+
+Step Protocol::on_auth(std::string_view argument) {
+  if (!auth_offered()) return finish(step(reply(502, "5.5.1", "AUTH not available")));
+  if (state_ == State::greeted) return finish(step(send_ehlo_first()));
+  if (!extended_) return finish(step(reply(503, "5.5.1", "AUTH needs EHLO, not HELO")));
+  if (facts_.authenticated) return finish(step(reply(503, "5.5.1", "Already authenticated")));
+  if (state_ != State::ready) return finish(step(reply(503, "5.5.1", "AUTH not allowed during a mail transaction")));
+  if (connector_.auth_mechanism.has(store::AuthMechanismFlag::basic_auth_require_tls) && !facts_.tls) {
+    return finish(step(reply(538, "5.7.11", "Encryption required for requested authentication mechanism")));
+  }
+
+  const std::size_t space = argument.find(' ');
+  const std::string_view mechanism = argument.substr(0, space);
+  const std::string_view initial =
+      space == std::string_view::npos ? std::string_view{} : store::trim(argument.substr(space));
+  if (mechanism.empty() || initial.find_first_of(" \t") != std::string_view::npos) {
+    return finish(step(reply(501, "5.5.4", "Syntax: AUTH <mechanism> [initial-response]")));
+  }
+  end_sasl();
+  if (iequals(mechanism, "PLAIN")) {
+    sasl_stage_ = SaslStage::plain;
+  } else if (iequals(mechanism, "LOGIN")) {
+    // LOGIN's initial response, when given, is the user name.
+    sasl_stage_ = SaslStage::login_user;
+  } else {
+    return finish(step(reply(504, "5.5.4", "Unrecognized authentication mechanism")));
+  }
+  if (!initial.empty()) return on_sasl_response(initial, true);
+  awaiting_ = Awaiting::sasl_response;
+  // 334 is 3xx: never tarpitted. PLAIN's challenge is empty (RFC 4616).
+  return finish(step(reply(334, "", sasl_stage_ == SaslStage::plain ? "" : kLoginUserChallenge)));
+}
+
+Step Protocol::on_sasl_response(std::string_view line, bool initial) {
+  awaiting_ = Awaiting::command;
+  if (!initial && line == "*") {
+    end_sasl();
+    return finish(step(reply(501, "5.0.0", "Authentication cancelled")));
+  }
+  // "=" stands for an empty initial response (RFC 4954 §4); on a continuation line an empty
+  // response is an empty line.
+  std::optional<std::string> decoded = initial && line == "=" ? std::optional<std::string>(std::string())
+                                                               : decode_base64(line);
+  if (!decoded) {
+    end_sasl();
+    return finish(step(reply(501, "5.5.2", "Cannot decode the authentication response (base64)")));
+  }
+  switch (sasl_stage_) {
+    case SaslStage::plain: {
+      Step s = plain_credentials(*decoded);
+      wipe(*decoded);
+      return s;
+    }
+    case SaslStage::login_user:
+      credentials_.user = *decoded;
+      sasl_stage_ = SaslStage::login_password;
+      awaiting_ = Awaiting::sasl_response;
+      return finish(step(reply(334, "", kLoginPasswordChallenge)));
+    case SaslStage::login_password:
+      credentials_.password = *decoded;
+      wipe(*decoded);
+      return verify();
+    case SaslStage::none:
+      break;
+  }
+  assert(false && "a SASL response without an exchange");
+  end_sasl();
+  return finish(step(reply(503, "5.5.1", "No authentication in progress")));
+}
+
+Step Protocol::plain_credentials(std::string_view message) {
+  std::optional<PlainMessage> plain = parse_plain(message);
+  if (!plain) {
+    end_sasl();
+    return finish(step(reply(501, "5.5.2", "Malformed PLAIN response: authzid NUL authcid NUL password expected")));
+  }
+  credentials_.user = plain->authcid;
+  credentials_.password = plain->passwd;
+  wipe(plain->passwd);
+  // Acting for another identity (authzid) is not supported. Refusing it here would answer faster
+  // than a real verification and tell a prober the user was never looked up; instead the session
+  // verifies as usual (same work, same timing) and on_credentials_checked refuses whatever it says.
+  reject_credentials_ = !plain->authzid.empty() && !iequals(plain->authzid, plain->authcid);
+  return verify();
+}
+
+Step Protocol::verify() {
+  sasl_stage_ = SaslStage::none;
+  awaiting_ = Awaiting::credentials;
+  return finish(step(Reply{}, Action::verify_credentials));
+}
+
+void Protocol::end_sasl() {
+  sasl_stage_ = SaslStage::none;
+  credentials_.user.clear();
+  wipe(credentials_.password);
+  reject_credentials_ = false;
+}
+
+Step Protocol::on_credentials_checked(bool accepted) {
+  if (state_ == State::closed) return step(Reply{}, Action::close);
+  assert(awaiting_ == Awaiting::credentials);
+  awaiting_ = Awaiting::command;
+  const bool ok = accepted && !reject_credentials_;
+  reject_credentials_ = false;
+  wipe(credentials_.password);
+  if (ok) {
+    facts_.authenticated = true;
+    authenticated_by_auth_ = true;
+    return finish(step(reply(235, "2.7.0", "Authentication successful")));
+  }
+  ++logon_failures_;
+  if (connector_.max_logon_failures > 0 && logon_failures_ > connector_.max_logon_failures) {
+    return finish(step(reply(421, "4.7.0", "Too many authentication failures"), Action::close));
+  }
+  // The same words whether the user exists or not.
+  return finish(step(reply(535, "5.7.8", "Authentication credentials invalid")));
 }
 
 Reply Protocol::connection_timeout() const { return reply(421, "4.4.1", "Connection timed out"); }

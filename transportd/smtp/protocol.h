@@ -110,6 +110,18 @@ class Protocol {
   Step on_chunk(std::uint64_t total_size);
   // After deliver.
   Step on_delivered(DeliveryOutcome outcome);
+  // After start_tls, once the handshake succeeded (RFC 3207 §4.2): everything learned from the client
+  // is forgotten — EHLO name, transaction, an AUTH exchange, and an identity established by AUTH
+  // before TLS (an authentication the connector granted, ExternalAuthoritative, stays). State goes
+  // back to greeted and facts().tls becomes true. Returns an empty reply and read_command.
+  Step on_tls_started();
+  // After verify_credentials: what AUTH gathered. The password is cleared by on_credentials_checked.
+  const Credentials& credentials() const { return credentials_; }
+  // After verify_credentials: whether credentials() named a mailbox whose password matched.
+  // Accepted: 235 2.7.0 and the session is authenticated (no reply is tarpitted from then on).
+  // Rejected: 535 5.7.8, the same reply whether the user exists or not; the failure after the
+  // connector's MaxLogonFailures (0: never) is 421 4.7.0 with close instead.
+  Step on_credentials_checked(bool accepted);
   // Timeouts and shutdown, decided by the session's watchdog: the reply to send before closing.
   Reply connection_timeout() const;    // 421 4.4.1
   Reply inactivity_timeout() const;    // 451 4.7.0
@@ -119,6 +131,7 @@ class Protocol {
   const Envelope& envelope() const { return envelope_; }
   std::string_view helo_name() const { return helo_name_; }
   const SessionFacts& facts() const { return facts_; }
+  bool authenticated() const { return facts_.authenticated; }
   bool in_message() const;  // between DATA/BDAT start and the final reply (graceful shutdown waits)
   // During read_chunk: whether the chunk being read is part of an accepted message. When false, the
   // BDAT is refused (on_chunk will say why): read the announced octets and drop them.
@@ -126,13 +139,30 @@ class Protocol {
 
  private:
   // What the protocol waits for from the session besides a command line.
-  enum class Awaiting : std::uint8_t { command, body, chunk, delivery };
+  enum class Awaiting : std::uint8_t {
+    command, body, chunk, delivery,
+    sasl_response,  // an AUTH exchange sent 334: the next line is its response (see sasl_stage_)
+    credentials,    // verify_credentials: on_credentials_checked is next
+  };
+  // Which response an AUTH exchange waits for.
+  enum class SaslStage : std::uint8_t { none, plain, login_user, login_password };
 
   Step on_ehlo(std::string_view argument, bool extended);
   Step on_mail(std::string_view argument);
   Step on_rcpt(std::string_view argument);
   Step on_data(std::string_view argument);
   Step on_bdat(std::string_view argument);
+  Step on_starttls(std::string_view argument);
+  Step on_auth(std::string_view argument);
+  // One line of an AUTH exchange (a response to 334, or the initial response of AUTH).
+  Step on_sasl_response(std::string_view line, bool initial);
+  // A PLAIN message (decoded) is complete: credentials to verify.
+  Step plain_credentials(std::string_view message);
+  // Credentials gathered: ask the session to verify them.
+  Step verify();
+  // Ends an AUTH exchange (cancelled, failed or done): nothing secret stays behind.
+  void end_sasl();
+  bool auth_offered() const;  // BasicAuth and ExchangeUsers on this connector
   // The reply to a BDAT that will be refused, or nullopt when its chunk is accepted.
   std::optional<Reply> bdat_refusal(std::uint64_t size, bool last);
   // Every Step passes here: counts protocol errors (maybe replacing the reply with 421 and close) and
@@ -156,6 +186,11 @@ class Protocol {
   std::optional<Reply> chunk_failure_;    // a BDAT sequence failed: its later chunks get this, up to LAST
   std::uint64_t chunk_total_ = 0;         // octets of the accepted chunks of the current message
   std::unordered_set<std::string> recipient_keys_;  // one delivery target per mailbox / address
+  SaslStage sasl_stage_ = SaslStage::none;
+  Credentials credentials_;
+  bool reject_credentials_ = false;       // PLAIN authzid differs from authcid: verified, then refused
+  bool authenticated_by_auth_ = false;    // facts_.authenticated came from AUTH, not the connector
+  std::int32_t logon_failures_ = 0;
 };
 
 }  // namespace transport::smtp

@@ -163,8 +163,8 @@ TEST(SmtpProtocol, CommandsInEveryState) {
       {S::greeted, "VRFY", 501, "5.5.4", kRead, true, St::greeted},
       {S::greeted, "HELP", 214, "2.0.0", kRead, false, St::greeted},
       {S::greeted, "QUIT", 221, "2.0.0", Action::close, false, St::closed},
-      {S::greeted, "STARTTLS", 502, "5.5.1", kRead, true, St::greeted},
-      {S::greeted, "AUTH PLAIN", 502, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "STARTTLS", 503, "5.5.1", kRead, true, St::greeted},
+      {S::greeted, "AUTH PLAIN", 503, "5.5.1", kRead, true, St::greeted},
       {S::greeted, "FOO bar", 500, "5.5.1", kRead, true, St::greeted},
       {S::greeted, "", 500, "5.5.1", kRead, true, St::greeted},
       // ready (after EHLO)
@@ -273,6 +273,7 @@ TEST(SmtpProtocol, EhloKeywordsFollowConnectorFlags) {
     server.connector.eight_bit_mime_enabled = f.eight_bit;
     server.connector.enhanced_status_codes_enabled = f.enhanced;
     server.connector.chunking_enabled = f.chunking;
+    server.connector.auth_mechanism = {};  // STARTTLS and AUTH keywords: smtp_auth_test.cpp
     Protocol p = server.protocol();
     const Step s = p.on_command("EHLO client.example");
     EXPECT_EQ(s.reply.code, 250);
@@ -480,7 +481,9 @@ TEST(SmtpProtocol, TarpitTable) {
       {false, 5, Stage::greeted, "MAIL FROM:<a@b.example>", 503, true},
       {false, 5, Stage::ready, "VRFY alice", 252, true},
       {false, 5, Stage::ready, "EXPN staff", 252, true},
-      {false, 5, Stage::ready, "STARTTLS", 502, true},
+      {false, 5, Stage::ready, "STARTTLS now", 501, true},
+      {false, 5, Stage::ready, "STARTTLS", 220, false},
+      {false, 5, Stage::ready, "AUTH PLAIN", 538, true},
       {false, 5, Stage::mail, "RCPT TO:<alice@example.com>", 250, false},
       {false, 5, Stage::recipients, "DATA", 354, false},
       {false, 5, Stage::ready, "NOOP", 250, false},
@@ -520,7 +523,8 @@ TEST(SmtpProtocol, TarpitTable) {
 }
 
 TEST(SmtpProtocol, MaxProtocolErrorsDefault) {
-  const Server server;
+  Server server;
+  server.connector.auth_mechanism = {};  // STARTTLS not offered: 502
   ASSERT_EQ(server.connector.max_protocol_errors, 5);
   Protocol p = server.protocol();
   // 500, 501, 503, an overlong line and a NUL count; 502, 550, 554 and 252 do not.
