@@ -15,11 +15,13 @@
 #include <thread>
 
 #include "store/sqlite_store.h"
+#include "store/value_error.h"
 #include "transportd/admin/admin_service.h"
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
 #include "transportd/log.h"
+#include "transportd/tls/tls_credentials.h"
 
 namespace {
 
@@ -71,6 +73,16 @@ int run(const Options& options) {
                                 host_name + "\"");
   }
 
+  if (tls::ensure_default_pair(options.data_dir, host_name)) {
+    log::info("tls", "generated a self-signed certificate for " + host_name + " in " +
+                         tls::default_pair_paths(options.data_dir).certificate.parent_path().string() +
+                         " (connectors use it unless TlsCertificatePath is set)");
+  }
+  configuration.set_connector_check([](const store::ReceiveConnector& connector) {
+    if (connector.tls_certificate_path.empty()) return;  // the default pair
+    std::string problem = tls::check_pair(connector.tls_certificate_path, connector.tls_key_path);
+    if (!problem.empty()) throw store::ValidationError("TlsCertificatePath", problem);
+  });
   raise_open_file_limit();
   asio::io_context io;
   auto work = asio::make_work_guard(io);

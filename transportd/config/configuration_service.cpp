@@ -4,6 +4,7 @@
 #include "transportd/config/configuration_service.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <unordered_map>
 
 #include "store/binding_conflicts.h"
@@ -194,6 +195,19 @@ std::vector<Model> pick(const Configuration& config, const std::vector<std::size
 // The generic flows, as members of a friend so they can reach commit().
 template <class Model>
 struct Flows {
+  static void run_external_check(const ConfigurationService& service, const Model& model,
+                                 const PropertyChanges& changes) {
+    if constexpr (std::is_same_v<Model, ReceiveConnector>) {
+      if (!service.connector_check_) return;
+      for (const auto& [name, values] : changes) {
+        if (store::iequals(name, "TlsCertificatePath") || store::iequals(name, "TlsKeyPath")) {
+          service.connector_check_(model);
+          return;
+        }
+      }
+    }
+  }
+
   static std::vector<Model> get(const ConfigurationService& service, const std::vector<std::string>& identities) {
     store::ConfigurationPtr config = service.snapshot();
     return pick<Model>(*config, resolve<Model>(*config, identities, true));
@@ -208,6 +222,7 @@ struct Flows {
     const std::size_t index = items.size() - 1;
     std::vector<std::size_t> touched = Collection<Model>::settle(next, index);
     Collection<Model>::check(next, index);
+    run_external_check(service, items[index], changes);
     service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (std::size_t i : touched) t.put(items[i]);
       t.put(items[index]);
@@ -228,7 +243,10 @@ struct Flows {
       if (extra_change) extra_change(items[i]);
       for (std::size_t t : Collection<Model>::settle(next, i)) touched.push_back(t);
     }
-    for (std::size_t i : indices) Collection<Model>::check(next, i);
+    for (std::size_t i : indices) {
+      Collection<Model>::check(next, i);
+      run_external_check(service, items[i], changes);
+    }
     service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (std::size_t i : touched) t.put(items[i]);
       for (std::size_t i : indices) t.put(items[i]);
@@ -279,6 +297,11 @@ ConfigurationService::ConfigurationService(store::SqliteStore& store, const std:
 store::ConfigurationPtr ConfigurationService::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;
+}
+
+void ConfigurationService::set_connector_check(ConnectorCheck check) {
+  std::lock_guard lock(writer_mutex_);
+  connector_check_ = std::move(check);
 }
 
 void ConfigurationService::on_change(std::function<void(const store::ConfigurationPtr&)> listener) {

@@ -34,6 +34,11 @@ class ConfigurationService {
                        const std::vector<std::string>& default_bindings);
 
   store::ConfigurationPtr snapshot() const;
+
+  // A check that needs the world outside the model (files on disk), run on a connector whose
+  // TlsCertificatePath or TlsKeyPath is being set. Throws store::ValidationError to refuse the change.
+  using ConnectorCheck = std::function<void(const store::ReceiveConnector&)>;
+  void set_connector_check(ConnectorCheck check);
   // Called after every published change with the new snapshot (on the admin thread that made it).
   void on_change(std::function<void(const store::ConfigurationPtr&)> listener);
 
@@ -80,6 +85,7 @@ class ConfigurationService {
   store::ConfigurationPtr snapshot_;
   std::mutex writer_mutex_;  // one admin change at a time
   std::vector<std::function<void(const store::ConfigurationPtr&)>> listeners_;
+  ConnectorCheck connector_check_;
 };
 
 }  // namespace transport::config

@@ -7,8 +7,12 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <map>
+
 #include "store/connector_selection.h"
 #include "transportd/log.h"
+#include "transportd/tls/server_context.h"
+#include "transportd/tls/tls_credentials.h"
 
 namespace transport::connectors {
 
@@ -38,16 +42,45 @@ void refuse(asio::ip::tcp::socket socket, std::string_view reply) {
 
 SmtpServer::SmtpServer(asio::io_context& io, const std::filesystem::path& data_dir, std::size_t delivery_threads)
     : io_(io),
+      default_certificate_(tls::default_pair_paths(data_dir).certificate),
+      default_key_(tls::default_pair_paths(data_dir).key),
       mailboxes_(data_dir / "mailboxes"),
       delivery_pool_(delivery_threads),
-      services_{mailboxes_, delivery_pool_},
+      auth_pool_(2),
+      services_{mailboxes_, delivery_pool_, auth_pool_},
       listeners_(io, [this](asio::ip::tcp::socket socket) { on_connection(std::move(socket)); }) {}
 
-SmtpServer::~SmtpServer() { delivery_pool_.join(); }
+SmtpServer::~SmtpServer() {
+  delivery_pool_.join();
+  auth_pool_.join();
+}
 
 void SmtpServer::apply(store::ConfigurationPtr config) {
-  serving_.store(std::make_shared<const ServingConfig>(config));
+  serving_.store(std::make_shared<const ServingConfig>(config, load_tls_contexts(*config)));
   listeners_.reconcile(std::move(config));
+}
+
+TlsContexts SmtpServer::load_tls_contexts(const store::Configuration& config) const {
+  TlsContexts contexts;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<asio::ssl::context>> by_pair;
+  for (const store::ReceiveConnector& connector : config.connectors) {
+    if (!connector.enabled || !connector.auth_mechanism.has(store::AuthMechanismFlag::tls)) continue;
+    const bool own_pair = !connector.tls_certificate_path.empty();
+    const auto pair = std::make_pair(own_pair ? connector.tls_certificate_path : default_certificate_.string(),
+                                     own_pair ? connector.tls_key_path : default_key_.string());
+    auto it = by_pair.find(pair);
+    if (it == by_pair.end()) {
+      std::shared_ptr<asio::ssl::context> context;
+      try {
+        context = tls::make_server_context(pair.first, pair.second);
+      } catch (const std::exception& e) {
+        log::error("tls", "connector \"" + connector.name + "\": " + e.what() + "; STARTTLS will be refused");
+      }
+      it = by_pair.emplace(pair, std::move(context)).first;
+    }
+    if (it->second) contexts.emplace(connector.id, it->second);
+  }
+  return contexts;
 }
 
 void SmtpServer::on_connection(asio::ip::tcp::socket socket) {

@@ -40,13 +40,18 @@ class SmtpServer {
 
  private:
   void on_connection(asio::ip::tcp::socket socket);
+  // One TLS context per certificate pair in use, loaded from the files now.
+  TlsContexts load_tls_contexts(const store::Configuration& config) const;
 
   asio::io_context& io_;
   std::atomic<std::shared_ptr<const ServingConfig>> serving_;
   ConnectionLimits limits_;
   smtp::SessionRegistry registry_;
+  std::filesystem::path default_certificate_;
+  std::filesystem::path default_key_;
   delivery::MaildirStore mailboxes_;
   asio::thread_pool delivery_pool_;
+  asio::thread_pool auth_pool_;  // argon2id verification: CPU-heavy, never on an I/O thread
   smtp::SessionServices services_;
   ListenerManager listeners_;
 };

@@ -88,4 +88,9 @@ RecipientDecision RecipientIndex::check(std::string_view address, bool may_relay
   return decision;
 }
 
+const store::Mailbox* RecipientIndex::find_mailbox(std::string_view address) const {
+  auto it = mailboxes_.find(store::address_key(address));
+  return it == mailboxes_.end() ? nullptr : it->second;
+}
+
 }  // namespace transport::smtp

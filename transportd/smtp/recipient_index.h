@@ -37,6 +37,9 @@ class RecipientIndex {
 
   const store::AcceptedDomain* accepted_domain(std::string_view domain) const;
 
+  // The mailbox that owns `address` (primary or alias, any letter case): the AUTH user lookup.
+  const store::Mailbox* find_mailbox(std::string_view address) const;
+
  private:
   std::unordered_map<std::string, const store::Mailbox*> mailboxes_;  // lower-cased address → mailbox
   std::unordered_map<std::string, const store::AcceptedDomain*> exact_domains_;

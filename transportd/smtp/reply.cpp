@@ -20,7 +20,8 @@ void append_line(std::string& out, const Reply& reply, std::string_view line, bo
     out.append(reply.enhanced);
     separated = false;
   }
-  if (!line.empty()) {
+  if (!line.empty() || (last && code == 334)) {
+    // "334 " with no text is the empty SASL challenge (RFC 4954 §4), which keeps its space.
     if (!separated) out.push_back(' ');
     // A stray CR would let text end the reply line early; our texts never hold one, keep it so.
     for (char c : line) {

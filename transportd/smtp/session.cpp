@@ -8,13 +8,18 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include <atomic>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <cerrno>
+
+#include "store/mailbox.h"
 #include "transportd/delivery/received_header.h"
 #include "transportd/log.h"
 #include "transportd/smtp/body_reader.h"
@@ -62,6 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
         registry_(registry),
         watchdog_timer_(strand_),
         tarpit_timer_(strand_),
+        tls_context_(serving_->tls_context(connector.id)),
         connection_deadline_(Clock::now() + connector.connection_timeout.value()) {}
 
   const Strand& strand() const { return strand_; }
@@ -83,7 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (farewell) {
       // A client that stopped reading must not hold us: the watchdog cancels this write after 5 s.
       append_reply(out_, *farewell, connector_.enhanced_status_codes_enabled);
-      co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
+      co_await write_out();
     }
     finished_ = true;
     watchdog_timer_.cancel();
@@ -165,6 +171,14 @@ class Session : public std::enable_shared_from_this<Session> {
           step = co_await deliver();
           release_message_buffers();
           break;
+        case Action::start_tls: {
+          if (!co_await flush() || !co_await start_tls()) co_return false;
+          step = protocol_.on_tls_started();
+          break;
+        }
+        case Action::verify_credentials:
+          step = protocol_.on_credentials_checked(co_await verify_credentials());
+          break;
       }
     }
   }
@@ -231,21 +245,66 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         co_return true;
       }
-      if (!read_what_is_there()) co_return false;  // hang-up: the wait is abandoned
+      switch (peek_client()) {
+        case Peek::hung_up: co_return false;  // the wait is abandoned at once
+        case Peek::nothing: break;            // the readiness report was stale
+        case Peek::data:
+          if (!co_await fill(kCommandReadSize)) co_return false;
+          break;
+      }
     }
   }
 
-  // After a readiness report: reads what the kernel has without waiting. Readiness can be stale (the
-  // data it announced was already read), so "nothing there" is not a hang-up; EOF is.
-  bool read_what_is_there() {
-    std::error_code ec;
-    socket_.non_blocking(true, ec);
-    const std::size_t old_size = in_.size();
-    in_.resize(old_size + kCommandReadSize);
-    const std::size_t n = ec ? 0 : socket_.read_some(asio::buffer(in_.data() + old_size, kCommandReadSize), ec);
-    in_.resize(old_size + n);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
-    return !ec;
+  // After a readiness report: what is really there, without reading it. Readiness can be stale (the
+  // data it announced was already read), so "nothing" is not a hang-up; EOF is.
+  enum class Peek { data, nothing, hung_up };
+  Peek peek_client() {
+    char byte;
+    const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return Peek::data;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return Peek::nothing;
+    return Peek::hung_up;
+  }
+
+  // STARTTLS (RFC 3207): whatever the client pipelined behind the command is dropped unread, so no
+  // plaintext command can run inside the TLS session; then the handshake, under the inactivity timeout.
+  asio::awaitable<bool> start_tls() {
+    in_.clear();
+    in_pos_ = 0;
+    discarding_line_ = false;
+    if (!tls_context_) {
+      log::error("tls", "no usable certificate for connector \"" + connector_.name + "\": closing the session");
+      co_return false;
+    }
+    tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
+    inactivity_deadline_ = Clock::now() + connector_.connection_inactivity_timeout.value();
+    watchdog_timer_.cancel();
+    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, nothrow);
+    inactivity_deadline_ = Clock::time_point::max();
+    co_return !ec && ending_ == Ending::none;
+  }
+
+  // AUTH: the user is looked up in this session's snapshot and the password verified on the auth
+  // pool. An unknown user costs the same verification against a stand-in hash, so neither the reply
+  // nor its timing tells a harvester whether the mailbox exists.
+  asio::awaitable<bool> verify_credentials() {
+    const Credentials& credentials = protocol_.credentials();
+    const store::Mailbox* mailbox = serving_->recipients.find_mailbox(credentials.user);
+    const bool has_password = mailbox != nullptr && !mailbox->password_hash.empty();
+    bool verified = false;
+    try {
+      verified = co_await asio::co_spawn(
+          services_.auth_pool,
+          [&]() -> asio::awaitable<bool> {
+            static const std::string stand_in = store::hash_password("stand-in for an unknown user");
+            co_return store::verify_password(has_password ? mailbox->password_hash : stand_in, credentials.password) &&
+                has_password;
+          },
+          asio::use_awaitable);
+    } catch (const std::exception& e) {
+      log::error("auth", std::string("password verification failed: ") + e.what());
+    }
+    co_return verified && ending_ == Ending::none;
   }
 
   // Reads a DATA body through BodyReader, then asks Protocol what follows.
@@ -372,16 +431,24 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> fill(std::size_t size) {
     const std::size_t old_size = in_.size();
     in_.resize(old_size + size);
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_.data() + old_size, size), nothrow);
+    auto buffer = asio::buffer(in_.data() + old_size, size);
+    auto [ec, n] = tls_ ? co_await tls_->async_read_some(buffer, nothrow)
+                        : co_await socket_.async_read_some(buffer, nothrow);
     in_.resize(old_size + n);
     co_return !ec && ending_ == Ending::none;
   }
 
   asio::awaitable<bool> flush() {
     if (out_.empty()) co_return true;
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
+    const bool ok = co_await write_out();
+    co_return ok && ending_ == Ending::none;
+  }
+
+  asio::awaitable<bool> write_out() {
+    auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), nothrow)
+                        : co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
     out_.clear();
-    co_return !ec && ending_ == Ending::none;
+    co_return !ec;
   }
 
   void compact_input() {
@@ -413,6 +480,9 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionRegistry& registry_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer tarpit_timer_;
+  using TlsStream = asio::ssl::stream<tcp::socket&>;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // this connector's certificate, if it offers TLS
+  std::unique_ptr<TlsStream> tls_;                   // after STARTTLS
 
   std::string in_;          // received, not yet consumed from in_pos_ on
   std::size_t in_pos_ = 0;

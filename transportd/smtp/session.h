@@ -26,6 +26,7 @@ class Session;
 struct SessionServices {
   delivery::MaildirStore& mailboxes;  // DATA_DIR/mailboxes
   asio::thread_pool& delivery_pool;   // fsync-heavy work happens here, never on an I/O thread
+  asio::thread_pool& auth_pool;       // password verification (argon2id, ~100 ms each), bounded
 };
 
 // Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and

@@ -25,6 +25,7 @@ TEST(SmtpReply, WireForm) {
       {{250, "2.0.0", "trailing newline\n"}, true, "250 2.0.0 trailing newline\r\n"},
       {{250, "", ""}, true, "250\r\n"},
       {{250, "2.0.0", ""}, true, "250 2.0.0\r\n"},
+      {{334, "", ""}, true, "334 \r\n"},  // the empty SASL challenge keeps its space
       {{550, "5.1.1", "no\rCR"}, true, "550 5.1.1 noCR\r\n"},
       {{0, "", "not written"}, true, ""},
   };
