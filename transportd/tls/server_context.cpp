@@ -11,24 +11,6 @@
 
 namespace transport::tls {
 
-namespace {
-
-std::string openssl_error() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text.empty() ? "unknown OpenSSL error" : text;
-}
-
-// Refuses any passphrase prompt: without this OpenSSL would ask on the controlling terminal.
-int refuse_passphrase(char*, int, int, void*) { return 0; }
-
-}  // namespace
-
 std::shared_ptr<asio::ssl::context> make_server_context(const std::filesystem::path& certificate,
                                                         const std::filesystem::path& key) {
   // check_pair gives the precise, property-naming message for the usual mistakes; the loads below still
@@ -40,7 +22,7 @@ std::shared_ptr<asio::ssl::context> make_server_context(const std::filesystem::p
   SSL_CTX* native = context->native_handle();
 
   if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1) {
-    throw std::runtime_error("TLS context: cannot set TLS 1.2 as the minimum version: " + openssl_error());
+    throw std::runtime_error("TLS context: cannot set TLS 1.2 as the minimum version: " + openssl_errors());
   }
   // The no_* version flags repeat the minimum above, so a later change of one cannot silently re-enable
   // an old protocol.
@@ -67,10 +49,10 @@ std::shared_ptr<asio::ssl::context> make_server_context(const std::filesystem::p
   SSL_CTX_set_default_passwd_cb(native, refuse_passphrase);
   if (SSL_CTX_use_certificate_chain_file(native, certificate.c_str()) != 1) {
     throw std::runtime_error("TlsCertificatePath " + certificate.string() +
-                             " cannot be loaded as a PEM certificate chain: " + openssl_error());
+                             " cannot be loaded as a PEM certificate chain: " + openssl_errors());
   }
   if (SSL_CTX_use_PrivateKey_file(native, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    throw std::runtime_error("TlsKeyPath " + key.string() + " cannot be loaded as a PEM private key: " + openssl_error());
+    throw std::runtime_error("TlsKeyPath " + key.string() + " cannot be loaded as a PEM private key: " + openssl_errors());
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();

@@ -55,19 +55,8 @@ struct ErrorQueueGuard {
   ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
 };
 
-std::string openssl_error() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text.empty() ? "unknown OpenSSL error" : text;
-}
-
 [[noreturn]] void fail_openssl(const std::string& what) {
-  throw std::runtime_error("TLS default pair: " + what + ": " + openssl_error());
+  throw std::runtime_error("TLS default pair: " + what + ": " + openssl_errors());
 }
 
 [[noreturn]] void fail_errno(const std::string& what, const fs::path& path) {
@@ -75,8 +64,6 @@ std::string openssl_error() {
   throw std::runtime_error("TLS default pair: cannot " + what + " " + path.string() + ": " + std::strerror(error));
 }
 
-// Refuses any passphrase prompt: without this OpenSSL would ask on the controlling terminal.
-int refuse_passphrase(char*, int, int, void*) { return -1; }
 
 class FileDescriptor {
  public:
@@ -366,5 +353,18 @@ std::string check_pair(const fs::path& certificate_path, const fs::path& key_pat
   }
   return "";
 }
+
+std::string openssl_errors() {
+  std::string text;
+  while (unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text.empty() ? "unknown OpenSSL error" : text;
+}
+
+int refuse_passphrase(char*, int, int, void*) { return -1; }
 
 }  // namespace transport::tls

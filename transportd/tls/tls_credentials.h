@@ -29,4 +29,10 @@ bool ensure_default_pair(const std::filesystem::path& data_dir, const std::strin
 // one sentence naming the property at fault (TlsCertificatePath or TlsKeyPath) and the path.
 std::string check_pair(const std::filesystem::path& certificate, const std::filesystem::path& key);
 
+// Drains this thread's OpenSSL error queue into one line ("unknown OpenSSL error" when empty).
+std::string openssl_errors();
+
+// A pem_password_cb that refuses: OpenSSL must never prompt for a passphrase on the terminal.
+int refuse_passphrase(char* buffer, int size, int rwflag, void* user);
+
 }  // namespace transport::tls
