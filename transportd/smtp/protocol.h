@@ -133,6 +133,8 @@ class Protocol {
   const SessionFacts& facts() const { return facts_; }
   bool authenticated() const { return facts_.authenticated; }
   bool in_message() const;  // between DATA/BDAT start and the final reply (graceful shutdown waits)
+  // The next line answers an AUTH challenge: it holds credentials and must never be logged.
+  bool expecting_sasl_response() const { return awaiting_ == Awaiting::sasl_response; }
   // During read_chunk: whether the chunk being read is part of an accepted message. When false, the
   // BDAT is refused (on_chunk will say why): read the announced octets and drop them.
   bool keep_chunk() const { return !pending_chunk_refusal_.has_value(); }
