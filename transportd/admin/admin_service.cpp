@@ -6,6 +6,9 @@
 #include <grpcpp/server_builder.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "store/connector_selection.h"
 #include "store/sqlite_store.h"
 #include "store/value_error.h"
@@ -62,6 +65,60 @@ void to_proto(const store::Configuration& config, const store::Mailbox& m, v1::M
 }
 
 void log_change(const std::string& what) { log::info("admin", what); }
+
+// An address filter as given, or without the <> around it; "<>" is the null sender.
+std::string bare_address(const std::string& text) {
+  if (text.size() >= 2 && text.front() == '<' && text.back() == '>') return text.substr(1, text.size() - 2);
+  return text;
+}
+
+// The request's filters, validated; errors name the adminctl flag (the field's kebab-case form).
+tracking::TrackingQuery tracking_query_from_proto(const v1::MessageTrackingQuery& request) {
+  tracking::TrackingQuery query;
+  if (!request.sender().empty()) query.sender = bare_address(request.sender());
+  if (!request.recipient().empty()) query.recipient = bare_address(request.recipient());
+  if (!request.message_id().empty()) query.message_id = request.message_id();
+  if (!request.event_id().empty()) {
+    try {
+      query.event_id = std::string(tracking::event_id_name(tracking::parse_event_id(request.event_id())));
+    } catch (const std::invalid_argument& e) {
+      throw store::ValidationError("EventId", std::string("--event-id: ") + e.what());
+    }
+  }
+  const auto time = [](const std::string& text, const char* property, const char* flag) {
+    try {
+      return tracking::parse_timestamp(text);
+    } catch (const std::invalid_argument& e) {
+      throw store::ValidationError(property, std::string(flag) + ": " + e.what());
+    }
+  };
+  if (!request.start().empty()) query.start = time(request.start(), "Start", "--start");
+  if (!request.end().empty()) query.end = time(request.end(), "End", "--end");
+  if (query.start && query.end && *query.start > *query.end) {
+    throw store::ValidationError("Start", "--start " + request.start() + " is after --end " + request.end());
+  }
+  if (request.result_size() != 0) {
+    if (request.result_size() < 1 || request.result_size() > 100000) {
+      throw store::ValidationError("ResultSize", "--result-size " + std::to_string(request.result_size()) +
+                                                     " is out of range: allowed 1 to 100000");
+    }
+    query.result_size = static_cast<std::size_t>(request.result_size());
+  }
+  return query;
+}
+
+void to_proto(const tracking::TrackingEvent& event, v1::MessageTrackingEvent& out) {
+  out.set_timestamp(tracking::format_timestamp(event.timestamp));
+  out.set_event_id(std::string(tracking::event_id_name(event.event_id)));
+  out.set_connector_id(event.connector_id);
+  out.set_client_ip(event.client_ip);
+  out.set_sender(event.sender);
+  out.add_recipients(event.recipient);
+  out.set_message_id(event.message_id);
+  out.set_total_bytes(static_cast<std::int64_t>(
+      std::min<std::uint64_t>(event.total_bytes, std::numeric_limits<std::int64_t>::max())));
+  out.set_recipient_status(event.reply);
+}
 
 }  // namespace
 
@@ -270,6 +327,17 @@ grpc::Status AdminService::SetRecipientFilterConfig(grpc::ServerContext*,
     auto filter = configuration_.set_recipient_filter(changes_from_proto(request->values(), request->update_mask()));
     properties_to_proto(store::recipient_filter_properties(), filter, *response);
     log_change("changed the recipient filter: " + request->update_mask().ShortDebugString());
+  });
+}
+
+grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext*, const v1::MessageTrackingQuery* request,
+                                                 v1::MessageTrackingLog* response) {
+  tracking::TrackingLog* const tracking_log = tracking_log_.load();
+  if (tracking_log == nullptr) return {grpc::StatusCode::UNAVAILABLE, "message tracking is off"};
+  return guarded("GetMessageTrackingLog", [&] {
+    for (const auto& event : tracking_log->query(tracking_query_from_proto(*request))) {
+      to_proto(event, *response->add_events());
+    }
   });
 }
 

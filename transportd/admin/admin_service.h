@@ -4,6 +4,7 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "transport_admin.grpc.pb.h"
 #include "transportd/config/configuration_service.h"
+#include "transportd/tracking/tracking_log.h"
 
 namespace transport::admin {
 
@@ -23,6 +25,10 @@ class AdminService final : public v1::TransportAdmin::Service {
 
   AdminService(config::ConfigurationService& configuration, BindingStatus binding_status)
       : configuration_(configuration), binding_status_(std::move(binding_status)) {}
+
+  // The message tracking log that GetMessageTrackingLog searches; null (the default) = tracking is
+  // off, and the RPC answers UNAVAILABLE. The log must outlive the service.
+  void set_tracking_log(tracking::TrackingLog* log) { tracking_log_.store(log); }
 
   grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::ReceiveConnectorList*) override;
   grpc::Status NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest*,
@@ -50,6 +56,9 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status SetRecipientFilterConfig(grpc::ServerContext*, const v1::SetRecipientFilterConfigRequest*,
                                         v1::RecipientFilterConfig*) override;
 
+  grpc::Status GetMessageTrackingLog(grpc::ServerContext*, const v1::MessageTrackingQuery*,
+                                     v1::MessageTrackingLog*) override;
+
  private:
   // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
   std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
@@ -60,6 +69,7 @@ class AdminService final : public v1::TransportAdmin::Service {
   config::ConfigurationService& configuration_;
   BindingStatus binding_status_;
   std::counting_semaphore<2> hashing_slots_{2};
+  std::atomic<tracking::TrackingLog*> tracking_log_{nullptr};
 };
 
 // Starts the gRPC server on a unix socket created with mode 0600 (no window where it is wider).
