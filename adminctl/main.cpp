@@ -12,6 +12,7 @@
 #include "adminctl/password_prompt.h"
 #include "adminctl/usage_error.h"
 #include "adminctl/usage_presets.h"
+#include "transportd/observability/version.h"
 
 namespace {
 
@@ -105,6 +106,7 @@ int run(int argc, char** argv) {
   });
   app.require_subcommand(1);
   app.get_formatter()->column_width(36);
+  app.set_version_flag("--version", "adminctl " TRANSPORTD_VERSION, "Print adminctl's version and exit");
   std::string server;
   const CLI::Option* server_option =
       app.add_option("--server", server, global_options().front().help)->type_name("unix:PATH");
