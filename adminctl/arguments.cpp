@@ -43,7 +43,8 @@ std::vector<CommandOption> build_command_options(const Command& command) {
   std::vector<CommandOption> options;
   const ObjectKind& kind = *command.kind;
   const bool takes_identities =
-      !kind.singleton && (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove);
+      !kind.singleton && !kind.query &&
+      (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove);
   if (takes_identities) {
     options.push_back({OptionRole::Identity, {"identity"}, true,
                        "an identity or pattern, like a positional one (Exchange's -Identity); may be repeated"});
@@ -54,7 +55,13 @@ std::vector<CommandOption> build_command_options(const Command& command) {
     options.push_back({OptionRole::Select, {"select"}, true,
                        "the properties to show, comma-separated, in this order; * for all. Properties: " + names});
     options.push_back({OptionRole::Format, {"format"}, true,
-                       kind.singleton ? "table (default), list or json" : "table (default), list, json or name"});
+                       kind.singleton || kind.query ? "table (default), list or json"
+                                                    : "table (default), list, json or name"});
+  }
+  if (command.verb == Verb::Get && kind.query) {
+    for (const auto* field : all_fields(*command.rpc->input_type())) {
+      options.push_back({OptionRole::Filter, flag_names(*field), true, flag_help(*field, false), field});
+    }
   }
   if (command.verb == Verb::New && has_usage_presets(kind)) {
     options.push_back({OptionRole::Usage, {"usage"}, true, usage_help()});

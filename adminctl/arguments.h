@@ -23,6 +23,7 @@ enum class OptionRole {
   RemoteIp,        // test-receiveconnector
   Local,           // test-receiveconnector
   Usage,           // new-receiveconnector: --usage Internet|Internal|Client|Partner|Custom|Trusted
+  Filter,          // get-* of a query kind: a field of the request (--sender, --event-id)
 };
 
 struct CommandOption {
@@ -30,7 +31,8 @@ struct CommandOption {
   std::vector<std::string> names;  // long names without dashes; the first is the canonical one
   bool takes_value;
   std::string help;
-  const google::protobuf::FieldDescriptor* field = nullptr;  // for OptionRole::Property
+  // For OptionRole::Property, a field of the object; for OptionRole::Filter, a field of the request.
+  const google::protobuf::FieldDescriptor* field = nullptr;
 };
 
 // Options valid before and after the command: --server, --help.

@@ -35,15 +35,17 @@ struct KindSpec {
   std::vector<const char*> columns;  // Exchange names
   bool has_password;
   std::vector<Verb> verbs;
+  bool query;
 };
 
 ObjectKind make_kind(const KindSpec& spec) {
   ObjectKind kind;
   kind.noun = spec.noun;
   kind.message = spec.message;
-  kind.singleton = spec.identity_field == nullptr;
+  kind.singleton = spec.identity_field == nullptr && !spec.query;
   kind.has_password = spec.has_password;
-  if (!kind.singleton) {
+  kind.query = spec.query;
+  if (spec.identity_field != nullptr) {
     kind.identity_field = field_named(spec.message, spec.identity_field);
     const auto* shown = spec.message->FindFieldByName("identity");
     kind.shown_identity_field = shown != nullptr ? shown : kind.identity_field;
@@ -60,16 +62,20 @@ const std::vector<KindSpec>& kind_specs() {
   static const std::vector<KindSpec> specs{
       {"ReceiveConnector", v1::ReceiveConnector::descriptor(), "name",
        {"Identity", "Bindings", "RemoteIPRanges", "TarpitInterval", "Enabled"}, false,
-       {Verb::Get, Verb::New, Verb::Set, Verb::Remove, Verb::Test}},
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove, Verb::Test}, false},
       {"AcceptedDomain", v1::AcceptedDomain::descriptor(), "name",
        {"Name", "DomainName", "DomainType", "Default"}, false,
-       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}},
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}, false},
       {"Mailbox", v1::Mailbox::descriptor(), "primary_smtp_address",
        {"PrimarySmtpAddress", "DisplayName", "EmailAddresses", "HasPassword"}, true,
-       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}},
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}, false},
       {"RecipientFilterConfig", v1::RecipientFilterConfig::descriptor(), nullptr,
        {"RecipientValidationEnabled", "BlockListEnabled", "BlockedRecipients"}, false,
-       {Verb::Get, Verb::Set}},
+       {Verb::Get, Verb::Set}, false},
+      // The objects are the events in the response; the filters are the request's fields.
+      {"MessageTrackingLog", v1::MessageTrackingEvent::descriptor(), nullptr,
+       {"Timestamp", "EventId", "Sender", "Recipients", "RecipientStatus"}, false,
+       {Verb::Get}, true},
   };
   return specs;
 }
@@ -87,6 +93,8 @@ const char* verb_name(Verb verb) {
 
 std::string summary(Verb verb, const ObjectKind& kind) {
   const std::string& noun = kind.noun;
+  if (kind.query) return "Search the message tracking log, oldest events first (filters: --sender, --recipient, "
+                         "--event-id, --message-id, --start, --end, --result-size)";
   if (kind.singleton) {
     return verb == Verb::Get ? "Show the " + noun : "Change the " + noun;
   }

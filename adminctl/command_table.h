@@ -26,6 +26,9 @@ struct ObjectKind {
   std::vector<const google::protobuf::FieldDescriptor*> default_columns;
   bool singleton = false;     // one per server: no identities (RecipientFilterConfig)
   bool has_password = false;  // new-/set- take --password-stdin / --password-prompt
+  // A log searched with filter flags (MessageTrackingLog): get-* only, no identities; each field of
+  // the get RPC's request is a flag (--sender, --event-id), and the response lists the objects.
+  bool query = false;
 };
 
 struct Command {

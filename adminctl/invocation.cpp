@@ -147,17 +147,21 @@ void refuse_stdin_conflict(const Invocation& invocation) {
 
 void plan_get(const Invocation& invocation, std::istream& input, Plan& plan) {
   const ObjectKind& kind = *invocation.command->kind;
-  if (kind.singleton) {
+  if (kind.singleton || kind.query) {
     refuse_positionals(invocation);
   } else {
     set_identities(*plan.request, identities_from(invocation, input, false));
   }
+  for (const auto& [option, values] : invocation.given) {
+    if (option->role == OptionRole::Filter) apply_property(*plan.request, *option->field, values);
+  }
   if (const auto format = single_value(invocation, OptionRole::Format, "--format")) {
     plan.output.format = parse_format(*format);
   }
-  if (plan.output.format == OutputFormat::Name && kind.singleton) {
+  if (plan.output.format == OutputFormat::Name && (kind.singleton || kind.query)) {
     throw UsageError("--format name is not available for " + invocation.command->name +
-                     " (there is one " + kind.noun + "); use table, list or json");
+                     (kind.query ? " (events have no identity)" : " (there is one " + kind.noun + ")") +
+                     "; use table, list or json");
   }
   if (const auto* select = values_of(invocation, OptionRole::Select)) {
     plan.output.properties = resolve_select(*kind.message, *select);

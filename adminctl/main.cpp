@@ -52,7 +52,7 @@ std::string positional_help(const Command& command) {
 // The placeholder --help shows after a flag.
 std::string value_name(const CommandOption& option) {
   if (option.role == OptionRole::Usage) return usage_preset_names("|");
-  if (option.role != OptionRole::Property) return "VALUE";
+  if (option.role != OptionRole::Property && option.role != OptionRole::Filter) return "VALUE";
   if (option.field->is_repeated()) return "LIST";
   switch (option.field->cpp_type()) {
     case google::protobuf::FieldDescriptor::CPPTYPE_BOOL: return "BOOL";
@@ -74,7 +74,7 @@ void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub) {
     cli_option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub.options.emplace_back(&option, cli_option);
   }
-  const bool takes_identities = command.verb != Verb::Test && !command.kind->singleton;
+  const bool takes_identities = command.verb != Verb::Test && !command.kind->singleton && !command.kind->query;
   if (takes_identities) {
     sub.app->add_option(command.verb == Verb::New ? "name" : "identities", sub.positionals, positional_help(command))
         ->type_name(command.verb == Verb::New ? "NAME" : "IDENTITY");

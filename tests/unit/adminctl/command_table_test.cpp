@@ -31,6 +31,7 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"remove-mailbox", "RemoveMailbox"},
       {"get-recipientfilterconfig", "GetRecipientFilterConfig"},
       {"set-recipientfilterconfig", "SetRecipientFilterConfig"},
+      {"get-messagetrackinglog", "GetMessageTrackingLog"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
