@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "adminctl/command_table.h"
 #include "adminctl/properties.h"
 #include "adminctl/text.h"
 #include "transport_admin.pb.h"
@@ -71,6 +72,32 @@ TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
     } else if (!info.default_value().empty()) {
       EXPECT_EQ(cells[3], info.default_value());
     }
+  }
+}
+
+TEST(Docs, MessageTrackingFilterTableMatchesTheProto) {
+  const std::string docs = read_docs();
+  const auto begin = docs.find("## Message tracking");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
+  for (const auto* field : all_fields(*transport::admin::v1::MessageTrackingQuery::descriptor())) {
+    SCOPED_TRACE(field->json_name());
+    const auto cells = row_of(section, field->json_name());
+    ASSERT_EQ(cells.size(), 3u) << "no row for " << field->json_name();
+    for (const auto& name : flag_names(*field)) {
+      EXPECT_NE(cells[1].find("`--" + name + "`"), std::string::npos) << cells[1];
+    }
+    const auto& info = property_info(*field);
+    const std::string expected =
+        info.allowed() + (info.default_value().empty() ? "" : "; default " + info.default_value());
+    EXPECT_EQ(unescape(cells[2]), expected);
+  }
+}
+
+TEST(Docs, EveryCommandIsDocumented) {
+  const std::string docs = read_docs();
+  for (const auto& command : commands()) {
+    EXPECT_NE(docs.find("`" + command.name), std::string::npos) << command.name << " is not in docs/adminctl.md";
   }
 }
 
