@@ -21,7 +21,11 @@
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
 #include "transportd/log.h"
+#include "transportd/observability/health.h"
+#include "transportd/observability/metrics_server.h"
+#include "transportd/observability/version.h"
 #include "transportd/tls/tls_credentials.h"
+#include "transportd/tracking/tracking_log.h"
 
 namespace {
 
@@ -31,6 +35,9 @@ struct Options {
   std::vector<std::string> default_bindings{"0.0.0.0:25"};
   std::string host_name;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::string metrics_listen;           // empty: no metrics endpoint
+  std::string tracking_retention = "30d";
+  bool check_config = false;
 };
 
 // Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
@@ -67,7 +74,19 @@ int run(const Options& options) {
 
   store::SqliteStore store(options.data_dir / "config.db");
   const std::string host_name = options.host_name.empty() ? system_host_name() : options.host_name;
+  if (options.check_config) {
+    // Every row goes through the property tables on load, and every connector through validate().
+    store::Configuration loaded = store.load();
+    for (const auto& connector : loaded.connectors) store::validate(connector);
+    std::cout << "transportd: " << (options.data_dir / "config.db").string() << " is valid (schema version "
+              << store.schema_version() << ", " << loaded.connectors.size() << " receive connector(s), "
+              << loaded.accepted_domains.size() << " accepted domain(s), " << loaded.mailboxes.size()
+              << " mailbox(es))\n";
+    return 0;
+  }
   config::ConfigurationService configuration(store, host_name, options.default_bindings);
+  tracking::TrackingLog tracking_log(options.data_dir / "tracking.db",
+                                     tracking::parse_retention(options.tracking_retention));
   if (store.created()) {
     log::info("transportd", "created " + (options.data_dir / "config.db").string() + " with connector \"Default " +
                                 host_name + "\"");
@@ -87,6 +106,7 @@ int run(const Options& options) {
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   connectors::SmtpServer smtp(io, options.data_dir, /*delivery_threads=*/4);
+  smtp.set_tracking(&tracking_log);
   configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
   smtp.apply(configuration.snapshot());
   std::vector<std::thread> io_threads;
@@ -95,7 +115,17 @@ int run(const Options& options) {
   const std::filesystem::path socket_path =
       options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
   admin::AdminService admin_service(configuration, [&smtp](const store::Binding& b) { return smtp.binding_status(b); });
+  admin_service.set_tracking_log(&tracking_log);
   std::unique_ptr<grpc::Server> admin_server = admin::start_admin_server(socket_path, admin_service);
+  std::unique_ptr<observability::MetricsServer> metrics_server;
+  if (!options.metrics_listen.empty()) {
+    metrics_server = std::make_unique<observability::MetricsServer>(io, options.metrics_listen, [&] {
+      return observability::listener_problem(*configuration.snapshot(),
+                                             [&smtp](const store::Binding& b) { return smtp.binding_status(b); })
+          .empty();
+    });
+    log::info("transportd", "metrics on http://" + options.metrics_listen + "/metrics");
+  }
   log::info("transportd", "ready: admin API on unix:" + socket_path.string() + ", data in " +
                               options.data_dir.string() + ", " +
                               std::to_string(configuration.snapshot()->connectors.size()) + " receive connector(s)");
@@ -104,6 +134,7 @@ int run(const Options& options) {
   sigwait(&stop_signals, &signal_number);
   log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
   admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));
   work.reset();
   io.stop();
@@ -130,6 +161,13 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "I/O threads serving SMTP sessions")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  app.add_option("--metrics-listen", options.metrics_listen,
+                 "Serve Prometheus /metrics and /healthz on IP:PORT (e.g. 127.0.0.1:9125); off unless given");
+  app.add_option("--tracking-retention", options.tracking_retention,
+                 "How long message tracking events are kept: 30d, 12h, ...")
+      ->capture_default_str();
+  app.add_flag("--check-config", options.check_config, "Validate the configuration database and exit");
+  app.set_version_flag("--version", std::string("transportd ") + TRANSPORTD_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -35,16 +35,17 @@ def wait_until(predicate, timeout, what):
 class Daemon:
     """One transportd process. start() returns once its admin API answers."""
 
-    def __init__(self, data_dir, port):
+    def __init__(self, data_dir, port, extra_args=()):
         self.data_dir = data_dir
         self.port = port
+        self.extra_args = list(extra_args)
         self.socket = os.path.join(data_dir, "admin.sock")
         self.log_path = data_dir + ".log"  # beside the data dir, which transportd creates itself
         self.proc = None
 
     def command(self):
         return [TRANSPORTD, "--data-dir", self.data_dir, "--default-bindings", "127.0.0.1:%d" % self.port,
-                "--hostname", HOST]
+                "--hostname", HOST] + self.extra_args
 
     def start(self):
         self.log = open(self.log_path, "ab")
@@ -91,11 +92,15 @@ def adminctl(daemon, *args, input=None, env_server=True, server=None):
 class DaemonTestCase(unittest.TestCase):
     """Each test gets its own data dir and daemon."""
 
+    def daemon_args(self):
+        """More transportd flags, for test classes that need them."""
+        return []
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="transportd-it-")
         self.data_dir = os.path.join(self.tmp.name, "data")
         self.port = free_port()
-        self.daemon = Daemon(self.data_dir, self.port)
+        self.daemon = Daemon(self.data_dir, self.port, self.daemon_args())
         self.daemon.start()
 
     def tearDown(self):

@@ -15,6 +15,7 @@
 #include "transportd/admin/proto_mapping.h"
 #include "transportd/config/admin_error.h"
 #include "transportd/log.h"
+#include "transportd/observability/connector_metrics.h"
 
 namespace transport::admin {
 
@@ -26,6 +27,7 @@ using config::ConfigurationService;
 // Runs a handler body, mapping each failure to its status code.
 template <class Body>
 grpc::Status guarded(const char* rpc, Body body) {
+  observability::count_admin_call(rpc);
   try {
     body();
     return grpc::Status::OK;

@@ -11,6 +11,7 @@
 
 #include "store/connector_selection.h"
 #include "transportd/log.h"
+#include "transportd/observability/connector_metrics.h"
 #include "transportd/tls/server_context.h"
 #include "transportd/tls/tls_credentials.h"
 
@@ -56,6 +57,8 @@ SmtpServer::~SmtpServer() {
 }
 
 void SmtpServer::apply(store::ConfigurationPtr config) {
+  // Every connector's series exist from the start (at 0), not only after its first session.
+  for (const auto& connector : config->connectors) observability::ConnectorMetrics::of(connector.name);
   serving_.store(std::make_shared<const ServingConfig>(config, load_tls_contexts(*config)));
   listeners_.reconcile(std::move(config));
 }

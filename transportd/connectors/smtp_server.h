@@ -38,6 +38,9 @@ class SmtpServer {
 
   std::size_t session_count() const { return registry_.size(); }
 
+  // Message tracking for every session from now on (call before the first connection; null = off).
+  void set_tracking(tracking::TrackingLog* tracking) { services_.tracking = tracking; }
+
  private:
   void on_connection(asio::ip::tcp::socket socket);
   // One TLS context per certificate pair in use, loaded from the files now.

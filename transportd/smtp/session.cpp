@@ -20,9 +20,13 @@
 #include <cerrno>
 
 #include "store/mailbox.h"
+#include "store/text_util.h"
 #include "transportd/delivery/received_header.h"
 #include "transportd/log.h"
+#include "transportd/observability/connector_metrics.h"
 #include "transportd/smtp/body_reader.h"
+#include "transportd/smtp/command_parser.h"
+#include "transportd/tracking/tracking_log.h"
 
 namespace transport::smtp {
 
@@ -68,6 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
         watchdog_timer_(strand_),
         tarpit_timer_(strand_),
         tls_context_(serving_->tls_context(connector.id)),
+        metrics_(observability::ConnectorMetrics::of(connector.name)),
+        open_session_(metrics_),
         connection_deadline_(Clock::now() + connector.connection_timeout.value()) {}
 
   const Strand& strand() const { return strand_; }
@@ -88,7 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (farewell) {
       // A client that stopped reading must not hold us: the watchdog cancels this write after 5 s.
-      append_reply(out_, *farewell, connector_.enhanced_status_codes_enabled);
+      queue_reply(*farewell);
       co_await write_out();
     }
     finished_ = true;
@@ -114,7 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The protocol loop. Returns when the conversation is over for any reason.
   asio::awaitable<void> converse() {
-    append_reply(out_, protocol_.greeting(), false);
+    queue_reply(protocol_.greeting());
     if (co_await flush()) {
       for (;;) {
         if (shutting_down_ && !protocol_.in_message()) {
@@ -130,6 +136,7 @@ class Session : public std::enable_shared_from_this<Session> {
           continue;
         }
         Step step = result == LineResult::line ? protocol_.on_command(line) : protocol_.on_overlong_line();
+        if (result == LineResult::line && step.reply.code >= 400) refused_recipient(line, step.reply);
         if (!co_await perform(std::move(step))) break;
       }
     }
@@ -141,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ending_ != Ending::none) co_return false;
       if (step.reply.code != 0) {
         if (step.tarpit && connector_.tarpit_interval.seconds() > 0 && !co_await hold_for_tarpit()) co_return false;
-        append_reply(out_, step.reply, connector_.enhanced_status_codes_enabled);
+        queue_reply(step.reply);
       }
       switch (step.action) {
         case Action::read_command:
@@ -181,6 +188,12 @@ class Session : public std::enable_shared_from_this<Session> {
           break;
       }
     }
+  }
+
+  // Every reply goes out through here: counted, then buffered until the next flush.
+  void queue_reply(const Reply& reply) {
+    metrics_.count_reply(reply.code);
+    append_reply(out_, reply, connector_.enhanced_status_codes_enabled);
   }
 
   // Deadlines: the whole connection (ConnectionTimeout), waiting for the client
@@ -225,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait:
   // the socket becoming readable cancels the timer wait, the data is read, the wait resumes.
   asio::awaitable<bool> hold_for_tarpit() {
+    observability::TarpitWaitScope counted(metrics_);
     tarpit_timer_.expires_after(connector_.tarpit_interval.value());
     for (;;) {
       const bool watch_client = in_.size() - in_pos_ < kMaxPendingInput;
@@ -382,13 +396,85 @@ class Session : public std::enable_shared_from_this<Session> {
       result.error = e.what();
     }
     if (result.ok) {
+      metrics_.count_delivered(body_.size());
       log::info("delivery", "message " + info.queue_id + " from " + info.client_ip + " via \"" + connector_.name +
                                 "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
                                 (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
     } else {
       log::error("delivery", "message " + info.queue_id + " from " + info.client_ip + " not delivered: " + result.error);
     }
-    co_return protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
+    std::optional<Envelope> tracked;  // on_delivered ends the transaction: keep what tracking needs
+    if (services_.tracking != nullptr) tracked = envelope;
+    Step step = protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
+    if (tracked) track_message(*tracked, info.queue_id, step.reply);
+    co_return step;
+  }
+
+  // A refused RCPT: counted by reason, and one FAIL tracking event (the reply says why).
+  void refused_recipient(std::string_view line, const Reply& reply) {
+    const Command command = parse_command(line);
+    if (command.verb != Verb::rcpt) return;
+    using observability::RejectReason;
+    if (reply.code == 452) {
+      metrics_.count_rejected(RejectReason::limit);
+    } else if (reply.code == 501) {
+      metrics_.count_rejected(RejectReason::syntax);
+    } else if (reply.enhanced == "5.7.1") {
+      metrics_.count_rejected(RejectReason::relay);
+    } else if (reply.enhanced == "5.1.1") {
+      metrics_.count_rejected(reply.text.find("unknown") != std::string::npos ? RejectReason::unknown_user
+                                                                                : RejectReason::blocked);
+    }
+    if (services_.tracking == nullptr) return;
+    const PathArgument path = parse_rcpt_to(command.argument);
+    tracking::TrackingEvent event = tracking_event(tracking::EventId::fail, protocol_.envelope(), reply);
+    event.recipient = std::string(path.address.empty() ? command.argument : path.address);
+    services_.tracking->record(std::move(event));
+  }
+
+  // Message tracking: RECEIVE for every recipient of an accepted message and DELIVER for every
+  // recipient with a mailbox — or FAIL for each when delivery failed.
+  void track_message(const Envelope& envelope, const std::string& queue_id, const Reply& reply) {
+    const bool delivered = reply.code >= 200 && reply.code < 300;
+    const std::string message_id = message_id_header().value_or(queue_id);
+    for (const Recipient& recipient : envelope.recipients) {
+      for (tracking::EventId id : delivered ? std::vector{tracking::EventId::receive, tracking::EventId::deliver}
+                                            : std::vector{tracking::EventId::fail}) {
+        if (id == tracking::EventId::deliver && recipient.mailbox == nullptr) continue;  // held in _unroutable
+        tracking::TrackingEvent event = tracking_event(id, envelope, reply);
+        event.recipient = recipient.address;
+        event.message_id = message_id;
+        event.total_bytes = body_.size();
+        services_.tracking->record(std::move(event));
+      }
+    }
+  }
+
+  tracking::TrackingEvent tracking_event(tracking::EventId id, const Envelope& envelope, const Reply& reply) const {
+    tracking::TrackingEvent event;
+    event.timestamp = std::chrono::system_clock::now();
+    event.event_id = id;
+    event.connector_id = serving_->config->host_name + "\\" + connector_.name;
+    event.client_ip = protocol_.facts().remote.to_string();
+    event.sender = envelope.mail_from;
+    event.reply = std::to_string(reply.code) + (reply.enhanced.empty() ? "" : " " + reply.enhanced) + " " + reply.text;
+    return event;
+  }
+
+  // The Message-ID header's value, from the header section of the message just received.
+  std::optional<std::string> message_id_header() const {
+    std::string_view rest = body_;
+    while (!rest.empty()) {
+      const std::size_t end = rest.find("\r\n");
+      const std::string_view line = rest.substr(0, end);
+      if (line.empty()) break;  // end of the header section
+      if (line.size() > 11 && store::iequals(line.substr(0, 11), "message-id:")) {
+        return std::string(store::trim(line.substr(11)));
+      }
+      if (end == std::string_view::npos) break;
+      rest.remove_prefix(end + 2);
+    }
+    return std::nullopt;
   }
 
   LineResult next_line(std::string_view& line) {
@@ -483,6 +569,8 @@ class Session : public std::enable_shared_from_this<Session> {
   using TlsStream = asio::ssl::stream<tcp::socket&>;
   std::shared_ptr<asio::ssl::context> tls_context_;  // this connector's certificate, if it offers TLS
   std::unique_ptr<TlsStream> tls_;                   // after STARTTLS
+  observability::ConnectorMetrics& metrics_;
+  observability::OpenSessionScope open_session_;
 
   std::string in_;          // received, not yet consumed from in_pos_ on
   std::size_t in_pos_ = 0;

@@ -18,6 +18,10 @@
 #include "transportd/delivery/maildir.h"
 #include "transportd/smtp/protocol.h"
 
+namespace transport::tracking {
+class TrackingLog;
+}
+
 namespace transport::smtp {
 
 class Session;
@@ -27,6 +31,7 @@ struct SessionServices {
   delivery::MaildirStore& mailboxes;  // DATA_DIR/mailboxes
   asio::thread_pool& delivery_pool;   // fsync-heavy work happens here, never on an I/O thread
   asio::thread_pool& auth_pool;       // password verification (argon2id, ~100 ms each), bounded
+  tracking::TrackingLog* tracking = nullptr;  // message tracking; null when off
 };
 
 // Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and

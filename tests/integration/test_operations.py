@@ -1,0 +1,127 @@
+"""Operations end to end: message tracking through adminctl, Prometheus metrics and health over real
+HTTP, version and configuration check flags."""
+import json
+import re
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+
+from harness import TRANSPORTD, DaemonTestCase, free_port, wait_until
+from smtp_client import RawSmtp
+from test_smtp import DEFAULT, can_connect
+
+
+def scrape(port, path="/metrics"):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def samples(text):
+    """Prometheus text format → {'name{labels}': value}."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def value(metrics, name, **labels):
+    for key, v in metrics.items():
+        if key.split("{")[0] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', key))
+        if all(found.get(k) == v_ for k, v_ in labels.items()):
+            return v
+    return 0.0
+
+
+class OperationsTest(DaemonTestCase):
+    def daemon_args(self):
+        self.metrics_port = free_port()
+        return ["--metrics-listen", "127.0.0.1:%d" % self.metrics_port]
+
+    def setUp(self):
+        super().setUp()
+        self.ok("new-accepteddomain", "Example", "--domain-name", "example.com")
+        self.ok("new-mailbox", "alice@example.com")
+        self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:01")
+        wait_until(lambda: can_connect(self.port), 5, "the SMTP listener")
+
+    def transaction(self):
+        with RawSmtp(self.port) as c:
+            c.reply()
+            c.command("EHLO client.test")
+            c.command("MAIL FROM:<sender@remote.test>")
+            self.assertEqual(c.command("RCPT TO:<nobody@example.com>")[0], 550)
+            self.assertEqual(c.command("RCPT TO:<alice@example.com>")[0], 250)
+            c.command("DATA")
+            c.send("Message-ID: <track-me@remote.test>\r\nSubject: tracked\r\n\r\nbody\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            c.command("QUIT")
+
+    def test_tracking_log_has_fail_for_unknown_and_deliver_for_valid(self):
+        self.transaction()
+        failed = json.loads(self.ok("get-messagetrackinglog", "--recipient", "nobody@example.com", "--format", "json"))
+        self.assertEqual([e["EventId"] for e in failed], ["FAIL"])
+        self.assertTrue(failed[0]["RecipientStatus"].startswith("550 5.1.1"), failed[0])
+        self.assertEqual(failed[0]["Sender"], "sender@remote.test")
+        self.assertEqual(failed[0]["ClientIp"], "127.0.0.1")
+        good = json.loads(self.ok("get-messagetrackinglog", "--recipient", "alice@example.com", "--format", "json"))
+        self.assertEqual(sorted(e["EventId"] for e in good), ["DELIVER", "RECEIVE"])
+        self.assertTrue(all(e["MessageId"].strip("<>") == "track-me@remote.test" for e in good), good)
+        self.restart()  # the tracking database outlives the process
+        self.assertEqual(len(json.loads(self.ok("get-messagetrackinglog", "--format", "json"))), 3)
+
+    def test_metrics_move_by_the_right_amounts(self):
+        status, before_text = scrape(self.metrics_port)
+        self.assertEqual(status, 200)
+        before = samples(before_text)
+        self.transaction()
+        after = samples(scrape(self.metrics_port)[1])
+        connector = DEFAULT
+
+        def delta(name, **labels):
+            return value(after, name, connector=connector, **labels) - value(before, name, connector=connector, **labels)
+
+        self.assertEqual(delta("transportd_sessions_total"), 1)
+        self.assertEqual(delta("transportd_tarpit_waits_total"), 1)
+        self.assertGreaterEqual(delta("transportd_tarpit_seconds_total"), 0.95)
+        self.assertEqual(delta("transportd_rejected_recipients_total", reason="unknown_user"), 1)
+        self.assertEqual(delta("transportd_messages_delivered_total"), 1)
+        self.assertEqual(delta("transportd_replies_total", **{"class": "5xx"}), 1)
+        self.assertIn("transportd_build_info", after_text_names(after))
+
+    def test_healthz_fails_when_a_listener_cannot_bind(self):
+        self.assertEqual(scrape(self.metrics_port, "/healthz")[0], 200)
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        try:
+            self.ok("new-receiveconnector", "Busy", "--bindings", "127.0.0.1:%d" % blocker.getsockname()[1])
+            wait_until(lambda: scrape(self.metrics_port, "/healthz")[0] == 503, 5, "/healthz to report the failure")
+            self.ok("remove-receiveconnector", "Busy")
+            wait_until(lambda: scrape(self.metrics_port, "/healthz")[0] == 200, 5, "/healthz to recover")
+        finally:
+            blocker.close()
+
+
+def after_text_names(metrics):
+    return {key.split("{")[0] for key in metrics}
+
+
+class FlagsTest(DaemonTestCase):
+    def test_version_and_check_config(self):
+        r = subprocess.run([TRANSPORTD, "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^transportd \d+\.\d+\.\d+")
+        self.assertEqual(self.daemon.stop(), 0)
+        r = subprocess.run([TRANSPORTD, "--data-dir", self.data_dir, "--check-config"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("is valid", r.stdout)
+        self.daemon.start()
