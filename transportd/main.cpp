@@ -24,6 +24,7 @@
 #include "transportd/observability/health.h"
 #include "transportd/observability/metrics_server.h"
 #include "transportd/observability/version.h"
+#include "transportd/protocol_log/protocol_log.h"
 #include "transportd/tls/tls_credentials.h"
 #include "transportd/tracking/tracking_log.h"
 
@@ -105,8 +106,10 @@ int run(const Options& options) {
   raise_open_file_limit();
   asio::io_context io;
   auto work = asio::make_work_guard(io);
+  protocol_log::ProtocolLogWriter protocol_log(options.data_dir / "logs" / "protocol");  // outlives the sessions
   connectors::SmtpServer smtp(io, options.data_dir, /*delivery_threads=*/4);
   smtp.set_tracking(&tracking_log);
+  smtp.set_protocol_log(&protocol_log);
   configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
   smtp.apply(configuration.snapshot());
   std::vector<std::thread> io_threads;

@@ -7,7 +7,7 @@ import subprocess
 import urllib.error
 import urllib.request
 
-from harness import TRANSPORTD, DaemonTestCase, free_port, wait_until
+from harness import HOST, TRANSPORTD, DaemonTestCase, free_port, wait_until
 from smtp_client import RawSmtp
 from test_smtp import DEFAULT, can_connect
 
@@ -125,3 +125,71 @@ class FlagsTest(DaemonTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("is valid", r.stdout)
         self.daemon.start()
+
+
+class ProtocolLogTest(DaemonTestCase):
+    PASSWORD = "never-in-a-log-7"
+
+    def setUp(self):
+        super().setUp()
+        self.ok("new-accepteddomain", "Example", "--domain-name", "example.com")
+        r = self.ctl("new-mailbox", "alice@example.com", "--password-stdin", input=self.PASSWORD + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:01", "--protocol-logging-level", "Verbose",
+                "--auth-mechanism", "Tls,BasicAuth")  # AUTH without TLS, to see it masked in the log
+        wait_until(lambda: can_connect(self.port), 5, "the SMTP listener")
+
+    def log_rows(self):
+        import csv
+        import glob
+        import os
+        rows = []
+        for path in sorted(glob.glob(os.path.join(self.data_dir, "logs", "protocol", "RECV*.LOG"))):
+            with open(path, newline="") as f:
+                text = f.read()
+            self.assertIn("#Fields: date-time,connector-id,session-id,sequence-number,local-endpoint,"
+                          "remote-endpoint,event,data,context", text)
+            rows += [r for r in csv.reader(line for line in text.splitlines() if not line.startswith("#"))]
+        return rows
+
+    def test_tarpitted_session_is_logged_without_secrets_or_content(self):
+        import base64
+        with RawSmtp(self.port) as c:
+            c.reply()
+            c.command("EHLO client.test")
+            token = base64.b64encode(("\0alice@example.com\0" + self.PASSWORD).encode()).decode()
+            self.assertEqual(c.command("AUTH PLAIN " + token)[0], 235)
+            c.command("RSET")
+        with RawSmtp(self.port) as c:
+            c.reply()
+            c.command("EHLO client.test")
+            c.command("MAIL FROM:<s@remote.test>")
+            self.assertEqual(c.command("RCPT TO:<nobody@example.com>")[0], 550)
+            c.command("RCPT TO:<alice@example.com>")
+            c.command("DATA")
+            c.send("Subject: secret body\r\n\r\nTOP-SECRET-CONTENT, with \"quotes\"\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+            c.command("QUIT")
+        def data_session_closed():
+            rows = self.log_rows()
+            data = {r[2] for r in rows if r[7].startswith("<DATA ")}
+            return bool(data) and any(r[2] in data and r[6] == "-" for r in rows)
+        wait_until(data_session_closed, 5, "the whole session in the log")
+        rows = self.log_rows()
+        self.assertTrue(all(len(r) == 9 for r in rows), rows)
+        everything = "\n".join(",".join(r) for r in rows)
+        self.assertNotIn(self.PASSWORD, everything)
+        self.assertNotIn(base64.b64encode(("\0alice@example.com\0" + self.PASSWORD).encode()).decode(), everything)
+        self.assertNotIn("TOP-SECRET-CONTENT", everything)
+        self.assertIn("AUTH PLAIN ****", everything)
+        self.assertTrue(any(r[7].startswith("<DATA ") for r in rows), everything)
+        tarpit = [i for i, r in enumerate(rows) if r[6] == "*" and r[7] == "tarpit 00:00:01"]
+        self.assertEqual(len(tarpit), 1, everything)
+        after = rows[tarpit[0] + 1:]
+        delayed = next(r for r in after if r[6] == ">")
+        self.assertTrue(delayed[7].startswith("550 5.1.1"), delayed)
+        self.assertEqual(rows[tarpit[0]][0][:4], delayed[0][:4])
+        self.assertTrue(all(r[1] == HOST + "\\" + DEFAULT for r in rows))
+        sessions = {r[2] for r in rows if r[6] == "<"}  # (setUp's connection probe sent nothing)
+        self.assertEqual(len(sessions), 2)
+        self.assertTrue(all(re.fullmatch(r"[0-9A-F]{16}", s) for s in sessions))

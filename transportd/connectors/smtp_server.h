@@ -40,6 +40,8 @@ class SmtpServer {
 
   // Message tracking for every session from now on (call before the first connection; null = off).
   void set_tracking(tracking::TrackingLog* tracking) { services_.tracking = tracking; }
+  // The protocol log writer for Verbose connectors (call before the first connection).
+  void set_protocol_log(protocol_log::ProtocolLogWriter* writer) { services_.protocol_log = writer; }
 
  private:
   void on_connection(asio::ip::tcp::socket socket);

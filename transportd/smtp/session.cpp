@@ -24,6 +24,7 @@
 #include "transportd/delivery/received_header.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
+#include "transportd/protocol_log/protocol_log.h"
 #include "transportd/smtp/body_reader.h"
 #include "transportd/smtp/command_parser.h"
 #include "transportd/tracking/tracking_log.h"
@@ -74,7 +75,11 @@ class Session : public std::enable_shared_from_this<Session> {
         tls_context_(serving_->tls_context(connector.id)),
         metrics_(observability::ConnectorMetrics::of(connector.name)),
         open_session_(metrics_),
-        connection_deadline_(Clock::now() + connector.connection_timeout.value()) {}
+        connection_deadline_(Clock::now() + connector.connection_timeout.value()) {
+    std::error_code ec;
+    const auto remote = socket_.remote_endpoint(ec);
+    if (!ec) remote_port_ = remote.port();
+  }
 
   const Strand& strand() const { return strand_; }
 
@@ -82,6 +87,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // (Plain coroutines and cancel(), not awaitable operators: one less allocation per session, and no
   // cross-thread completion inside a parallel group.)
   asio::awaitable<void> run() {
+    if (services_.protocol_log != nullptr && connector_.protocol_logging_level == store::ProtocolLoggingLevel::verbose) {
+      const auto& facts = protocol_.facts();
+      plog_ = std::make_unique<protocol_log::ProtocolLogSession>(
+          *services_.protocol_log, serving_->config->host_name + "\\" + connector_.name, facts.local.to_string(),
+          store::Binding{facts.remote, remote_port_}.to_string());
+      plog_->connected();
+    }
     asio::co_spawn(strand_, [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->watchdog(); },
                    asio::detached);
     co_await converse();
@@ -97,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
       queue_reply(*farewell);
       co_await write_out();
     }
+    if (plog_) plog_->disconnected(ending_name());
     finished_ = true;
     watchdog_timer_.cancel();
     std::error_code ignored;
@@ -135,6 +148,15 @@ class Session : public std::enable_shared_from_this<Session> {
           if (!co_await flush() || !co_await fill_waiting_for_client(kCommandReadSize)) break;
           continue;
         }
+        if (plog_) {
+          if (result != LineResult::line) {
+            plog_->info("line too long: discarded");
+          } else if (protocol_.expecting_sasl_response()) {
+            plog_->received_secret();
+          } else {
+            plog_->received(line);
+          }
+        }
         Step step = result == LineResult::line ? protocol_.on_command(line) : protocol_.on_overlong_line();
         if (result == LineResult::line && step.reply.code >= 400) refused_recipient(line, step.reply);
         if (!co_await perform(std::move(step))) break;
@@ -147,7 +169,9 @@ class Session : public std::enable_shared_from_this<Session> {
     for (;;) {
       if (ending_ != Ending::none) co_return false;
       if (step.reply.code != 0) {
-        if (step.tarpit && connector_.tarpit_interval.seconds() > 0 && !co_await hold_for_tarpit()) co_return false;
+        if (step.tarpit && connector_.tarpit_interval.seconds() > 0 && !co_await hold_for_tarpit(step.reply)) {
+          co_return false;
+        }
         queue_reply(step.reply);
       }
       switch (step.action) {
@@ -170,6 +194,7 @@ class Session : public std::enable_shared_from_this<Session> {
             chunk_total_ = 0;
           }
           if (!co_await read_chunk(step.chunk_size)) co_return false;
+          if (plog_) plog_->received_data(step.chunk_size);
           step = protocol_.on_chunk(chunk_total_);
           if (step.action != Action::deliver && !protocol_.in_message()) release_message_buffers();
           break;
@@ -228,6 +253,16 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  std::string_view ending_name() const {
+    switch (ending_) {
+      case Ending::connection_timeout: return "connection timeout";
+      case Ending::inactivity: return "inactivity timeout";
+      case Ending::shutdown: return "shutdown";
+      case Ending::none: break;
+    }
+    return "closed";
+  }
+
   void cancel_waits() {
     std::error_code ignored;
     socket_.cancel(ignored);
@@ -237,8 +272,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // Holds a rejection for TarpitInterval. While holding, it keeps reading whatever the client
   // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait:
   // the socket becoming readable cancels the timer wait, the data is read, the wait resumes.
-  asio::awaitable<bool> hold_for_tarpit() {
+  asio::awaitable<bool> hold_for_tarpit(const Reply& delayed) {
     observability::TarpitWaitScope counted(metrics_);
+    if (plog_) {
+      plog_->info("tarpit " + connector_.tarpit_interval.to_string(),
+                  "delaying " + std::to_string(delayed.code) + " " + delayed.enhanced);
+    }
     tarpit_timer_.expires_after(connector_.tarpit_interval.value());
     for (;;) {
       const bool watch_client = in_.size() - in_pos_ < kMaxPendingInput;
@@ -331,6 +370,7 @@ class Session : public std::enable_shared_from_this<Session> {
       compact_input();
       if (!co_await fill_waiting_for_client(kBodyReadSize)) co_return std::nullopt;
     }
+    if (plog_) plog_->received_data(reader.size());
     Step next = protocol_.on_message(reader.outcome(), reader.size());
     if (next.action != Action::deliver) release_message_buffers();
     co_return next;
@@ -531,6 +571,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   asio::awaitable<bool> write_out() {
+    if (plog_) plog_->sent(out_);
     auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, asio::buffer(out_), nothrow)
                         : co_await asio::async_write(socket_, asio::buffer(out_), nothrow);
     out_.clear();
@@ -571,6 +612,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<TlsStream> tls_;                   // after STARTTLS
   observability::ConnectorMetrics& metrics_;
   observability::OpenSessionScope open_session_;
+  std::unique_ptr<protocol_log::ProtocolLogSession> plog_;  // when the connector logs Verbose
+  std::uint16_t remote_port_ = 0;
 
   std::string in_;          // received, not yet consumed from in_pos_ on
   std::size_t in_pos_ = 0;

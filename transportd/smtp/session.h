@@ -21,6 +21,9 @@
 namespace transport::tracking {
 class TrackingLog;
 }
+namespace transport::protocol_log {
+class ProtocolLogWriter;
+}
 
 namespace transport::smtp {
 
@@ -32,6 +35,7 @@ struct SessionServices {
   asio::thread_pool& delivery_pool;   // fsync-heavy work happens here, never on an I/O thread
   asio::thread_pool& auth_pool;       // password verification (argon2id, ~100 ms each), bounded
   tracking::TrackingLog* tracking = nullptr;  // message tracking; null when off
+  protocol_log::ProtocolLogWriter* protocol_log = nullptr;  // for connectors at ProtocolLoggingLevel Verbose
 };
 
 // Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and

@@ -1,0 +1,80 @@
+// The receive protocol log (DESIGN §8): per connector with ProtocolLoggingLevel Verbose, one CSV row per
+// connect, disconnect, line sent or received, and tarpit wait, in DATA_DIR/logs/protocol/RECV<date>-<n>.LOG.
+// Sessions format rows and hand them over; one background thread writes, so logging never blocks a
+// session on the disk.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace transport::protocol_log {
+
+class ProtocolLogWriter {
+ public:
+  // Rotates daily (UTC) and when a file would pass max_file_bytes. Flushes at least every second.
+  explicit ProtocolLogWriter(std::filesystem::path directory, std::uint64_t max_file_bytes = 10 * 1024 * 1024);
+  ~ProtocolLogWriter();  // writes everything pending, then stops
+  ProtocolLogWriter(const ProtocolLogWriter&) = delete;
+  ProtocolLogWriter& operator=(const ProtocolLogWriter&) = delete;
+
+  // Complete CSV rows ("...\r\n"). Never does I/O; beyond 64 MiB pending, rows are dropped and counted.
+  void append(std::string_view rows);
+  // Waits until everything appended so far is written (tests, shutdown).
+  void flush();
+
+ private:
+  void run();
+  void write(const std::string& rows);
+  void open_file_for(std::string_view date, std::uint64_t incoming);
+
+  const std::filesystem::path directory_;
+  const std::uint64_t max_file_bytes_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable written_;
+  std::string pending_;
+  std::uint64_t appended_ = 0, handled_ = 0, dropped_ = 0;
+  bool stopping_ = false;
+  // Writer thread only:
+  int fd_ = -1;
+  std::string file_date_;
+  int file_number_ = 0;
+  std::uint64_t file_bytes_ = 0;
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+// One session's rows. Sequence numbers count from 0; the session id is 16 random hex digits.
+class ProtocolLogSession {
+ public:
+  ProtocolLogSession(ProtocolLogWriter& writer, std::string connector_identity, std::string local_endpoint,
+                     std::string remote_endpoint);
+  void connected() { row('+', {}, {}); }
+  void disconnected(std::string_view why) { row('-', {}, why); }
+  void sent(std::string_view wire);        // one row per reply line
+  void received(std::string_view line);    // a command line; AUTH credentials are masked
+  void received_secret() { row('<', "****", {}); }  // a SASL response line: never logged
+  void received_data(std::uint64_t bytes) { row('<', "<DATA " + std::to_string(bytes) + " bytes>", {}); }
+  void info(std::string_view data, std::string_view context = {}) { row('*', data, context); }
+  const std::string& session_id() const { return session_id_; }
+
+ private:
+  void row(char event, std::string_view data, std::string_view context);
+
+  ProtocolLogWriter& writer_;
+  std::string connector_identity_, local_, remote_, session_id_;
+  std::uint64_t sequence_ = 0;
+};
+
+// RFC 4180 field: quoted when it holds a comma, quote, or leading/trailing space; control characters
+// become \xNN so that a row is always one line.
+std::string csv_field(std::string_view text);
+
+// "RECV20261123-1.LOG" for a UTC date "20261123" and number 1.
+std::string log_file_name(std::string_view date, int number);
+
+}  // namespace transport::protocol_log
