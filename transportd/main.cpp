@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <chrono>
@@ -15,12 +16,14 @@
 #include <thread>
 
 #include "store/sqlite_store.h"
+#include "store/time_span.h"
 #include "store/value_error.h"
 #include "transportd/admin/admin_service.h"
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
 #include "transportd/log.h"
+#include "transportd/observability/connector_metrics.h"
 #include "transportd/observability/health.h"
 #include "transportd/observability/metrics_server.h"
 #include "transportd/observability/version.h"
@@ -62,6 +65,7 @@ std::string system_host_name() {
 
 int run(const Options& options) {
   using namespace transport;
+  const auto started = std::chrono::steady_clock::now();
   std::filesystem::create_directories(options.data_dir);
   ::chmod(options.data_dir.c_str(), 0700);
   DataDirLock lock(options.data_dir);
@@ -119,6 +123,35 @@ int run(const Options& options) {
       options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
   admin::AdminService admin_service(configuration, [&smtp](const store::Binding& b) { return smtp.binding_status(b); });
   admin_service.set_tracking_log(&tracking_log);
+  admin_service.set_server_status([&, started] {
+    admin::v1::TransportServer server;
+    server.set_name(host_name);
+    server.set_version(TRANSPORTD_VERSION);
+    server.set_uptime(store::TimeSpan(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::steady_clock::now() - started))
+                          .to_string());
+    server.set_data_path(options.data_dir.string());
+    server.set_admin_endpoint("unix:" + socket_path.string());
+    std::int64_t tarpitted = 0;
+    std::vector<store::Binding> listeners;
+    const store::ConfigurationPtr config = configuration.snapshot();
+    for (const auto& connector : config->connectors) {
+      auto& metrics = observability::ConnectorMetrics::of(connector.name);
+      const std::int64_t open = metrics.sessions_open.load(std::memory_order_relaxed);
+      const std::int64_t waiting = metrics.tarpit_sessions_waiting.load(std::memory_order_relaxed);
+      tarpitted += waiting;
+      server.add_connector_sessions(connector.name + ": " + std::to_string(open) + " open, " +
+                                    std::to_string(waiting) + " in tarpit");
+      if (!connector.enabled) continue;
+      for (const auto& binding : connector.bindings) {
+        if (std::find(listeners.begin(), listeners.end(), binding) == listeners.end()) listeners.push_back(binding);
+      }
+    }
+    for (const auto& binding : listeners) server.add_listeners(binding.to_string() + " " + smtp.binding_status(binding));
+    server.set_open_sessions(static_cast<std::int32_t>(smtp.session_count()));
+    server.set_tarpitted_sessions(static_cast<std::int32_t>(tarpitted));
+    return server;
+  });
   std::unique_ptr<grpc::Server> admin_server = admin::start_admin_server(socket_path, admin_service);
   std::unique_ptr<observability::MetricsServer> metrics_server;
   if (!options.metrics_listen.empty()) {

@@ -126,6 +126,19 @@ class FlagsTest(DaemonTestCase):
         self.assertIn("is valid", r.stdout)
         self.daemon.start()
 
+    def test_get_transportserver_shows_version_listeners_and_counters(self):
+        wait_until(lambda: can_connect(self.port), 5, "the SMTP listener")
+        server = json.loads(self.ok("get-transportserver", "--format", "json"))
+        self.assertIsInstance(server, dict, server)
+        self.assertEqual(server["Name"], HOST)
+        self.assertRegex(server["Version"], r"^\d+\.\d+\.\d+")
+        self.assertRegex(server["Uptime"], r"^(\d+\.)?\d\d:\d\d:\d\d$")
+        self.assertGreaterEqual(server["OpenSessions"], 0)
+        self.assertGreaterEqual(server["TarpittedSessions"], 0)
+        self.assertIn("127.0.0.1:%d listening" % self.port, server["Listeners"])
+        self.assertTrue(any(s.startswith(DEFAULT + ": ") for s in server["ConnectorSessions"]),
+                        server["ConnectorSessions"])
+
 
 class ProtocolLogTest(DaemonTestCase):
     PASSWORD = "never-in-a-log-7"

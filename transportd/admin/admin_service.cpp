@@ -343,6 +343,12 @@ grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext*, const v1:
   });
 }
 
+grpc::Status AdminService::GetTransportServer(grpc::ServerContext*, const v1::GetTransportServerRequest*,
+                                              v1::TransportServer* response) {
+  if (!server_status_) return {grpc::StatusCode::UNAVAILABLE, "the server status is not available"};
+  return guarded("GetTransportServer", [&] { *response = server_status_(); });
+}
+
 std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service) {
   std::error_code ignored;
   std::filesystem::remove(socket_path, ignored);

@@ -30,6 +30,11 @@ class AdminService final : public v1::TransportAdmin::Service {
   // off, and the RPC answers UNAVAILABLE. The log must outlive the service.
   void set_tracking_log(tracking::TrackingLog* log) { tracking_log_.store(log); }
 
+  // What GetTransportServer shows, built by the daemon on each call. Unset (the default) = the RPC
+  // answers UNAVAILABLE. Set it before the server starts serving.
+  using ServerStatus = std::function<v1::TransportServer()>;
+  void set_server_status(ServerStatus status) { server_status_ = std::move(status); }
+
   grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::ReceiveConnectorList*) override;
   grpc::Status NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest*,
                                    v1::ReceiveConnector*) override;
@@ -59,6 +64,9 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status GetMessageTrackingLog(grpc::ServerContext*, const v1::MessageTrackingQuery*,
                                      v1::MessageTrackingLog*) override;
 
+  grpc::Status GetTransportServer(grpc::ServerContext*, const v1::GetTransportServerRequest*,
+                                  v1::TransportServer*) override;
+
  private:
   // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
   std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
@@ -70,6 +78,7 @@ class AdminService final : public v1::TransportAdmin::Service {
   BindingStatus binding_status_;
   std::counting_semaphore<2> hashing_slots_{2};
   std::atomic<tracking::TrackingLog*> tracking_log_{nullptr};
+  ServerStatus server_status_;
 };
 
 // Starts the gRPC server on a unix socket created with mode 0600 (no window where it is wider).

@@ -32,6 +32,7 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"get-recipientfilterconfig", "GetRecipientFilterConfig"},
       {"set-recipientfilterconfig", "SetRecipientFilterConfig"},
       {"get-messagetrackinglog", "GetMessageTrackingLog"},
+      {"get-transportserver", "GetTransportServer"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -65,6 +66,26 @@ TEST(CommandTable, KindsKnowTheirIdentityAndColumns) {
   const auto& filter = *find_command("get-recipientfilterconfig")->kind;
   EXPECT_TRUE(filter.singleton);
   EXPECT_EQ(filter.identity_field, nullptr);
+}
+
+TEST(CommandTable, TransportServerIsAReadOnlySingleton) {
+  const Command* get = find_command("Get-TransportServer");
+  ASSERT_NE(get, nullptr);
+  EXPECT_EQ(get->verb, Verb::Get);
+  const auto& server = *get->kind;
+  EXPECT_EQ(server.message, v1::TransportServer::descriptor());
+  EXPECT_TRUE(server.singleton);
+  EXPECT_FALSE(server.query);
+  EXPECT_EQ(server.identity_field, nullptr);
+  std::vector<std::string> columns;
+  for (const auto* field : server.default_columns) columns.push_back(field->json_name());
+  EXPECT_EQ(columns, (std::vector<std::string>{"Name", "Version", "Uptime", "OpenSessions", "TarpittedSessions"}));
+  EXPECT_EQ(find_command("set-transportserver"), nullptr);
+  EXPECT_EQ(find_command("new-transportserver"), nullptr);
+  EXPECT_EQ(find_command("remove-transportserver"), nullptr);
+  std::vector<std::string> options;
+  for (const auto& option : command_options(*get)) options.push_back(option.names.front());
+  EXPECT_EQ(options, (std::vector<std::string>{"select", "format"}));
 }
 
 TEST(FlagNames, EveryReceiveConnectorFieldHasKebabAndExchangeNames) {
