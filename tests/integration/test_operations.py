@@ -78,6 +78,12 @@ class OperationsTest(DaemonTestCase):
         self.assertEqual(len(json.loads(self.ok("get-messagetrackinglog", "--format", "json"))), 3)
 
     def test_metrics_move_by_the_right_amounts(self):
+        # setUp's connection probe is a session too: let it be counted and closed before the first reading.
+        def settled():
+            m = samples(scrape(self.metrics_port)[1])
+            return (value(m, "transportd_sessions_total", connector=DEFAULT) >= 1
+                    and value(m, "transportd_sessions_open", connector=DEFAULT) == 0)
+        wait_until(settled, 5, "the probe session to be counted and closed")
         status, before_text = scrape(self.metrics_port)
         self.assertEqual(status, 200)
         before = samples(before_text)
