@@ -6,58 +6,16 @@
 
 #include "store/property.h"
 #include "store/schema_migrations.h"
+#include "store/sqlite_util.h"
 #include "store/value_error.h"
 
 namespace transport::store {
 
 namespace {
 
-[[noreturn]] void throw_sqlite(sqlite3* db, const std::string& doing) {
-  throw StoreError(doing + ": " + sqlite3_errmsg(db));
-}
+using Statement = SqliteStatement<StoreError>;
 
-void exec(sqlite3* db, const std::string& sql, const std::string& doing) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = doing + ": " + (error ? error : "unknown error");
-    sqlite3_free(error);
-    throw StoreError(message);
-  }
-}
-
-// A prepared statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw_sqlite(db, "preparing \"" + sql + "\"");
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  // True while there is a row to read.
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw_sqlite(db_, "running \"" + std::string(sqlite3_sql(stmt_)) + "\"");
-  }
-  std::string text(int column) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+void exec(sqlite3* db, const std::string& sql, const std::string& doing) { sqlite_exec<StoreError>(db, sql, doing); }
 
 std::string quoted(std::string_view column) { return "\"" + std::string(column) + "\""; }
 
@@ -194,26 +152,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
   try {
     exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
          "configuring " + path.string());
-    const int known = static_cast<int>(schema_migrations().size());
-    const int found = schema_version();
-    if (found > known) {
-      throw StoreError(path.string() + " has schema version " + std::to_string(found) +
-                       ", newer than this transportd understands (" + std::to_string(known) +
-                       "): run the newer transportd, or restore a backup");
-    }
-    created_ = found == 0;
-    for (int version = found; version < known; ++version) {
-      exec(db_, "BEGIN IMMEDIATE", "starting migration");
-      try {
-        exec(db_, std::string(schema_migrations()[static_cast<std::size_t>(version)]),
-             "migrating " + path.string() + " to schema version " + std::to_string(version + 1));
-        exec(db_, "PRAGMA user_version = " + std::to_string(version + 1), "recording the schema version");
-        exec(db_, "COMMIT", "committing migration");
-      } catch (...) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-      }
-    }
+    created_ = migrate<StoreError>(db_, schema_migrations(), path) == 0;
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -222,11 +161,7 @@ SqliteStore::SqliteStore(const std::filesystem::path& path) {
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
-int SqliteStore::schema_version() const {
-  Statement statement(db_, "PRAGMA user_version");
-  statement.step();
-  return static_cast<int>(statement.integer(0));
-}
+int SqliteStore::schema_version() const { return user_version<StoreError>(db_); }
 
 Configuration SqliteStore::load() const {
   Configuration config;

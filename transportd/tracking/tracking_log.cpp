@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "store/sqlite_util.h"
 #include "transportd/log.h"
 
 namespace transport::tracking {
@@ -40,56 +41,11 @@ CREATE INDEX events_by_message_id ON events (message_id);
 )sql",
 };
 
-[[noreturn]] void throw_sqlite(sqlite3* db, const std::string& doing) {
-  throw TrackingError(doing + ": " + sqlite3_errmsg(db));
-}
+using Statement = store::SqliteStatement<TrackingError>;
 
 void exec(sqlite3* db, const std::string& sql, const std::string& doing) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = doing + ": " + (error ? error : "unknown error");
-    sqlite3_free(error);
-    throw TrackingError(message);
-  }
+  store::sqlite_exec<TrackingError>(db, sql, doing);
 }
-
-// A prepared statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw_sqlite(db, "preparing \"" + sql + "\"");
-    }
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  // True while there is a row to read.
-  bool step() {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw_sqlite(db_, "running \"" + std::string(sqlite3_sql(stmt_)) + "\"");
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::string text(int column) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 std::int64_t to_column(system_clock::time_point time) {
   return std::chrono::floor<std::chrono::microseconds>(time).time_since_epoch().count();
@@ -113,33 +69,10 @@ sqlite3* open_database(const std::filesystem::path& path) {
   return db;
 }
 
-int schema_version(sqlite3* db) {
-  Statement statement(db, "PRAGMA user_version");
-  statement.step();
-  return static_cast<int>(statement.integer(0));
-}
-
 // Losing the last second of tracking in a power cut is acceptable; fsync per batch is not needed.
 void prepare_schema(sqlite3* db, const std::filesystem::path& path) {
   exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", "configuring " + path.string());
-  const int known = static_cast<int>(kMigrations.size());
-  const int found = schema_version(db);
-  if (found > known) {
-    throw TrackingError(path.string() + " has schema version " + std::to_string(found) +
-                        ", newer than this transportd understands (" + std::to_string(known) + ")");
-  }
-  for (int version = found; version < known; ++version) {
-    exec(db, "BEGIN IMMEDIATE", "starting migration");
-    try {
-      exec(db, kMigrations[static_cast<std::size_t>(version)],
-           "migrating " + path.string() + " to schema version " + std::to_string(version + 1));
-      exec(db, "PRAGMA user_version = " + std::to_string(version + 1), "recording the schema version");
-      exec(db, "COMMIT", "committing migration");
-    } catch (...) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
-  }
+  store::migrate<TrackingError>(db, kMigrations, path);
 }
 
 }  // namespace
