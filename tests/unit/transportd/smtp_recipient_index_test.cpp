@@ -6,22 +6,15 @@
 
 #include <string>
 
+#include "tests/unit/support/directory_builders.h"
+
 namespace transport::smtp {
 namespace {
 
-store::AcceptedDomain domain(std::string name, store::DomainType type) {
-  store::AcceptedDomain d;
-  d.name = name;
-  d.domain_name = std::move(name);
-  d.domain_type = type;
-  return d;
-}
+using test::mailbox;
 
-store::Mailbox mailbox(std::string primary, std::vector<std::string> aliases = {}) {
-  store::Mailbox m;
-  m.primary_smtp_address = std::move(primary);
-  m.email_addresses = std::move(aliases);
-  return m;
+store::AcceptedDomain domain(std::string name, store::DomainType type) {
+  return test::accepted_domain(std::move(name), type);
 }
 
 store::Configuration directory() {
