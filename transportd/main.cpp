@@ -22,6 +22,7 @@
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
+#include "transportd/delivery/maildir.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
 #include "transportd/observability/health.h"
@@ -61,6 +62,18 @@ std::string system_host_name() {
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
   std::string host(name);
   return host.substr(0, host.find('.'));  // Exchange shows the short name in identities
+}
+
+// A crash between a delivery's tmp/ write and its rename leaves a file no client was promised: the client
+// got no 250 and will send the message again.
+void remove_interrupted_deliveries(const std::filesystem::path& mailboxes_root) {
+  std::vector<std::string> problems;
+  const std::size_t removed = transport::delivery::MaildirStore(mailboxes_root).remove_interrupted_deliveries(problems);
+  if (removed > 0) {
+    transport::log::info("delivery", "removed " + std::to_string(removed) +
+                                         " unfinished delivery file(s) from Maildir tmp/ directories");
+  }
+  for (const std::string& problem : problems) transport::log::error("delivery", problem);
 }
 
 int run(const Options& options) {
@@ -107,6 +120,7 @@ int run(const Options& options) {
     std::string problem = tls::check_pair(connector.tls_certificate_path, connector.tls_key_path);
     if (!problem.empty()) throw store::ValidationError("TlsCertificatePath", problem);
   });
+  remove_interrupted_deliveries(options.data_dir / "mailboxes");
   raise_open_file_limit();
   asio::io_context io;
   auto work = asio::make_work_guard(io);

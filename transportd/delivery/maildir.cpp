@@ -174,7 +174,56 @@ struct Copy {
   bool in_new = false;
 };
 
+// Consumes one or more leading digits.
+bool take_digits(std::string_view& text) {
+  std::size_t count = 0;
+  while (count < text.size() && text[count] >= '0' && text[count] <= '9') ++count;
+  text.remove_prefix(count);
+  return count > 0;
+}
+
+bool take(std::string_view& text, char c) {
+  if (text.empty() || text.front() != c) return false;
+  text.remove_prefix(1);
+  return true;
+}
+
 }  // namespace
+
+bool is_delivery_file_name(std::string_view name) {
+  return take_digits(name) && take(name, '.') && take(name, 'M') && take_digits(name) && take(name, 'P') &&
+         take_digits(name) && take(name, 'Q') && take_digits(name) && take(name, '.') && !name.empty();
+}
+
+std::size_t MaildirStore::remove_interrupted_deliveries(std::vector<std::string>& problems) const {
+  std::size_t removed = 0;
+  std::error_code error;
+  fs::directory_iterator mailboxes(root_, error);
+  if (error) {
+    if (error != std::errc::no_such_file_or_directory) problems.push_back(root_.string() + ": " + error.message());
+    return 0;
+  }
+  for (const fs::directory_entry& mailbox : mailboxes) {
+    const fs::path tmp = mailbox.path() / "Maildir" / "tmp";
+    fs::directory_iterator files(tmp, error);
+    if (error) {
+      if (error != std::errc::no_such_file_or_directory && error != std::errc::not_a_directory) {
+        problems.push_back(tmp.string() + ": " + error.message());
+      }
+      error.clear();
+      continue;
+    }
+    for (const fs::directory_entry& file : files) {
+      if (!is_delivery_file_name(file.path().filename().native())) continue;
+      if (::unlink(file.path().c_str()) == 0) {
+        ++removed;
+      } else if (errno != ENOENT) {
+        problems.push_back(file.path().string() + ": cannot remove: " + os_error(errno));
+      }
+    }
+  }
+  return removed;
+}
 
 bool MaildirStore::DurableDirectories::contains(const fs::path& directory) {
   std::lock_guard lock(mutex_);

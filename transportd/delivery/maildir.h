@@ -17,6 +17,9 @@ struct DeliveryResult {
   std::vector<std::filesystem::path> files;  // delivered files in new/, for logs and tests
 };
 
+// True for a name this store writes: "<seconds>.M<micros>P<pid>Q<counter>.<hostname>".
+bool is_delivery_file_name(std::string_view name);
+
 class MaildirStore {
  public:
   explicit MaildirStore(std::filesystem::path mailboxes_root);  // DATA_DIR/mailboxes
@@ -29,6 +32,12 @@ class MaildirStore {
   // Thread-safe: several threads may deliver at once, to the same mailboxes too.
   DeliveryResult deliver(const std::vector<std::string>& mailbox_addresses, std::string_view header,
                          std::string_view body);
+
+  // Removes the tmp/ files that deliveries interrupted by a crash left in every <root>/*/Maildir/tmp/.
+  // Only names in this store's own format are touched: a Maildir reader (Dovecot's IMAP APPEND) may be
+  // writing its own tmp/ files. Call at start, before any delivery. Returns how many were removed;
+  // problems (unreadable directories) are appended to `problems`, one line each.
+  std::size_t remove_interrupted_deliveries(std::vector<std::string>& problems) const;
 
   // Directories whose entry in their parent this process has fsynced. Finding that a directory exists
   // is not enough: another thread may have just created it and not yet fsynced its parent.

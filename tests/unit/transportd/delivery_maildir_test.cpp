@@ -203,5 +203,42 @@ TEST_F(DeliveryMaildir, MissingParentOfRootIsReported) {
   EXPECT_NE(result.error.find("No such file or directory"), std::string::npos) << result.error;
 }
 
+TEST(DeliveryFileName, RecognizesOnlyTheStoresOwnFormat) {
+  EXPECT_TRUE(is_delivery_file_name("1795430825.M123456P4242Q17.mx1"));
+  EXPECT_TRUE(is_delivery_file_name("1.M0P1Q1.host\\057with\\072escapes"));
+  // Dovecot's and Courier's names, and anything else, are left alone.
+  EXPECT_FALSE(is_delivery_file_name("1795430825.M123456P4242.mx1"));
+  EXPECT_FALSE(is_delivery_file_name("1795430825.M123456P4242_3.mx1"));
+  EXPECT_FALSE(is_delivery_file_name("1795430825.M123456P4242Q17."));
+  EXPECT_FALSE(is_delivery_file_name(".M1P1Q1.mx1"));
+  EXPECT_FALSE(is_delivery_file_name("notes.txt"));
+  EXPECT_FALSE(is_delivery_file_name(""));
+}
+
+TEST_F(DeliveryMaildir, InterruptedDeliveriesAreRemovedAndNothingElse) {
+  MaildirStore store(root_);
+  ASSERT_TRUE(store.deliver({"alice@contoso.com"}, kHeader, kBody).ok);
+  const fs::path tmp = root_ / "alice@contoso.com" / "Maildir" / "tmp";
+  for (const char* name : {"1795430825.M1P7Q1.mx1", "1795430825.M2P7Q2.mx1", "1795430825.M3P9.dovecot"}) {
+    std::ofstream(tmp / name) << "partial";
+  }
+  fs::create_directories(root_ / "no-maildir-here");
+  std::ofstream(root_ / "stray-file") << "x";
+
+  std::vector<std::string> problems;
+  EXPECT_EQ(store.remove_interrupted_deliveries(problems), 2u);
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  const std::vector<fs::path> left = files_in(tmp);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left.front().filename(), "1795430825.M3P9.dovecot");
+  EXPECT_EQ(files_in(root_ / "alice@contoso.com" / "Maildir" / "new").size(), 1u);  // delivered mail stays
+}
+
+TEST_F(DeliveryMaildir, NoMailboxesYetIsNotAProblem) {
+  std::vector<std::string> problems;
+  EXPECT_EQ(MaildirStore(root_).remove_interrupted_deliveries(problems), 0u);
+  EXPECT_TRUE(problems.empty());
+}
+
 }  // namespace
 }  // namespace transport::delivery
