@@ -1,0 +1,210 @@
+"""bench/results/<date>.md (side-by-side tables) and <date>.json (every figure) from one results dict."""
+import json
+import os
+
+SERVERS = ["transportd", "Postfix"]
+
+
+def num(v, digits=1):
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return "{:,}".format(v)
+    return "{:,.{}f}".format(v, digits)
+
+
+def pair(d, a, b, digits=1, sep=" / "):
+    if not d or d.get("n", 1) == 0:
+        return "—"
+    return num(d.get(a), digits) + sep + num(d.get(b), digits)
+
+
+def kv(d):
+    if not d:
+        return "none"
+    return ", ".join("%s: %s" % (k, num(v)) for k, v in sorted(d.items()))
+
+
+def table(rows, cols):
+    out = ["| figure | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(out)
+
+
+def side(entry, fn, servers):
+    return [fn(entry[s]) if s in entry else "not run" for s in servers]
+
+
+def mib(kib):
+    return None if kib is None else kib / 1024.0
+
+
+def hold_section(entry, servers):
+    out = []
+    levels = {s: entry[s]["levels"] for s in servers if s in entry}
+    n = max(len(v) for v in levels.values())
+    for i in range(n):
+        lv = {s: levels[s][i] for s in levels if i < len(levels[s])}
+        c = next(iter(lv.values()))["sessions"]
+        g = lambda f: [f(lv[s]) if s in lv else "not run" for s in servers]  # noqa: E731
+        rows = [
+            ["client processes / source addresses"] + g(lambda x: "%d / %d" % (x["client_processes"], x["source_addresses"])) + [""],
+            ["TCP connected"] + g(lambda x: num(x["connected"])) + [""],
+            ["greeted (got the 220 banner)"] + g(lambda x: num(x["greeted"])) + [""],
+            ["**served** (got the reply to the rejected RCPT)"] + g(lambda x: "**%s**" % num(x["served"])) + ["all %s" % num(c)],
+            ["held open when measured / until release"] + g(lambda x: "%s / %s" % (num(x["held_when_measured"]), num(x["held_until_release"]))) + [""],
+            ["connected but never greeted (kernel backlog)"] + g(lambda x: num(x["never_greeted"])) + [""],
+            ["failed"] + g(lambda x: kv(x["failed"])) + [""],
+            ["RCPT replies"] + g(lambda x: kv(x["rcpt_replies"])) + [""],
+            ["RCPT → reply delay p50 / p99 (ms)"] + g(lambda x: pair(x["rcpt_delay"], "p50_ms", "p99_ms")) + [""],
+            ["time until every session was served (s)"] + g(lambda x: num(x["all_served_after_s"])) + [""],
+            ["server PSS idle → held (MiB)"] + g(lambda x: "%s → %s" % (num(mib(x["memory_idle_kib"]["pss"])), num(mib(x["memory_held_kib"]["pss"])))) + [""],
+            ["server processes idle → held"] + g(lambda x: "%d → %d" % (x["memory_idle_kib"]["processes"], x["memory_held_kib"]["processes"])) + [""],
+            ["**PSS per held session (KiB)**"] + g(lambda x: "**%s**" % num(x["pss_per_held_session_kib"])) + ["≤ 16"],
+            ["RSS per held session (KiB)"] + g(lambda x: num(x["rss_per_held_session_kib"])) + [""],
+            ["peak PSS during the run (MiB)"] + g(lambda x: num(mib(x["memory_peak_kib"]["pss"]))) + [""],
+            ["server open fds held"] + g(lambda x: num(x["open_fds_held"])) + [""],
+            ["kernel TCP buffers, whole machine, held (MiB)"] + g(lambda x: num(mib(x["kernel_tcp_memory_kib_held"]))) + [""],
+            ["legitimate transaction, idle: p50 / p99 (ms)"] + g(lambda x: pair(x["legit_idle"]["latency"], "p50_ms", "p99_ms")) + [""],
+            ["**legitimate transaction while held: p50 / p99 (ms)**"] + g(lambda x: "**%s**" % pair(x["legit_held"]["latency"], "p50_ms", "p99_ms")) + ["p99 < 20"],
+            ["legitimate transactions ok / tried (failures)"] + g(lambda x: "%d / %d%s" % (x["legit_held"]["ok"], x["legit_held"]["attempts"], (" (" + kv(x["legit_held"]["failures"]) + ")") if x["legit_held"]["failures"] else "")) + [""],
+            ["client CPU (s)"] + g(lambda x: num(x["client_cpu_s"])) + [""],
+        ]
+        out.append("### C = %s\n\n%s" % (num(c), table(rows, servers + ["target"])))
+    return "\n\n".join(out)
+
+
+def harvest_section(entry, servers):
+    g = lambda f: side(entry, f, servers)  # noqa: E731
+    rows = [
+        ["connections / seconds"] + g(lambda x: "%d / %s" % (x["connections"], num(x["seconds"]))),
+        ["**probes answered per second**"] + g(lambda x: "**%s**" % num(x["probes_per_s"], 2)),
+        ["probes sent / answered"] + g(lambda x: "%s / %s" % (num(x["probes_sent"]), num(x["probes_answered"]))),
+        ["rejections per second"] + g(lambda x: num(x["rejected_per_s"], 2)),
+        ["replies"] + g(lambda x: kv(x["replies"])),
+        ["5xx delay p50 / p90 / p99 / max (ms)"] + g(lambda x: "%s / %s / %s / %s" % tuple(num(x["delay_5xx"].get(k)) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms"))),
+        ["5xx delay min (ms)"] + g(lambda x: num(x["delay_5xx"].get("min_ms"))),
+        ["2xx delay p50 / p99 / max (ms)"] + g(lambda x: "%s / %s / %s" % tuple(num(x["delay_2xx"].get(k)) for k in ("p50_ms", "p99_ms", "max_ms"))),
+        ["**valid addresses discovered** (of distinct valid ones probed)"] + g(lambda x: "**%d** (of %d)" % (x["valid_discovered"], x["valid_probed"])),
+        ["disconnects by the server"] + g(lambda x: num(x["disconnects"])),
+        ["connections opened"] + g(lambda x: num(x["connections_opened"])),
+        ["other"] + g(lambda x: kv(x["other"])),
+    ]
+    return table(rows, servers)
+
+
+def throughput_section(entry, servers):
+    g = lambda f: side(entry, f, servers)  # noqa: E731
+    rows = [
+        ["sessions × messages × bytes"] + g(lambda x: "%d × %s × %s" % (x["sessions"], num(x["messages_per_session"]), num(x["message_bytes"]))) + [""],
+        ["accepted (250 after .)"] + g(lambda x: num(x["accepted"])) + [""],
+        ["refused / errors"] + g(lambda x: kv(x["refused"])) + [""],
+        ["**messages/s** (first MAIL to last 250)"] + g(lambda x: "**%s**" % num(x["messages_per_s"], 0)) + ["≥ 3× Postfix"],
+        ["messages/s until all are in the Maildirs"] + g(lambda x: num(x["delivered_per_s"], 0)) + [""],
+        ["**latency . → 250 p50 / p99 (ms)**"] + g(lambda x: "**%s**" % pair(x["latency_dot_to_250"], "p50_ms", "p99_ms", 2)) + [""],
+        ["latency . → 250 max (ms)"] + g(lambda x: num(x["latency_dot_to_250"].get("max_ms"), 1)) + [""],
+        ["**server CPU per message (ms)**"] + g(lambda x: "**%s**" % num(x["server_cpu_ms_per_message"], 3)) + ["≤ ⅓ Postfix"],
+        ["server CPU total (s), until last 250 / until delivered"] + g(lambda x: "%s / %s" % (num(x["server_cpu_s_to_last_250"], 2), num(x["server_cpu_s_to_delivered"], 2))) + [""],
+        ["client CPU per message (ms)"] + g(lambda x: num(x["client_cpu_ms_per_message"], 3)) + [""],
+        ["Maildir check: new files = accepted, per mailbox"] + g(lambda x: "%s (%s files)" % ("ok" if x["maildir_verified"] else "**MISMATCH** " + ",".join(x["maildir_mismatched_mailboxes"]), num(x["maildir_new_files"]))) + [""],
+    ]
+    if all(s in entry for s in ("transportd", "Postfix")):
+        t, p = entry["transportd"], entry["Postfix"]
+        ratio = (t["messages_per_s"] / p["messages_per_s"]) if t["messages_per_s"] and p["messages_per_s"] else None
+        cpu = (t["server_cpu_ms_per_message"] / p["server_cpu_ms_per_message"]) if t["server_cpu_ms_per_message"] and p["server_cpu_ms_per_message"] else None
+        rows.append(["transportd ÷ Postfix: messages/s, CPU/message", num(ratio, 2) + "×", num(cpu, 2) + "×", "≥ 3×, ≤ 0.33×"])
+    return table(rows, servers + ["target"])
+
+
+def accuracy_section(entry, servers):
+    g = lambda f: side(entry, f, servers)  # noqa: E731
+    rows = [
+        ["concurrent waits asked / ready / measured"] + g(lambda x: "%s / %s / %s" % (num(x["waits_asked"]), num(x["ready"]), num(x["measured"]))) + [""],
+        ["rejections before the measured one, per session"] + g(lambda x: num(x["pre_rejects_per_session"])) + [""],
+        ["RCPTs sent within (s), client processes"] + g(lambda x: "%s, %d" % (num(x["spread_seconds"]), x["client_processes"])) + [""],
+        ["replies"] + g(lambda x: kv(x["replies"])) + [""],
+        ["**error of the delay p50 / p99 (ms)**"] + g(lambda x: "**%s**" % pair(x["error"], "p50_ms", "p99_ms", 2)) + ["p99 ≤ 5"],
+        ["error max / min (ms)"] + g(lambda x: pair(x["error"], "max_ms", "min_ms", 2)) + [""],
+        ["client event-loop lag p99 / max (ms)"] + g(lambda x: "%s / %s" % (num(x["client_loop_lag_p99_ms"], 2), num(x["client_loop_lag_max_ms"], 2))) + [""],
+    ]
+    return table(rows, servers + ["target"])
+
+
+def admin_section(entry):
+    x = entry.get("transportd")
+    if not x:
+        return "not run"
+    g = x["get_receiveconnector"]
+    h = x.get("get_receiveconnector_hyperfine")
+    v = x["visible_after_adminctl_start_ms"]
+    rows = [
+        ["**`adminctl get-receiveconnector` wall time p50 / p99 (ms)**", "**%s**" % pair(g, "p50_ms", "p99_ms"), "< 20"],
+        ["… max (ms), runs", "%s, %d" % (num(g.get("max_ms")), g.get("n", 0)), ""],
+        ["… hyperfine mean ± σ (ms)", "%s ± %s" % (num(h["mean_ms"]), num(h["stddev_ms"])) if h else "—", ""],
+        ["**`set-receiveconnector --tarpit-interval` visible to new connections, after adminctl started: p50 / max (ms)**",
+         "**%s / %s**" % (num(v["p50_ms"]), num(v["max_ms"])), "< 100"],
+        ["… after adminctl exited, max (ms; ≤ 0: before it exited)", num(x["visible_after_adminctl_exit_ms_max"]), ""],
+        ["adminctl set wall time p50 / max (ms)", pair(x["adminctl_set_wall_ms"], "p50_ms", "max_ms"), ""],
+        ["changes measured, probes each", "%d, ~%d" % (len(x["set_visibility_runs"]), sum(r["probes"] for r in x["set_visibility_runs"]) // max(1, len(x["set_visibility_runs"]))), ""],
+    ]
+    return table(rows, ["transportd", "target"])
+
+
+def markdown(results):
+    m = results["machine"]
+    servers = [s for s in SERVERS if s in results.get("servers", {})] or SERVERS
+    lines = ["# transportd and Postfix side by side — %s%s" % (results["date"], " (quick mode: small numbers)" if results.get("quick") else ""), ""]
+    lines.append("Written by `bench/run`; how to read it: [bench/README.md](../README.md). Every figure is also in the JSON beside this file.")
+    lines.append("")
+    lines.append("**Machine**: %s CPUs, %s GiB, %s, kernel %s, Python %s. **Open files per process: soft %s, hard %s** "
+                 "(nr_open %s). Ephemeral ports %s per source address; somaxconn %s. Load average at start: %s. "
+                 "Servers and clients share the same 2 cores; the clients are on the same machine." % (
+                     m["cpus"], m["memory_gib"], m["os"], m["kernel"], m["python"], num(m["open_files_soft"]),
+                     num(m["open_files_hard"]), m["nr_open"], "–".join((m["ephemeral_ports"] or "").split()), m["somaxconn"], m["loadavg_at_start"]))
+    lines.append("")
+    lines.append("**Sources**: commit %s (build-bench/, Release)." % m["commit"])
+    lines.append("")
+    for name in servers:
+        d = results["servers"].get(name)
+        if d:
+            lines.append("**%s** (%s):" % (name, d["version"]))
+            lines.append("")
+            for c in d["configuration"]:
+                lines.append("- " + c)
+            lines.append("")
+    sc = results["scenarios"]
+    titles = [("hold", "1. hold: concurrent tarpitted sessions"), ("harvest", "2. harvest: directory harvest attack"),
+              ("throughput", "3. throughput: durable clean mail"), ("accuracy", "4. tarpit accuracy"),
+              ("admin", "5. admin latency (transportd only)")]
+    for key, title in titles:
+        if key not in sc:
+            continue
+        e = sc[key]
+        lines.append("## %s\n\nRun at %s on commit %s%s.\n" % (title, e.get("run_at", "?"), e.get("commit", "?"),
+                                                               " (quick)" if e.get("quick") else ""))
+        if key == "hold":
+            lines.append(hold_section(e, servers))
+        elif key == "harvest":
+            lines.append(harvest_section(e, servers))
+        elif key == "throughput":
+            lines.append(throughput_section(e, servers))
+        elif key == "accuracy":
+            lines.append(accuracy_section(e, servers))
+        elif key == "admin":
+            lines.append(admin_section(e))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(results, directory, name):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name + ".json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=False, default=str)
+        f.write("\n")
+    md = os.path.join(directory, name + ".md")
+    with open(md, "w") as f:
+        f.write(markdown(results))
+    return md
