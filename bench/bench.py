@@ -54,12 +54,21 @@ class Settings:
         self.tp_messages = 100 if quick else 2000
         self.tp_size = 4096
         self.acc_waits = 300 if quick else 10000
-        self.acc_spread = 0.5 if quick else 1.0
+        # RCPTs are sent evenly over the first spread (4 s < the 5 s interval, so every wait overlaps every
+        # other one: all are outstanding at once before the first reply), then in a 1 s burst (transportd).
+        self.acc_spreads = [2.0, 0.5] if quick else [4.0, 1.0]
         self.admin_reps = 3 if quick else 10
         self.admin_get_runs = 10 if quick else 50
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except OSError:
+        return None
+
 
 def wait_idle(srv, timeout=90):
     """Until the server holds no more client connections (or the timeout): scenarios start from quiet."""
@@ -312,7 +321,28 @@ def scenario_throughput(cfg, srv, tmp):
 
 # --------------------------------------------------------------------------------------------- accuracy
 
+def peak_concurrency(results):
+    events = []
+    for r in results:
+        for t_send, t_reply in (r or {}).get("intervals", []):
+            events.append((t_send, 1))
+            events.append((t_reply, -1))
+    events.sort()
+    peak = now = 0
+    for _, d in events:
+        now += d
+        peak = max(peak, now)
+    return peak
+
+
 def scenario_accuracy(cfg, srv, tmp, is_postfix):
+    runs = []
+    for spread in cfg.acc_spreads if not is_postfix else cfg.acc_spreads[:1]:
+        runs.append(accuracy_run(cfg, srv, tmp, is_postfix, spread))
+    return {"runs": runs}
+
+
+def accuracy_run(cfg, srv, tmp, is_postfix, spread):
     srv.restart()
     n = cfg.acc_waits
     pre = 0
@@ -327,16 +357,18 @@ def scenario_accuracy(cfg, srv, tmp, is_postfix):
         s = math.ceil(k / 16)
         specs.append({"mode": "accuracy", "host": "127.0.0.1", "port": srv.port, "count": k,
                       "sources": srcs[first:first + s] or srcs[:1], "pre_rejects": pre, "setup_seconds": setup,
-                      "spread_seconds": cfg.acc_spread, "connect_concurrency": 200,
-                      "max_seconds": setup + cfg.acc_spread + cfg.tarpit_seconds + 60})
+                      "spread_seconds": spread, "connect_concurrency": 200,
+                      "max_seconds": setup + spread + cfg.tarpit_seconds + 60})
         first += s
-    log("accuracy: %s, %d concurrent waits" % (srv.name, n))
+    log("accuracy: %s, %d waits, RCPTs sent evenly over %.1f s" % (srv.name, n, spread))
     fleet = Fleet(specs, tmp)
     try:
         ready = fleet.wait_ready(setup + 10)
         time.sleep(0.5)
+        cpu0, load0 = srv.cpu_seconds(), loadavg()
         fleet.send("go")
-        results = fleet.results(timeout=cfg.acc_spread + cfg.tarpit_seconds + 90)
+        results = fleet.results(timeout=spread + cfg.tarpit_seconds + 90)
+        cpu1 = srv.cpu_seconds()
     finally:
         fleet.kill()
     c = counts_of(results)
@@ -344,16 +376,17 @@ def scenario_accuracy(cfg, srv, tmp, is_postfix):
     lags = [r["loop_lag"] for r in results if r and r.get("loop_lag")]
     out = {
         "waits_asked": n, "ready": sum((r or {}).get("ready", 0) for r in ready), "measured": len(delays),
-        "pre_rejects_per_session": pre, "spread_seconds": cfg.acc_spread, "client_processes": workers,
+        "peak_concurrent_waits": peak_concurrency(results),
+        "pre_rejects_per_session": pre, "spread_seconds": spread, "client_processes": workers,
         "replies": {k: v for k, v in c.items()},
         "error": summary_ms(delays, offset=cfg.tarpit_seconds),
         "client_loop_lag_p99_ms": max((l["p99_ms"] for l in lags), default=None),
         "client_loop_lag_max_ms": max((l["max_ms"] for l in lags), default=None),
-        "client_cpu_s": client_cpu(results),
+        "client_cpu_s": client_cpu(results), "server_cpu_s": cpu1 - cpu0, "loadavg_before": load0,
     }
-    log("accuracy: %s %d measured, error p50 %s p99 %s max %s ms" % (
-        srv.name, len(delays), report.num(out["error"].get("p50_ms"), 2), report.num(out["error"].get("p99_ms"), 2),
-        report.num(out["error"].get("max_ms"), 2)))
+    log("accuracy: %s %d measured (peak %d at once), error p50 %s p99 %s max %s ms" % (
+        srv.name, len(delays), out["peak_concurrent_waits"], report.num(out["error"].get("p50_ms"), 2),
+        report.num(out["error"].get("p99_ms"), 2), report.num(out["error"].get("max_ms"), 2)))
     return out
 
 
@@ -509,6 +542,10 @@ def main():
     ap.add_argument("--no-write", action="store_true", help="print figures only; write no results files")
     ap.add_argument("--postfix-log", action="store_true", help="keep a Postfix maillog (costs Postfix CPU)")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory (data, Maildirs, logs)")
+    ap.add_argument("--hold", metavar="C,C,...", help="hold: session counts instead of 1000,5000,19000")
+    ap.add_argument("--waits", type=int, help="accuracy: concurrent waits instead of 10000")
+    ap.add_argument("--messages", metavar="SESSIONS,MESSAGES", help="throughput: instead of 20,2000")
+    ap.add_argument("--harvest-seconds", type=int, help="harvest: instead of 60")
     args = ap.parse_args()
     scenarios = args.scenarios or SCENARIOS
     for s in scenarios:
@@ -516,6 +553,14 @@ def main():
             ap.error("unknown scenario %r; choose from %s" % (s, ", ".join(SCENARIOS)))
     which = [s.strip().lower() for s in args.servers.split(",") if s.strip()]
     cfg = Settings(args.quick)
+    if args.hold:
+        cfg.hold_levels = [int(x) for x in args.hold.split(",")]
+    if args.waits:
+        cfg.acc_waits = args.waits
+    if args.messages:
+        cfg.tp_sessions, cfg.tp_messages = (int(x) for x in args.messages.split(","))
+    if args.harvest_seconds:
+        cfg.harvest_seconds = args.harvest_seconds
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the daemons inherit it
@@ -551,7 +596,7 @@ def main():
             log("%s on 127.0.0.1:%d (%s)" % (srv.name, srv.port, results["servers"][srv.name]["version"]))
         for scen in scenarios:
             entry = {"run_at": datetime.datetime.now().isoformat(timespec="seconds"),
-                     "commit": results["machine"]["commit"], "quick": args.quick}
+                     "commit": results["machine"]["commit"], "quick": args.quick, "loadavg_at_start": loadavg()}
             for srv in servers:
                 if scen == "admin" and srv.name != "transportd":
                     continue
