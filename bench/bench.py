@@ -313,9 +313,10 @@ def scenario_throughput(cfg, srv, tmp):
         "maildir_new_files": delivered, "maildir_verified": delivered == accepted and not mismatched,
         "maildir_mismatched_mailboxes": mismatched[:10],
     }
-    log("throughput: %s %d accepted, %.0f msg/s, p99 %s ms, server CPU %s ms/msg, Maildir %s" % (
+    log("throughput: %s %d accepted, %.0f msg/s, p99 %s ms, server CPU %s ms/msg, client CPU %s ms/msg, Maildir %s" % (
         srv.name, accepted, out["messages_per_s"] or 0, report.num(out["latency_dot_to_250"].get("p99_ms"), 1),
-        report.num(out["server_cpu_ms_per_message"], 3), "ok" if out["maildir_verified"] else "MISMATCH"))
+        report.num(out["server_cpu_ms_per_message"], 3), report.num(out["client_cpu_ms_per_message"], 3),
+        "ok" if out["maildir_verified"] else "MISMATCH"))
     return out
 
 
