@@ -70,6 +70,23 @@ def loadavg():
         return None
 
 
+def fsync_probe(directory, count=100):
+    """How long this disk takes to make 4 KiB durable right now (write + fsync), in ms."""
+    path = os.path.join(directory, "fsync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(count):
+            os.write(fd, b"x" * 4096)
+            t = mono()
+            os.fsync(fd)
+            times.append(mono() - t)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return summary_ms(times)
+
+
 def wait_idle(srv, timeout=90):
     """Until the server holds no more client connections (or the timeout): scenarios start from quiet."""
     deadline = mono() + timeout
@@ -188,6 +205,9 @@ def hold_level(cfg, srv, tmp, count):
         "connected": c.get("connected", 0), "greeted": c.get("greeted", 0), "served": served,
         "held_until_release": held, "held_when_measured": held_now,
         "never_greeted": c.get("no banner before release", 0),
+        "never_connected": c.get("still connecting at release", 0) + c.get("still waiting for a connect slot at release", 0),
+        "still_connecting_at_release": c.get("still connecting at release", 0),
+        "not_yet_attempted_at_release": c.get("still waiting for a connect slot at release", 0),
         "failed": {k[6:]: v for k, v in c.items() if k.startswith("fail: ")},
         "rcpt_replies": {k[5:]: v for k, v in c.items() if k.startswith("rcpt ")},
         "rcpt_delay": summary_ms(delays),
@@ -268,6 +288,7 @@ def scenario_throughput(cfg, srv, tmp):
                       "size": cfg.tp_size, "max_seconds": 900})
         first += k
     before = srv.maildir_counts()
+    fsync = fsync_probe(tmp)
     log("throughput: %s, %d sessions x %d messages of %d bytes" % (srv.name, n, m, cfg.tp_size))
     fleet = Fleet(specs, tmp)
     try:
@@ -311,7 +332,7 @@ def scenario_throughput(cfg, srv, tmp):
         "client_cpu_s": client_cpu(results),
         "client_cpu_ms_per_message": 1000 * client_cpu(results) / accepted if accepted else None,
         "maildir_new_files": delivered, "maildir_verified": delivered == accepted and not mismatched,
-        "maildir_mismatched_mailboxes": mismatched[:10],
+        "maildir_mismatched_mailboxes": mismatched[:10], "fsync_4k_before": fsync,
     }
     log("throughput: %s %d accepted, %.0f msg/s, p99 %s ms, server CPU %s ms/msg, client CPU %s ms/msg, Maildir %s" % (
         srv.name, accepted, out["messages_per_s"] or 0, report.num(out["latency_dot_to_250"].get("p99_ms"), 1),
@@ -580,6 +601,7 @@ def main():
         with open(json_path) as f:
             results = json.load(f)  # scenarios run separately on one day land in one table
     results.update({"date": today, "quick": args.quick, "machine": machine_info(), "servers": {}})
+    results["machine"]["fsync_4k"] = fsync_probe(tmp)
     status = 0
     try:
         if "transportd" in which:

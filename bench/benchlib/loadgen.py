@@ -210,8 +210,15 @@ async def run_hold(spec, cmds):
     delays = []
 
     async def session(i):
-        async with sem:
-            conn, why = await connect(spec["host"], spec["port"], sources[i % len(sources)], end)
+        phase = "waiting for a connect slot"
+        try:
+            async with sem:
+                phase = "connecting"
+                conn, why = await connect(spec["host"], spec["port"], sources[i % len(sources)], end)
+        except asyncio.CancelledError:
+            c["still %s at release" % phase] += 1  # e.g. SYNs unanswered: Postfix's listen queue is full
+            c["waiting_at_release"] += 1
+            raise
         if conn is None:
             c["failed"] += 1
             c["fail: " + why] += 1
@@ -269,7 +276,11 @@ async def run_hold(spec, cmds):
     c["open_at_release"] = sum(1 for x in conns if not x.lost)
     for x in conns:
         x.close()
-    await asyncio.wait(tasks, timeout=max(1.0, end - mono()))
+    _, still = await asyncio.wait(tasks, timeout=max(1.0, min(10.0, end - mono())))
+    for t in still:
+        t.cancel()
+    if still:
+        await asyncio.wait(still, timeout=5)
     ptask.cancel()
     delays.sort()
     return {"counts": dict(c), "rcpt_delays": delays, "cpu_s": cpu_seconds()}

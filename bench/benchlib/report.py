@@ -57,6 +57,7 @@ def hold_section(entry, servers):
             ["**served** (got the reply to the rejected RCPT)"] + g(lambda x: "**%s**" % num(x["served"])) + ["all %s" % num(c)],
             ["held open when measured / until release"] + g(lambda x: "%s / %s" % (num(x["held_when_measured"]), num(x["held_until_release"]))) + [""],
             ["connected but never greeted (kernel backlog)"] + g(lambda x: num(x["never_greeted"])) + [""],
+            ["TCP connect still pending at release (SYN unanswered) / not yet tried"] + g(lambda x: "%s / %s" % (num(x.get("still_connecting_at_release")), num(x.get("not_yet_attempted_at_release")))) + [""],
             ["failed"] + g(lambda x: kv(x["failed"])) + [""],
             ["RCPT replies"] + g(lambda x: kv(x["rcpt_replies"])) + [""],
             ["RCPT → reply delay p50 / p99 (ms)"] + g(lambda x: pair(x["rcpt_delay"], "p50_ms", "p99_ms")) + [""],
@@ -109,6 +110,7 @@ def throughput_section(entry, servers):
         ["**server CPU per message (ms)**"] + g(lambda x: "**%s**" % num(x["server_cpu_ms_per_message"], 3)) + ["≤ ⅓ Postfix"],
         ["server CPU total (s), until last 250 / until delivered"] + g(lambda x: "%s / %s" % (num(x["server_cpu_s_to_last_250"], 2), num(x["server_cpu_s_to_delivered"], 2))) + [""],
         ["client CPU per message (ms)"] + g(lambda x: num(x["client_cpu_ms_per_message"], 3)) + [""],
+        ["disk: 4 KiB write + fsync p50 / p99 just before (ms)"] + g(lambda x: pair(x.get("fsync_4k_before"), "p50_ms", "p99_ms", 2)) + [""],
         ["Maildir check: new files = accepted, per mailbox"] + g(lambda x: "%s (%s files)" % ("ok" if x["maildir_verified"] else "**MISMATCH** " + ",".join(x["maildir_mismatched_mailboxes"]), num(x["maildir_new_files"]))) + [""],
     ]
     if all(s in entry for s in ("transportd", "Postfix")):
@@ -173,6 +175,12 @@ def markdown(results):
                  "Servers and clients share the same 2 cores; the clients are on the same machine." % (
                      m["cpus"], m["memory_gib"], m["os"], m["kernel"], m["python"], num(m["open_files_soft"]),
                      num(m["open_files_hard"]), m["nr_open"], "–".join((m["ephemeral_ports"] or "").split()), m["somaxconn"], m["loadavg_at_start"]))
+    f = m.get("fsync_4k")
+    if f:
+        lines.append("")
+        lines.append("**Disk**: 4 KiB write + fsync in the temp directory at the start: p50 %s ms, p99 %s ms, max %s ms "
+                     "(100 samples). Durable delivery waits for this." % (num(f.get("p50_ms"), 2), num(f.get("p99_ms"), 2),
+                                                                         num(f.get("max_ms"), 2)))
     lines.append("")
     lines.append("**Sources**: commit %s (build-bench/, Release)." % m["commit"])
     lines.append("")
