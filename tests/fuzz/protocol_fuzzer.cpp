@@ -37,6 +37,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "store/configuration.h"
 #include "store/mailbox.h"
@@ -259,6 +260,18 @@ class Driver {
   }
 
   void check_wire(const Reply& reply) {
+    // append_reply is deterministic and most replies are fixed texts: check each distinct one once
+    // per process (it is the costliest check, and the fuzzer's time is better spent elsewhere).
+    static std::unordered_set<std::string> checked;
+    std::string key = setup_.connector.enhanced_status_codes_enabled ? "E" : "-";
+    key += std::to_string(reply.code);
+    key += '|';
+    key += reply.enhanced;
+    key += '|';
+    key += reply.text;
+    if (checked.contains(key)) return;
+    if (checked.size() > 10000) checked.clear();
+    checked.insert(std::move(key));
     std::string wire;
     append_reply(wire, reply, setup_.connector.enhanced_status_codes_enabled);
     const std::string code = std::to_string(reply.code);
