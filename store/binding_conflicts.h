@@ -1,5 +1,6 @@
 // The uniqueness rule of receive connectors: on one Binding, RemoteIPRanges may nest but never be
 // equal or partially overlap, so that connector selection always has exactly one winner.
+// Expects every connector to have passed validate() (its own ranges disjoint).
 #pragma once
 
 #include <optional>

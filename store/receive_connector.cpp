@@ -1,6 +1,12 @@
 // ReceiveConnector: the rules that tie several properties together, checked on every new and set.
 #include "store/receive_connector.h"
 
+#include <algorithm>
+#include <optional>
+#include <tuple>
+#include <utility>
+#include <vector>
+
 #include "store/value_error.h"
 
 namespace transport::store {
@@ -13,30 +19,51 @@ std::string connector_identity(const std::string& host_name, const ReceiveConnec
   return host_name + "\\" + connector.name;
 }
 
+namespace {
+
+// Two entries that overlap (neighbours once sorted), or nothing when the list is disjoint.
+std::optional<std::pair<const IpRange*, const IpRange*>> overlapping_neighbours(const std::vector<IpRange>& ranges) {
+  std::vector<const IpRange*> sorted;
+  sorted.reserve(ranges.size());
+  for (const IpRange& range : ranges) sorted.push_back(&range);
+  std::sort(sorted.begin(), sorted.end(), [](const IpRange* a, const IpRange* b) { return a->first() < b->first(); });
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i - 1]->overlaps(*sorted[i])) {
+      const IpRange* a = sorted[i - 1];
+      const IpRange* b = sorted[i];
+      if (b < a) std::swap(a, b);  // named in the order the administrator wrote them
+      return std::pair{a, b};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void validate(const ReceiveConnector& c) {
   if (c.bindings.empty()) {
     throw ValidationError("Bindings", "Bindings is required: give at least one IP:port, e.g. 0.0.0.0:25");
   }
-  for (std::size_t i = 0; i < c.bindings.size(); ++i) {
-    for (std::size_t j = i + 1; j < c.bindings.size(); ++j) {
-      if (c.bindings[i] == c.bindings[j]) {
-        throw ValidationError("Bindings", "Bindings lists " + c.bindings[i].to_string() + " twice");
-      }
+  // Sorted, a duplicate or an overlap shows up between neighbours: O(n log n), so a list of 100,000
+  // RemoteIPRanges is checked in milliseconds rather than minutes.
+  std::vector<const Binding*> bindings;
+  for (const Binding& b : c.bindings) bindings.push_back(&b);
+  std::sort(bindings.begin(), bindings.end(), [](const Binding* a, const Binding* b) {
+    return std::tie(a->address, a->port) < std::tie(b->address, b->port);
+  });
+  for (std::size_t i = 1; i < bindings.size(); ++i) {
+    if (*bindings[i - 1] == *bindings[i]) {
+      throw ValidationError("Bindings", "Bindings lists " + bindings[i]->to_string() + " twice");
     }
   }
   if (c.remote_ip_ranges.empty()) {
     throw ValidationError("RemoteIPRanges",
                           "RemoteIPRanges may not be empty: give at least one address, range or CIDR block");
   }
-  for (std::size_t i = 0; i < c.remote_ip_ranges.size(); ++i) {
-    for (std::size_t j = i + 1; j < c.remote_ip_ranges.size(); ++j) {
-      const IpRange& a = c.remote_ip_ranges[i];
-      const IpRange& b = c.remote_ip_ranges[j];
-      if (a.overlaps(b)) {
-        throw ValidationError("RemoteIPRanges", "RemoteIPRanges entries " + a.to_string() + " and " +
-                                                    b.to_string() + " overlap: a connector's ranges must be disjoint");
-      }
-    }
+  if (const auto overlap = overlapping_neighbours(c.remote_ip_ranges)) {
+    throw ValidationError("RemoteIPRanges", "RemoteIPRanges entries " + overlap->first->to_string() + " and " +
+                                                overlap->second->to_string() +
+                                                " overlap: a connector's ranges must be disjoint");
   }
   if (c.connection_timeout < c.connection_inactivity_timeout) {
     throw ValidationError("ConnectionTimeout", "ConnectionTimeout " + c.connection_timeout.to_string() +

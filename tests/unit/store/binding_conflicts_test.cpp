@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,52 @@ TEST(BindingConflicts, MessageNamesTheOtherConnectorAndAConnectorDoesNotConflict
   EXPECT_NE(conflict->find("\"Default Mail01\""), std::string::npos) << *conflict;
   EXPECT_NE(conflict->find("0.0.0.0:25"), std::string::npos) << *conflict;
   EXPECT_FALSE(find_binding_conflict(existing, existing.front()));
+}
+
+// The sorted sweep against the definition (every pair), on random disjoint lists of IPv4 ranges.
+std::vector<IpRange> random_disjoint_ranges(std::mt19937& random, int count) {
+  std::vector<IpRange> ranges;
+  std::uint32_t next = random() % 64;
+  for (int i = 0; i < count; ++i) {
+    const std::uint32_t first = next + random() % 8;
+    const std::uint32_t last = first + random() % 8;
+    ranges.push_back(IpRange::between(IpAddress::v4(first), IpAddress::v4(last)));
+    next = last + 1;
+  }
+  std::shuffle(ranges.begin(), ranges.end(), random);
+  return ranges;
+}
+
+TEST(BindingConflicts, AgreesWithEveryPairCheckOnRandomLists) {
+  std::mt19937 random(20261123);
+  for (int round = 0; round < 500; ++round) {
+    ReceiveConnector theirs = connector(1, "Theirs", "127.0.0.1:25", {"127.0.0.1"});
+    ReceiveConnector mine = connector(0, "Mine", round % 2 ? "127.0.0.1:25" : "0.0.0.0:25", {"127.0.0.1"});
+    theirs.remote_ip_ranges = random_disjoint_ranges(random, 1 + round % 12);
+    mine.remote_ip_ranges = random_disjoint_ranges(random, 1 + round % 7);
+    bool expected = false;
+    for (const IpRange& a : mine.remote_ip_ranges) {
+      for (const IpRange& b : theirs.remote_ip_ranges) {
+        expected = expected || a.partially_overlaps(b) || (round % 2 == 1 && a == b);
+      }
+    }
+    EXPECT_EQ(find_binding_conflict(std::vector{theirs}, mine).has_value(), expected) << "round " << round;
+  }
+}
+
+TEST(BindingConflicts, OneConflictAmongTenThousandRangesIsFound) {
+  ReceiveConnector big = connector(1, "Big", "127.0.0.1:25", {"127.0.0.1"});
+  big.remote_ip_ranges.clear();
+  for (std::uint32_t i = 0; i < 10000; ++i) {
+    big.remote_ip_ranges.push_back(
+        IpRange::between(IpAddress::v4(0x0a000000u + i * 4), IpAddress::v4(0x0a000000u + i * 4 + 1)));
+  }
+  ReceiveConnector nested = connector(0, "Nested", "127.0.0.1:25", {"10.0.0.0/8"});
+  EXPECT_FALSE(find_binding_conflict(std::vector{big}, nested));  // every one of Big's ranges nests inside
+  ReceiveConnector partial = connector(0, "Partial", "127.0.0.1:25", {"10.0.39.1-10.0.39.4"});
+  const auto conflict = find_binding_conflict(std::vector{big}, partial);
+  ASSERT_TRUE(conflict);
+  EXPECT_NE(conflict->find("10.0.39.0-10.0.39.1"), std::string::npos) << *conflict;
 }
 
 }  // namespace

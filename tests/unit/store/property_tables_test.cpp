@@ -128,6 +128,20 @@ TEST(ReceiveConnectorValidation, CrossPropertyRules) {
   overlapping.remote_ip_ranges = {IpRange::parse("10.0.0.0/8"), IpRange::parse("10.1.0.0/16")};
   EXPECT_THROW(validate(overlapping), ValidationError);
 
+  // Among 20,000 disjoint entries, the one pair that overlaps is found and named in the order written.
+  ReceiveConnector many = c;
+  many.remote_ip_ranges.clear();
+  for (std::uint32_t i = 0; i < 20000; ++i) many.remote_ip_ranges.push_back(IpRange::between(
+      IpAddress::v4(0x0a000000u + i * 2), IpAddress::v4(0x0a000000u + i * 2)));
+  EXPECT_NO_THROW(validate(many));
+  many.remote_ip_ranges.push_back(IpRange::parse("10.0.0.0/30"));
+  try {
+    validate(many);
+    ADD_FAILURE() << "an overlap was not found";
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("entries 10.0.0.0-10.0.0.0 and 10.0.0.0/30 overlap"), std::string::npos) << e.what();
+  }
+
   ReceiveConnector timeouts = c;
   timeouts.connection_timeout = TimeSpan::from_seconds(60);
   timeouts.connection_inactivity_timeout = TimeSpan::from_seconds(120);
