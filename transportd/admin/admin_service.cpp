@@ -14,6 +14,7 @@
 #include "store/value_error.h"
 #include "transportd/admin/proto_mapping.h"
 #include "transportd/config/admin_error.h"
+#include "transportd/config/change_caller.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
 
@@ -26,8 +27,9 @@ using config::ConfigurationService;
 
 // Runs a handler body, mapping each failure to its status code.
 template <class Body>
-grpc::Status guarded(const char* rpc, Body body) {
+grpc::Status guarded(const char* rpc, grpc::ServerContext* context, Body body) {
   observability::count_admin_call(rpc);
+  const config::ChangeCaller caller([context] { return context->IsCancelled(); });
   try {
     body();
     return grpc::Status::OK;
@@ -40,6 +42,7 @@ grpc::Status guarded(const char* rpc, Body body) {
       case AdminError::Kind::not_found: return {grpc::StatusCode::NOT_FOUND, e.what()};
       case AdminError::Kind::already_exists: return {grpc::StatusCode::ALREADY_EXISTS, e.what()};
       case AdminError::Kind::conflict: return {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+      case AdminError::Kind::abandoned: return {grpc::StatusCode::DEADLINE_EXCEEDED, e.what()};
     }
     return {grpc::StatusCode::UNKNOWN, e.what()};
   } catch (const store::StoreError& e) {
@@ -134,9 +137,9 @@ void AdminService::connector_to_proto(const store::Configuration& config, const 
   }
 }
 
-grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                                v1::ReceiveConnectorList* response) {
-  return guarded("GetReceiveConnector", [&] {
+  return guarded("GetReceiveConnector", context, [&] {
     auto config = configuration_.snapshot();
     for (const auto& c : configuration_.get_connectors(identities(request->identities()))) {
       connector_to_proto(*config, c, *response->add_connectors());
@@ -144,18 +147,18 @@ grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext*, const v1::I
   });
 }
 
-grpc::Status AdminService::NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest* request,
+grpc::Status AdminService::NewReceiveConnector(grpc::ServerContext* context, const v1::NewReceiveConnectorRequest* request,
                                                v1::ReceiveConnector* response) {
-  return guarded("NewReceiveConnector", [&] {
+  return guarded("NewReceiveConnector", context, [&] {
     auto created = configuration_.new_connector(changes_from_proto(request->connector(), request->given()));
     connector_to_proto(*configuration_.snapshot(), created, *response);
     log_change("created receive connector " + response->identity());
   });
 }
 
-grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext*, const v1::SetReceiveConnectorRequest* request,
+grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext* context, const v1::SetReceiveConnectorRequest* request,
                                                v1::ReceiveConnectorList* response) {
-  return guarded("SetReceiveConnector", [&] {
+  return guarded("SetReceiveConnector", context, [&] {
     auto changed = configuration_.set_connectors(identities(request->identities()),
                                                  changes_from_proto(request->values(), request->update_mask()));
     auto config = configuration_.snapshot();
@@ -167,9 +170,9 @@ grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext*, const v1::S
   });
 }
 
-grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                                   v1::RemoveResponse* response) {
-  return guarded("RemoveReceiveConnector", [&] {
+  return guarded("RemoveReceiveConnector", context, [&] {
     for (auto& id : configuration_.remove_connectors(identities(request->identities()))) {
       log_change("removed receive connector " + id);
       response->add_removed(std::move(id));
@@ -177,9 +180,9 @@ grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext*, const v1
   });
 }
 
-grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext*, const v1::TestReceiveConnectorRequest* request,
+grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext* context, const v1::TestReceiveConnectorRequest* request,
                                                 v1::TestReceiveConnectorResponse* response) {
-  return guarded("TestReceiveConnector", [&] {
+  return guarded("TestReceiveConnector", context, [&] {
     store::IpAddress remote;
     store::Binding local;
     try {
@@ -215,9 +218,9 @@ grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext*, const v1::
   });
 }
 
-grpc::Status AdminService::GetAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::GetAcceptedDomain(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                              v1::AcceptedDomainList* response) {
-  return guarded("GetAcceptedDomain", [&] {
+  return guarded("GetAcceptedDomain", context, [&] {
     auto config = configuration_.snapshot();
     for (const auto& d : configuration_.get_accepted_domains(identities(request->identities()))) {
       to_proto(*config, d, *response->add_domains());
@@ -225,18 +228,18 @@ grpc::Status AdminService::GetAcceptedDomain(grpc::ServerContext*, const v1::Ide
   });
 }
 
-grpc::Status AdminService::NewAcceptedDomain(grpc::ServerContext*, const v1::NewAcceptedDomainRequest* request,
+grpc::Status AdminService::NewAcceptedDomain(grpc::ServerContext* context, const v1::NewAcceptedDomainRequest* request,
                                              v1::AcceptedDomain* response) {
-  return guarded("NewAcceptedDomain", [&] {
+  return guarded("NewAcceptedDomain", context, [&] {
     auto created = configuration_.new_accepted_domain(changes_from_proto(request->domain(), request->given()));
     to_proto(*configuration_.snapshot(), created, *response);
     log_change("created accepted domain " + response->identity());
   });
 }
 
-grpc::Status AdminService::SetAcceptedDomain(grpc::ServerContext*, const v1::SetAcceptedDomainRequest* request,
+grpc::Status AdminService::SetAcceptedDomain(grpc::ServerContext* context, const v1::SetAcceptedDomainRequest* request,
                                              v1::AcceptedDomainList* response) {
-  return guarded("SetAcceptedDomain", [&] {
+  return guarded("SetAcceptedDomain", context, [&] {
     auto changed = configuration_.set_accepted_domains(identities(request->identities()),
                                                        changes_from_proto(request->values(), request->update_mask()));
     auto config = configuration_.snapshot();
@@ -245,9 +248,9 @@ grpc::Status AdminService::SetAcceptedDomain(grpc::ServerContext*, const v1::Set
   });
 }
 
-grpc::Status AdminService::RemoveAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveAcceptedDomain(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                                 v1::RemoveResponse* response) {
-  return guarded("RemoveAcceptedDomain", [&] {
+  return guarded("RemoveAcceptedDomain", context, [&] {
     for (auto& id : configuration_.remove_accepted_domains(identities(request->identities()))) {
       log_change("removed accepted domain " + id);
       response->add_removed(std::move(id));
@@ -255,9 +258,9 @@ grpc::Status AdminService::RemoveAcceptedDomain(grpc::ServerContext*, const v1::
   });
 }
 
-grpc::Status AdminService::GetMailbox(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::GetMailbox(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                       v1::MailboxList* response) {
-  return guarded("GetMailbox", [&] {
+  return guarded("GetMailbox", context, [&] {
     auto config = configuration_.snapshot();
     for (const auto& m : configuration_.get_mailboxes(identities(request->identities()))) {
       to_proto(*config, m, *response->add_mailboxes());
@@ -280,9 +283,9 @@ std::optional<std::string> AdminService::hash_requested_password(const std::opti
   }
 }
 
-grpc::Status AdminService::NewMailbox(grpc::ServerContext*, const v1::NewMailboxRequest* request,
+grpc::Status AdminService::NewMailbox(grpc::ServerContext* context, const v1::NewMailboxRequest* request,
                                       v1::Mailbox* response) {
-  return guarded("NewMailbox", [&] {
+  return guarded("NewMailbox", context, [&] {
     if (request->has_password() && request->password().empty()) {
       throw store::ValidationError("Password", "Password may not be empty: leave it out for a mailbox without one");
     }
@@ -293,9 +296,9 @@ grpc::Status AdminService::NewMailbox(grpc::ServerContext*, const v1::NewMailbox
   });
 }
 
-grpc::Status AdminService::SetMailbox(grpc::ServerContext*, const v1::SetMailboxRequest* request,
+grpc::Status AdminService::SetMailbox(grpc::ServerContext* context, const v1::SetMailboxRequest* request,
                                       v1::MailboxList* response) {
-  return guarded("SetMailbox", [&] {
+  return guarded("SetMailbox", context, [&] {
     auto hash = hash_requested_password(request->has_password() ? std::optional(request->password()) : std::nullopt);
     auto changed = configuration_.set_mailboxes(identities(request->identities()),
                                                 changes_from_proto(request->values(), request->update_mask()), hash);
@@ -305,9 +308,9 @@ grpc::Status AdminService::SetMailbox(grpc::ServerContext*, const v1::SetMailbox
   });
 }
 
-grpc::Status AdminService::RemoveMailbox(grpc::ServerContext*, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveMailbox(grpc::ServerContext* context, const v1::IdentityFilter* request,
                                          v1::RemoveResponse* response) {
-  return guarded("RemoveMailbox", [&] {
+  return guarded("RemoveMailbox", context, [&] {
     for (auto& id : configuration_.remove_mailboxes(identities(request->identities()))) {
       log_change("removed mailbox " + id);
       response->add_removed(std::move(id));
@@ -315,38 +318,38 @@ grpc::Status AdminService::RemoveMailbox(grpc::ServerContext*, const v1::Identit
   });
 }
 
-grpc::Status AdminService::GetRecipientFilterConfig(grpc::ServerContext*, const v1::GetRecipientFilterConfigRequest*,
+grpc::Status AdminService::GetRecipientFilterConfig(grpc::ServerContext* context, const v1::GetRecipientFilterConfigRequest*,
                                                     v1::RecipientFilterConfig* response) {
-  return guarded("GetRecipientFilterConfig", [&] {
+  return guarded("GetRecipientFilterConfig", context, [&] {
     properties_to_proto(store::recipient_filter_properties(), configuration_.get_recipient_filter(), *response);
   });
 }
 
-grpc::Status AdminService::SetRecipientFilterConfig(grpc::ServerContext*,
+grpc::Status AdminService::SetRecipientFilterConfig(grpc::ServerContext* context,
                                                     const v1::SetRecipientFilterConfigRequest* request,
                                                     v1::RecipientFilterConfig* response) {
-  return guarded("SetRecipientFilterConfig", [&] {
+  return guarded("SetRecipientFilterConfig", context, [&] {
     auto filter = configuration_.set_recipient_filter(changes_from_proto(request->values(), request->update_mask()));
     properties_to_proto(store::recipient_filter_properties(), filter, *response);
     log_change("changed the recipient filter: " + request->update_mask().ShortDebugString());
   });
 }
 
-grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext*, const v1::MessageTrackingQuery* request,
+grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext* context, const v1::MessageTrackingQuery* request,
                                                  v1::MessageTrackingLog* response) {
   tracking::TrackingLog* const tracking_log = tracking_log_.load();
   if (tracking_log == nullptr) return {grpc::StatusCode::UNAVAILABLE, "message tracking is off"};
-  return guarded("GetMessageTrackingLog", [&] {
+  return guarded("GetMessageTrackingLog", context, [&] {
     for (const auto& event : tracking_log->query(tracking_query_from_proto(*request))) {
       to_proto(event, *response->add_events());
     }
   });
 }
 
-grpc::Status AdminService::GetTransportServer(grpc::ServerContext*, const v1::GetTransportServerRequest*,
+grpc::Status AdminService::GetTransportServer(grpc::ServerContext* context, const v1::GetTransportServerRequest*,
                                               v1::TransportServer* response) {
   if (!server_status_) return {grpc::StatusCode::UNAVAILABLE, "the server status is not available"};
-  return guarded("GetTransportServer", [&] { *response = server_status_(); });
+  return guarded("GetTransportServer", context, [&] { *response = server_status_(); });
 }
 
 std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service) {

@@ -9,7 +9,7 @@ namespace transport::config {
 
 class AdminError : public std::runtime_error {
  public:
-  enum class Kind { not_found, already_exists, conflict };
+  enum class Kind { not_found, already_exists, conflict, abandoned };
   AdminError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   Kind kind() const { return kind_; }
 

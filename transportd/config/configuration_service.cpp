@@ -3,6 +3,8 @@
 // written once for all models.
 #include "transportd/config/configuration_service.h"
 
+#include "transportd/config/change_caller.h"
+
 #include <algorithm>
 #include <type_traits>
 #include <unordered_map>
@@ -311,6 +313,10 @@ void ConfigurationService::on_change(std::function<void(const store::Configurati
 
 void ConfigurationService::commit_locked(Configuration& next,
                                          const std::function<void(store::StoreTransaction&)>& persist) {
+  if (ChangeCaller::gave_up()) {
+    throw AdminError(AdminError::Kind::abandoned,
+                     "the change was not applied: its caller gave up (deadline exceeded) before it could be committed");
+  }
   store_.transact(persist);
   auto published = std::make_shared<const Configuration>(std::move(next));
   {

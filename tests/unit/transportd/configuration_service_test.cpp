@@ -9,6 +9,7 @@
 
 #include "store/value_error.h"
 #include "transportd/config/admin_error.h"
+#include "transportd/config/change_caller.h"
 
 namespace transport::config {
 namespace {
@@ -58,6 +59,25 @@ TEST_F(ConfigurationServiceTest, ASetOverSeveralConnectorsIsAllOrNothing) {
                AdminError);
   for (const auto& c : service_->snapshot()->connectors) EXPECT_NE(c.tarpit_interval.seconds(), 1) << c.name;
   for (const auto& c : store_->load().connectors) EXPECT_NE(c.tarpit_interval.seconds(), 1) << c.name;
+}
+
+TEST_F(ConfigurationServiceTest, AChangeWhoseCallerGaveUpIsNotApplied) {
+  bool gave_up = true;
+  {
+    const ChangeCaller caller([&] { return gave_up; });
+    try {
+      service_->set_connectors({"*"}, {{"TarpitInterval", {"00:00:09"}}});
+      ADD_FAILURE() << "an abandoned change was applied";
+    } catch (const AdminError& e) {
+      EXPECT_EQ(e.kind(), AdminError::Kind::abandoned);
+    }
+    EXPECT_EQ(service_->snapshot()->connectors[0].tarpit_interval.seconds(), 5);
+    EXPECT_EQ(store_->load().connectors[0].tarpit_interval.seconds(), 5);
+    gave_up = false;
+    service_->set_connectors({"*"}, {{"TarpitInterval", {"00:00:09"}}});
+    EXPECT_EQ(store_->load().connectors[0].tarpit_interval.seconds(), 9);
+  }
+  EXPECT_FALSE(ChangeCaller::gave_up());  // the scope ended: no caller on this thread any more
 }
 
 TEST_F(ConfigurationServiceTest, ErrorsCarryTheirKind) {
