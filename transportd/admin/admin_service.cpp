@@ -12,6 +12,7 @@
 #include "store/connector_selection.h"
 #include "store/sqlite_store.h"
 #include "store/value_error.h"
+#include "transportd/admin/error_text.h"
 #include "transportd/admin/proto_mapping.h"
 #include "transportd/config/admin_error.h"
 #include "transportd/config/change_caller.h"
@@ -34,23 +35,23 @@ grpc::Status guarded(const char* rpc, grpc::ServerContext* context, Body body) {
     body();
     return grpc::Status::OK;
   } catch (const store::ValidationError& e) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    return {grpc::StatusCode::INVALID_ARGUMENT, readable_error(e.what())};
   } catch (const store::ValueError& e) {
-    return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
+    return {grpc::StatusCode::INVALID_ARGUMENT, readable_error(e.what())};
   } catch (const AdminError& e) {
     switch (e.kind()) {
-      case AdminError::Kind::not_found: return {grpc::StatusCode::NOT_FOUND, e.what()};
-      case AdminError::Kind::already_exists: return {grpc::StatusCode::ALREADY_EXISTS, e.what()};
-      case AdminError::Kind::conflict: return {grpc::StatusCode::FAILED_PRECONDITION, e.what()};
+      case AdminError::Kind::not_found: return {grpc::StatusCode::NOT_FOUND, readable_error(e.what())};
+      case AdminError::Kind::already_exists: return {grpc::StatusCode::ALREADY_EXISTS, readable_error(e.what())};
+      case AdminError::Kind::conflict: return {grpc::StatusCode::FAILED_PRECONDITION, readable_error(e.what())};
       case AdminError::Kind::abandoned: return {grpc::StatusCode::DEADLINE_EXCEEDED, e.what()};
     }
-    return {grpc::StatusCode::UNKNOWN, e.what()};
+    return {grpc::StatusCode::UNKNOWN, readable_error(e.what())};
   } catch (const store::StoreError& e) {
     log::error("admin", std::string(rpc) + " failed in the configuration database: " + e.what());
-    return {grpc::StatusCode::INTERNAL, std::string("the configuration database failed: ") + e.what()};
+    return {grpc::StatusCode::INTERNAL, readable_error(std::string("the configuration database failed: ") + e.what())};
   } catch (const std::exception& e) {
     log::error("admin", std::string(rpc) + " failed: " + e.what());
-    return {grpc::StatusCode::INTERNAL, e.what()};
+    return {grpc::StatusCode::INTERNAL, readable_error(e.what())};
   }
 }
 
