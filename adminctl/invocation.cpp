@@ -273,6 +273,43 @@ std::string render_test(const pb::Message& response) {
          "\nReason : " + result.reason() + "\n";
 }
 
+std::string hex_byte(unsigned char byte) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  return {'0', 'x', kDigits[byte >> 4], kDigits[byte & 0xF]};
+}
+
+// Protobuf strings must be UTF-8; without this check the request would fail inside gRPC with an
+// internal error instead of a message naming the property. Walks the request, nested messages too.
+void refuse_invalid_utf8(const pb::Message& message) {
+  const pb::Reflection& reflection = *message.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  reflection.ListFields(message, &fields);
+  for (const pb::FieldDescriptor* field : fields) {
+    const auto check = [field](const std::string& text) {
+      const std::size_t offset = invalid_utf8_offset(text);
+      if (offset == std::string_view::npos) return;
+      const std::string name = field->name() == "identities" ? "an identity" : field->json_name();
+      throw UsageError(name + " is not valid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(text[offset])) +
+                       " at offset " + std::to_string(offset) + "): transportd keeps text as UTF-8");
+    };
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && field->type() == pb::FieldDescriptor::TYPE_STRING) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection.FieldSize(message, field); ++i) check(reflection.GetRepeatedString(message, field, i));
+      } else {
+        check(reflection.GetString(message, field));
+      }
+    } else if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection.FieldSize(message, field); ++i) {
+          refuse_invalid_utf8(reflection.GetRepeatedMessage(message, field, i));
+        }
+      } else {
+        refuse_invalid_utf8(reflection.GetMessage(message, field));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Plan plan_call(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt) {
@@ -286,6 +323,7 @@ Plan plan_call(const Invocation& invocation, std::istream& input, const Password
     case Verb::Remove: set_identities(*plan.request, identities_from(invocation, input, true)); break;
     case Verb::Test: plan_test(invocation, plan); break;
   }
+  refuse_invalid_utf8(*plan.request);
   return plan;
 }
 

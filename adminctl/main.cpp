@@ -141,8 +141,10 @@ int run(int argc, char** argv) {
       std::cerr << "adminctl: " << result.message << "\n";
       return kExitRefused;
     case CallOutcome::Unreachable:
-      std::cerr << "adminctl: cannot reach transportd at " << target << " (" << result.message
-                << "); is it running? Use --server or ADMINCTL_SERVER\n";
+      std::cerr << "adminctl: cannot reach transportd at " << target << " (" << result.message << "); "
+                << (result.message.find("Permission denied") != std::string::npos
+                        ? "the admin socket is mode 0600: run adminctl as the user transportd runs as, or root\n"
+                        : "is it running? Use --server or ADMINCTL_SERVER\n");
       return kExitUnreachable;
   }
   std::cout << render_response(plan, *response) << std::flush;

@@ -65,6 +65,7 @@ class AdminSocketPermissionTest(DaemonTestCase):
         self.assertEqual(r.stdout, "")
         self.assertIn("cannot reach transportd at unix:" + socket, r.stderr)
         self.assertIn("Permission denied", r.stderr)
+        self.assertIn("run adminctl as the user transportd runs as, or root", r.stderr)
 
     def test_a_user_without_permission_is_refused(self):
         self.assertEqual(stat.S_IMODE(os.stat(self.daemon.socket).st_mode), 0o600)
@@ -198,8 +199,8 @@ class HugeInputTest(AdminInputTestCase):
 
 
 class InvalidUtf8Test(AdminInputTestCase):
-    """Protocol-buffer strings must be UTF-8; adminctl cannot send anything else. Whatever it does with
-    such an argument, the daemon is not harmed and nothing changes."""
+    """Protocol-buffer strings must be UTF-8: adminctl refuses anything else before sending (exit 2, a
+    message naming the property), the daemon is not harmed and nothing changes."""
 
     BAD = "bad\udcff\udcfe"  # the bytes 62 61 64 FF FE
 
@@ -220,15 +221,15 @@ class InvalidUtf8Test(AdminInputTestCase):
         ]
         for args in cases:
             with self.subTest(args=args):
-                self.assert_refused_and_unchanged(args, codes=(1, 2), expect_in=["UTF-8"])
+                self.assert_refused_and_unchanged(args, codes=(2,), expect_in=["UTF-8"])
         with self.subTest("identity from standard input"):
             self.assert_refused_and_unchanged(["set-mailbox", "-", "--display-name", "x"],
-                                              input=b"alice@example.com\nbad\xff\xfe@example.com\n", codes=(1, 2),
+                                              input=b"alice@example.com\nbad\xff\xfe@example.com\n", codes=(2,),
                                               expect_in=["UTF-8"])
         with self.subTest("password from standard input"):
             # A password is bytes to the daemon's hash, but travels in a string field.
             self.assert_refused_and_unchanged(["set-mailbox", "alice@example.com", "--password-stdin"],
-                                              input=b"secret\xff\xfe\n", codes=(1, 2), expect_in=["UTF-8"])
+                                              input=b"secret\xff\xfe\n", codes=(2,), expect_in=["UTF-8"])
 
     def test_valid_utf8_is_kept_exactly(self):
         comment = "Grüße aus Köln — 日本語 ✓"

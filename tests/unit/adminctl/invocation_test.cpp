@@ -123,6 +123,16 @@ TEST(PlanSet, UsageErrors) {
             std::string::npos);
 }
 
+TEST(PlanSet, InvalidUtf8IsAUsageErrorNamingTheProperty) {
+  EXPECT_EQ(usage_error({"set-receiveconnector", "Default", "--comment", "ok \xff"}),
+            "Comment is not valid UTF-8 (byte 0xff at offset 3): transportd keeps text as UTF-8");
+  EXPECT_EQ(usage_error({"set-receiveconnector", "Default", "--remote-ip-ranges", "10.0.0.1,\xc3\x28"}),
+            "RemoteIPRanges is not valid UTF-8 (byte 0xc3 at offset 0): transportd keeps text as UTF-8");
+  EXPECT_EQ(usage_error({"set-receiveconnector", "-", "--enabled", "true"}, "Default\n\xed\xa0\x80\n"),
+            "an identity is not valid UTF-8 (byte 0xed at offset 0): transportd keeps text as UTF-8");
+  EXPECT_NO_THROW(plan({"set-receiveconnector", "Default", "--comment", "caf\xc3\xa9 \xf0\x9f\x93\xac"}));
+}
+
 TEST(PlanSet, RecipientFilterConfigHasNoIdentities) {
   const Plan p = plan({"set-recipientfilterconfig", "--block-list-enabled", "true", "--blocked-recipients",
                        "ceo@example.com", "--blocked-recipients", "cfo@example.com"});

@@ -59,6 +59,20 @@ TEST(ParseInt32, RejectsNonNumbersAndOverflowNamingPropertyAndAllowed) {
             "MaxRecipientsPerMessage 'many' is not valid: expected a whole number; allowed: 1 to 512000");
 }
 
+TEST(InvalidUtf8Offset, AcceptsUtf8AndFindsTheFirstBadByte) {
+  constexpr auto npos = std::string_view::npos;
+  EXPECT_EQ(invalid_utf8_offset(""), npos);
+  EXPECT_EQ(invalid_utf8_offset("plain ascii"), npos);
+  EXPECT_EQ(invalid_utf8_offset("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xac \xf4\x8f\xbf\xbf"), npos);
+  EXPECT_EQ(invalid_utf8_offset("ab\xff"), 2u);
+  EXPECT_EQ(invalid_utf8_offset("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(invalid_utf8_offset("x\xe0\x80\xaf"), 1u);     // overlong, three bytes
+  EXPECT_EQ(invalid_utf8_offset("\xed\xa0\x80"), 0u);      // a surrogate
+  EXPECT_EQ(invalid_utf8_offset("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
+  EXPECT_EQ(invalid_utf8_offset("ok\xe2\x82"), 2u);         // cut short
+  EXPECT_EQ(invalid_utf8_offset("\xc3("), 0u);              // continuation missing
+}
+
 TEST(SplitList, SplitsTrimsAndDropsEmpties) {
   EXPECT_EQ(split_list("10.0.0.1,10.0.0.0/24"), (std::vector<std::string>{"10.0.0.1", "10.0.0.0/24"}));
   EXPECT_EQ(split_list(" a , b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
