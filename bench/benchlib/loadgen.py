@@ -346,8 +346,8 @@ async def run_accuracy(spec, cmds):
             lags.append(now - slots[j])
         while j < n_ready and slots[j] <= mono():
             fd = fds[j]
+            t_send[j] = mono()  # before the write: a preemption in between can only add to the error
             os.write(fd, lines[j])
-            t_send[j] = mono()
             ep.register(fd, select.EPOLLIN)
             j += 1
         timeout = min(1.0, max(0.0, slots[j] - mono())) if j < n_ready else 1.0
