@@ -264,6 +264,7 @@ def scenario_harvest(cfg, srv, tmp):
     out = {
         "connections": n, "seconds": seconds, "probes_sent": c.get("probes sent", 0), "probes_answered": answered,
         "probes_per_s": answered / seconds if seconds else None,
+        "hours_for_15000_names": 15000 / (answered / seconds) / 3600 if answered and seconds else None,
         "replies": {k[6:]: v for k, v in c.items() if k.startswith("reply ")},
         "delay_5xx": summary_ms(d5), "delay_2xx": summary_ms(d2),
         "valid_discovered": len(discovered), "valid_probed": len(valid_probed),
@@ -495,6 +496,13 @@ def scenario_admin(cfg, srv, tmp):
             raise RuntimeError("get-receiveconnector failed: %s" % r.stderr)
         if i >= 3:
             times.append(mono() - t)
+    # The same process start without any RPC: how much of the above is adminctl starting up.
+    start_only = []
+    for i in range(3 + cfg.admin_get_runs):
+        t = mono()
+        subprocess.run([srv.adminctl_bin, "--version"], env=env, capture_output=True, timeout=30)
+        if i >= 3:
+            start_only.append(mono() - t)
     hyper = None
     if not cfg.quick and subprocess.run(["which", "hyperfine"], capture_output=True).returncode == 0:
         path = os.path.join(tmp, "hyperfine.json")
@@ -517,6 +525,7 @@ def scenario_admin(cfg, srv, tmp):
     vis = [r["visible_after_start_ms"] for r in reps if r["visible_after_start_ms"] is not None]
     out = {
         "get_receiveconnector": summary_ms(times), "get_receiveconnector_hyperfine": hyper,
+        "adminctl_version_only": summary_ms(start_only),
         "set_visibility_runs": reps,
         "visible_after_adminctl_start_ms": {"n": len(vis), "p50_ms": sorted(vis)[len(vis) // 2] if vis else None,
                                             "max_ms": max(vis) if vis else None},
@@ -542,14 +551,18 @@ def machine_info():
             return None
     mem = read("/proc/meminfo").splitlines()[0].split()[1]
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    # The work tree is shared with people editing the sources: build-bench/ compiles what is there, so
+    # say when that differs from the commit.
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "transportd", "store",
-                            "adminctl", "proto"], capture_output=True, text=True).stdout.strip()
+                            "adminctl", "proto", "CMakeLists.txt"], capture_output=True, text=True).stdout.strip()
+    if dirty:
+        dirty = " ".join(line[3:] for line in dirty.splitlines())
     return {"cpus": os.cpu_count(), "memory_gib": round(int(mem) / 1048576, 1), "kernel": platform.release(),
             "os": (read("/etc/os-release") or "").split("PRETTY_NAME=")[-1].split("\n")[0].strip('"'),
             "open_files_soft": soft, "open_files_hard": hard, "nr_open": read("/proc/sys/fs/nr_open"),
             "ephemeral_ports": read("/proc/sys/net/ipv4/ip_local_port_range"),
             "somaxconn": read("/proc/sys/net/core/somaxconn"), "python": platform.python_version(),
-            "commit": commit + (" + uncommitted changes in the sources" if dirty else ""),
+            "commit": commit + (" + uncommitted changes in " + dirty if dirty else ""),
             "loadavg_at_start": read("/proc/loadavg")}
 
 

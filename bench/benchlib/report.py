@@ -83,6 +83,7 @@ def harvest_section(entry, servers):
     rows = [
         ["connections / seconds"] + g(lambda x: "%d / %s" % (x["connections"], num(x["seconds"]))),
         ["**probes answered per second**"] + g(lambda x: "**%s**" % num(x["probes_per_s"], 2)),
+        ["hours to try a 15,000-name dictionary at this rate"] + g(lambda x: num(x.get("hours_for_15000_names"), 2)),
         ["probes sent / answered"] + g(lambda x: "%s / %s" % (num(x["probes_sent"]), num(x["probes_answered"]))),
         ["rejections per second"] + g(lambda x: num(x["rejected_per_s"], 2)),
         ["replies"] + g(lambda x: kv(x["replies"])),
@@ -154,6 +155,7 @@ def admin_section(entry):
     rows = [
         ["**`adminctl get-receiveconnector` wall time p50 / p99 (ms)**", "**%s**" % pair(g, "p50_ms", "p99_ms"), "< 20"],
         ["… max (ms), runs", "%s, %d" % (num(g.get("max_ms")), g.get("n", 0)), ""],
+        ["… of which process start: `adminctl --version` (no RPC) p50 / p99 (ms)", pair(x.get("adminctl_version_only"), "p50_ms", "p99_ms"), ""],
         ["… hyperfine mean ± σ (ms)", "%s ± %s" % (num(h["mean_ms"]), num(h["stddev_ms"])) if h else "—", ""],
         ["**`set-receiveconnector --tarpit-interval` visible to new connections, after adminctl started: p50 / max (ms)**",
          "**%s / %s**" % (num(v["p50_ms"]), num(v["max_ms"])), "< 100"],
