@@ -554,9 +554,8 @@ def machine_info():
     # The work tree is shared with people editing the sources: build-bench/ compiles what is there, so
     # say when that differs from the commit.
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "transportd", "store",
-                            "adminctl", "proto", "CMakeLists.txt"], capture_output=True, text=True).stdout.strip()
-    if dirty:
-        dirty = " ".join(line[3:] for line in dirty.splitlines())
+                            "adminctl", "proto", "CMakeLists.txt"], capture_output=True, text=True).stdout
+    dirty = " ".join(line[3:] for line in dirty.splitlines() if line.strip())
     return {"cpus": os.cpu_count(), "memory_gib": round(int(mem) / 1048576, 1), "kernel": platform.release(),
             "os": (read("/etc/os-release") or "").split("PRETTY_NAME=")[-1].split("\n")[0].strip('"'),
             "open_files_soft": soft, "open_files_hard": hard, "nr_open": read("/proc/sys/fs/nr_open"),
