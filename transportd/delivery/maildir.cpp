@@ -1,11 +1,12 @@
-// MaildirStore: writes each copy to tmp/, fsyncs it, renames it into new/ and fsyncs new/; on any failure
-// removes the copies already written so that a message is delivered to all its mailboxes or to none.
+// MaildirStore: writes every copy to tmp/ and fsyncs it, then renames them all into new/ and fsyncs
+// new/; on any failure removes the copies already written, so a message reaches all its mailboxes or none.
 #include "transportd/delivery/maildir.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -169,8 +170,12 @@ bool open_directory(int parent_fd, const fs::path& parent_path, const std::strin
 
 // A copy written so far, and where it is: rollback needs to know whether the rename happened.
 struct Copy {
+  std::string mailbox;
+  std::string name;
   fs::path tmp_path;
   fs::path new_path;
+  FileDescriptor tmp_dir;
+  FileDescriptor new_dir;
   bool in_new = false;
 };
 
@@ -262,10 +267,12 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
 
   const std::string message = to_lf_message(header, body);
   std::vector<Copy> copies;
+  copies.reserve(mailboxes.size());
   std::string failed_mailbox;
   Failure failure;
 
-  const auto deliver_copy = [&](const std::string& mailbox, int root_fd) {
+  // Phase 1: every copy written and fsynced in its tmp/. Nothing is visible to a reader yet.
+  const auto write_copy = [&](const std::string& mailbox, int root_fd) {
     failed_mailbox = mailbox;
     const fs::path mailbox_path = root_ / mailbox;
     const fs::path maildir_path = mailbox_path / "Maildir";
@@ -278,14 +285,15 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
       return false;
     }
 
-    const std::string name = unique_name();
+    std::string name = unique_name();
     const fs::path tmp_path = maildir_path / "tmp" / name;
     FileDescriptor file(::openat(tmp_dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!file.valid()) {
       failure = {"cannot create", tmp_path, errno};
       return false;
     }
-    copies.push_back({tmp_path, maildir_path / "new" / name, false});
+    const fs::path new_path = maildir_path / "new" / name;
+    copies.push_back({mailbox, std::move(name), tmp_path, new_path, std::move(tmp_dir), std::move(new_dir), false});
     if (!write_all(file.get(), message)) {
       failure = {"cannot write", tmp_path, errno};
       return false;
@@ -298,14 +306,26 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
       failure = {"cannot close", tmp_path, errno};
       return false;
     }
-    if (::renameat(tmp_dir.get(), name.c_str(), new_dir.get(), name.c_str()) != 0) {
-      failure = {"cannot rename the tmp/ file to", copies.back().new_path, errno};
-      return false;
+    return true;
+  };
+
+  // Phase 2: all renames back to back, then the new/ fsyncs. A crash can only split a message across
+  // its mailboxes inside this short window, never during the (slow) writes above.
+  const auto publish_copies = [&]() {
+    for (Copy& copy : copies) {
+      failed_mailbox = copy.mailbox;
+      if (::renameat(copy.tmp_dir.get(), copy.name.c_str(), copy.new_dir.get(), copy.name.c_str()) != 0) {
+        failure = {"cannot rename the tmp/ file to", copy.new_path, errno};
+        return false;
+      }
+      copy.in_new = true;
     }
-    copies.back().in_new = true;
-    if (::fsync(new_dir.get()) != 0) {
-      failure = {"cannot fsync directory", maildir_path / "new", errno};
-      return false;
+    for (const Copy& copy : copies) {
+      failed_mailbox = copy.mailbox;
+      if (::fsync(copy.new_dir.get()) != 0) {
+        failure = {"cannot fsync directory", copy.new_path.parent_path(), errno};
+        return false;
+      }
     }
     return true;
   };
@@ -319,13 +339,9 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
       failure = {"cannot open directory", root_parent_path, errno};
     } else if (open_directory(root_parent.get(), root_parent_path, root_.filename().string(), durable_, root,
                               failure)) {
-      delivered = true;
-      for (const std::string& mailbox : mailboxes) {
-        if (!deliver_copy(mailbox, root.get())) {
-          delivered = false;
-          break;
-        }
-      }
+      delivered = std::all_of(mailboxes.begin(), mailboxes.end(),
+                              [&](const std::string& mailbox) { return write_copy(mailbox, root.get()); }) &&
+                  publish_copies();
     }
   }
 
@@ -344,11 +360,8 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
       result.error += "; and cannot remove " + path.string() + ": " + os_error(errno);
       continue;
     }
-    if (copy.in_new) {
-      // Best effort: make the removal durable too, so a crash does not bring the copy back.
-      FileDescriptor new_dir(::open(copy.new_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (new_dir.valid()) static_cast<void>(::fsync(new_dir.get()));
-    }
+    // Best effort: make the removal durable too, so a crash does not bring the copy back.
+    if (copy.in_new) static_cast<void>(::fsync(copy.new_dir.get()));
   }
   return result;
 }

@@ -25,8 +25,9 @@ class MaildirStore {
   explicit MaildirStore(std::filesystem::path mailboxes_root);  // DATA_DIR/mailboxes
 
   // Delivers one copy of header + body (CRLF line endings in, LF on disk) per distinct mailbox address,
-  // compared lower-cased. Each copy goes tmp/ -> fsync -> rename into new/ -> fsync new/, creating the
-  // root and mailbox directories (0700) as needed. ok only when every copy is durable; on any failure
+  // compared lower-cased. Every copy is written to tmp/ and fsynced first; then all are renamed into
+  // new/ back to back and each new/ is fsynced, so a crash can split a message across its mailboxes only
+  // in that short window. Creates the root and mailbox directories (0700) as needed. ok only when every copy is durable; on any failure
   // every copy already written is removed and error names the mailbox, the path and the OS error.
   // An empty address list is a failure: a caller must not acknowledge a message nobody received.
   // Thread-safe: several threads may deliver at once, to the same mailboxes too.
