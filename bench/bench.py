@@ -565,6 +565,36 @@ def machine_info():
             "loadavg_at_start": read("/proc/loadavg")}
 
 
+def stop_leftovers():
+    """Stops servers that an earlier bench run left behind when it was killed outright (SIGKILL): a
+    private Postfix whose MAIL_CONFIG, or a transportd whose --data-dir, is under a transportd-bench-*
+    temp directory. Nothing else is touched."""
+    prefix = os.path.join(tempfile.gettempdir(), "transportd-bench-")
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            cmd = open("/proc/%s/cmdline" % name, "rb").read().split(b"\0")
+            env = open("/proc/%s/environ" % name, "rb").read().split(b"\0")
+        except OSError:
+            continue
+        args = [a.decode("utf-8", "replace") for a in cmd]
+        if args and args[0].endswith("/postfix/sbin/master"):
+            for e in env:
+                if e.startswith(b"MAIL_CONFIG=" + prefix.encode()):
+                    conf = e.split(b"=", 1)[1].decode()
+                    log("stopping a private Postfix left by an earlier run:", conf)
+                    subprocess.run(["postfix", "-c", conf, "stop"], capture_output=True, timeout=60)
+        elif args and args[0].endswith("/transportd") and "--data-dir" in args:
+            data = args[args.index("--data-dir") + 1] if args.index("--data-dir") + 1 < len(args) else ""
+            if data.startswith(prefix):
+                log("stopping a transportd left by an earlier run: pid %s, %s" % (name, data))
+                try:
+                    os.kill(int(name), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+
 def interrupted(signum, frame):
     raise KeyboardInterrupt()
 
@@ -605,6 +635,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupted)
 
+    stop_leftovers()
     tmp = tempfile.mkdtemp(prefix="transportd-bench-")
     log("temp directory", tmp)
     servers = []
