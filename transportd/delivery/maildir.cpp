@@ -276,13 +276,22 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
     failed_mailbox = mailbox;
     const fs::path mailbox_path = root_ / mailbox;
     const fs::path maildir_path = mailbox_path / "Maildir";
-    FileDescriptor mailbox_dir, maildir, tmp_dir, new_dir, cur_dir;
-    if (!open_directory(root_fd, root_, mailbox, durable_, mailbox_dir, failure) ||
-        !open_directory(mailbox_dir.get(), mailbox_path, "Maildir", durable_, maildir, failure) ||
-        !open_directory(maildir.get(), maildir_path, "tmp", durable_, tmp_dir, failure) ||
-        !open_directory(maildir.get(), maildir_path, "new", durable_, new_dir, failure) ||
-        !open_directory(maildir.get(), maildir_path, "cur", durable_, cur_dir, failure)) {
-      return false;
+    FileDescriptor tmp_dir, new_dir;
+    // A Maildir this process already made durable (cur/ is the last directory made): open tmp/ and new/
+    // directly, two system calls instead of ten. Anything missing takes the full path below.
+    if (durable_.contains(maildir_path / "cur")) {
+      tmp_dir = FileDescriptor(::openat(root_fd, (mailbox + "/Maildir/tmp").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      new_dir = FileDescriptor(::openat(root_fd, (mailbox + "/Maildir/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }
+    if (!tmp_dir.valid() || !new_dir.valid()) {
+      FileDescriptor mailbox_dir, maildir, cur_dir;
+      if (!open_directory(root_fd, root_, mailbox, durable_, mailbox_dir, failure) ||
+          !open_directory(mailbox_dir.get(), mailbox_path, "Maildir", durable_, maildir, failure) ||
+          !open_directory(maildir.get(), maildir_path, "tmp", durable_, tmp_dir, failure) ||
+          !open_directory(maildir.get(), maildir_path, "new", durable_, new_dir, failure) ||
+          !open_directory(maildir.get(), maildir_path, "cur", durable_, cur_dir, failure)) {
+        return false;
+      }
     }
 
     std::string name = unique_name();

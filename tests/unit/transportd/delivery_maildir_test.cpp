@@ -203,6 +203,16 @@ TEST_F(DeliveryMaildir, MissingParentOfRootIsReported) {
   EXPECT_NE(result.error.find("No such file or directory"), std::string::npos) << result.error;
 }
 
+TEST_F(DeliveryMaildir, AMaildirRemovedWhileRunningIsMadeAgain) {
+  MaildirStore store(root_);
+  ASSERT_TRUE(store.deliver({"alice@contoso.com"}, kHeader, kBody).ok);
+  fs::remove_all(root_ / "alice@contoso.com");  // an administrator's cleanup, behind the store's back
+  const DeliveryResult again = store.deliver({"alice@contoso.com"}, kHeader, kBody);
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_EQ(files_in(root_ / "alice@contoso.com" / "Maildir" / "new").size(), 1u);
+  EXPECT_TRUE(fs::is_directory(root_ / "alice@contoso.com" / "Maildir" / "cur"));
+}
+
 TEST(DeliveryFileName, RecognizesOnlyTheStoresOwnFormat) {
   EXPECT_TRUE(is_delivery_file_name("1795430825.M123456P4242Q17.mx1"));
   EXPECT_TRUE(is_delivery_file_name("1.M0P1Q1.host\\057with\\072escapes"));
