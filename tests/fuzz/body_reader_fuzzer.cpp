@@ -170,21 +170,6 @@ Reading reference(std::string_view s, std::uint64_t max_message, std::uint64_t m
   return r;
 }
 
-bool is_limit(BodyOutcome o) {
-  return o == BodyOutcome::too_large || o == BodyOutcome::header_too_large || o == BodyOutcome::line_too_long;
-}
-
-// TRANSPORTD_FUZZ_TOLERATE=limit-order: accept readings that differ only in which of two size limits
-// broken by the same stretch of text is reported (the known bug in tests/fuzz/regressions/body_reader,
-// see docs/fuzzing.md), so that a long run can look for other bugs. Off by default: CI stays strict.
-bool tolerate_limit_order() {
-  static const bool tolerate = [] {
-    const char* value = std::getenv("TRANSPORTD_FUZZ_TOLERATE");
-    return value != nullptr && std::string_view(value).find("limit-order") != std::string_view::npos;
-  }();
-  return tolerate;
-}
-
 void expect_same(const Reading& a, const Reading& b, const char* a_name, const char* b_name, std::string_view stream,
                  std::uint64_t max_message, std::uint64_t max_header) {
   const auto detail = [&] {
@@ -194,7 +179,6 @@ void expect_same(const Reading& a, const Reading& b, const char* a_name, const c
   };
   FUZZ_CHECK(a.done == b.done && a.consumed == b.consumed, detail());
   if (!a.done) return;
-  if (tolerate_limit_order() && is_limit(a.outcome) && is_limit(b.outcome)) return;
   FUZZ_CHECK(a.outcome == b.outcome, detail());
   if (a.outcome == BodyOutcome::complete) FUZZ_CHECK(a.body == b.body && a.size == b.size, detail());
 }

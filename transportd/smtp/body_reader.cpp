@@ -2,6 +2,7 @@
 // the next with memchr, so a body costs a few vectorized scans and one append per line.
 #include "transportd/smtp/body_reader.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace transport::smtp {
@@ -29,14 +30,19 @@ void BodyReader::fail(BodyOutcome outcome) {
 
 void BodyReader::add_text(const char* data, std::size_t length, std::string& body) {
   if (failed_) return;
-  line_length_ += length;
-  if (line_length_ > kMaxLineData) return fail(BodyOutcome::line_too_long);
-  size_ += length;
-  if (size_ > max_message_size_) return fail(BodyOutcome::too_large);
-  if (in_header_) {
-    header_size_ += length;
-    if (header_size_ > max_header_size_) return fail(BodyOutcome::header_too_large);
+  // The limit reported is the one the earliest octet breaks, wherever TCP happened to cut the input:
+  // the one with the least room left (ties: line, message, header).
+  const std::uint64_t line_room = kMaxLineData - line_length_;
+  const std::uint64_t message_room = max_message_size_ - size_;
+  const std::uint64_t header_room = in_header_ ? max_header_size_ - header_size_ : UINT64_MAX;
+  if (length > line_room || length > message_room || length > header_room) {
+    if (line_room <= message_room && line_room <= header_room) return fail(BodyOutcome::line_too_long);
+    if (message_room <= header_room) return fail(BodyOutcome::too_large);
+    return fail(BodyOutcome::header_too_large);
   }
+  line_length_ += length;
+  size_ += length;
+  if (in_header_) header_size_ += length;
   body.append(data, length);
 }
 

@@ -182,6 +182,20 @@ TEST(SmtpBodyReader, FirstFailureWins) {
   EXPECT_EQ(r.outcome, BodyOutcome::header_too_large);
 }
 
+// Two limits broken inside one stretch of text: the one its earliest octet breaks is reported, however
+// the segments fell (found by tests/fuzz, regressions/body_reader/).
+TEST(SmtpBodyReader, TheLimitBrokenFirstWinsWithinOneStretch) {
+  // Octet 101 breaks the message size, octet 999 the line length.
+  Reading r = read_every_way(std::string(1000, 'x') + "\r\n.\r\n", Limits{100, 64 * 1024 * 1024});
+  EXPECT_EQ(r.outcome, BodyOutcome::too_large);
+  // Octet 3 breaks the header size, octet 51 the message size.
+  r = read_every_way("Subject: " + std::string(60, 'x') + "\r\n\r\n.\r\n", Limits{50, 2});
+  EXPECT_EQ(r.outcome, BodyOutcome::header_too_large);
+  // Octet 999 breaks the line before octet 1001 breaks the size.
+  r = read_every_way(std::string(1200, 'x') + "\r\n.\r\n", Limits{1000, 64 * 1024 * 1024});
+  EXPECT_EQ(r.outcome, BodyOutcome::line_too_long);
+}
+
 TEST(SmtpBodyReader, BodyStopsGrowingAfterFailure) {
   BodyReader reader(100, 100);
   std::string body;
