@@ -541,6 +541,18 @@ def scenario_admin(cfg, srv, tmp):
 
 # ------------------------------------------------------------------------------------------------- main
 
+SOURCE_PATHS = ["transportd", "store", "adminctl", "proto", "CMakeLists.txt"]
+
+
+def source_state():
+    """HEAD plus a hash of any uncommitted change to the daemon's sources: bench/run takes it before the
+    build and bench.py again after, so a change made while build-bench was building is noticed."""
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    diff = subprocess.run(["git", "-C", ROOT, "diff", "HEAD", "--"] + SOURCE_PATHS, capture_output=True).stdout
+    import hashlib
+    return head + ":" + hashlib.sha1(diff).hexdigest()[:12]
+
+
 def machine_info():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 
@@ -556,6 +568,9 @@ def machine_info():
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "transportd", "store",
                             "adminctl", "proto", "CMakeLists.txt"], capture_output=True, text=True).stdout
     dirty = " ".join(line[3:] for line in dirty.splitlines() if line.strip())
+    before = os.environ.get("BENCH_SOURCE_STATE")
+    if before and before != source_state():
+        commit += " — WARNING: the sources changed while build-bench/ was being built, so the binaries may match neither"
     return {"cpus": os.cpu_count(), "memory_gib": round(int(mem) / 1048576, 1), "kernel": platform.release(),
             "os": (read("/etc/os-release") or "").split("PRETTY_NAME=")[-1].split("\n")[0].strip('"'),
             "open_files_soft": soft, "open_files_hard": hard, "nr_open": read("/proc/sys/fs/nr_open"),
@@ -613,7 +628,11 @@ def main():
     ap.add_argument("--waits", type=int, help="accuracy: concurrent waits instead of 10000")
     ap.add_argument("--messages", metavar="SESSIONS,MESSAGES", help="throughput: instead of 20,2000")
     ap.add_argument("--harvest-seconds", type=int, help="harvest: instead of 60")
+    ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.source_state:
+        print(source_state())
+        return 0
     scenarios = args.scenarios or SCENARIOS
     for s in scenarios:
         if s not in SCENARIOS:
