@@ -61,11 +61,14 @@ std::string value_name(const CommandOption& option) {
   }
 }
 
-void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub) {
+// with_options: only the invoked command gets its flags. CLI11 checks each new flag against every
+// flag already added, which made registering all of them about a quarter of adminctl's start-up.
+void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub, bool with_options) {
   sub.command = &command;
   sub.app = app.add_subcommand(command.name, command.summary);
   sub.app->ignore_case();
   sub.app->fallthrough();  // --server after the command
+  if (!with_options) return;
   for (const auto& option : command_options(command)) {
     CLI::Option* cli_option = option.takes_value ? sub.app->add_option(option_names(option))
                                                  : sub.app->add_flag(option_names(option));
@@ -112,7 +115,9 @@ int run(int argc, char** argv) {
       app.add_option("--server", server, global_options().front().help)->type_name("unix:PATH");
 
   std::vector<Subcommand> subcommands(commands().size());
-  for (std::size_t i = 0; i < commands().size(); ++i) add_subcommand(app, commands()[i], subcommands[i]);
+  for (std::size_t i = 0; i < commands().size(); ++i) {
+    add_subcommand(app, commands()[i], subcommands[i], &commands()[i] == prepared.command);
+  }
 
   try {
     std::vector<std::string> reversed(prepared.args.rbegin(), prepared.args.rend());
