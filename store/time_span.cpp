@@ -38,8 +38,7 @@ std::optional<std::int64_t> field(std::string_view s, std::size_t max_digits) {
   return value;
 }
 
-// Written into a buffer with to_chars: also keeps clear of GCC 12's false -Wrestrict on std::string
-// concatenation at -O3, which breaks the Release build under -Werror.
+// Written into one stack buffer: no temporary strings.
 std::string format(std::int64_t seconds) {
   // Only from_seconds can make a negative span; show it plainly rather than as a huge number.
   std::uint64_t magnitude = static_cast<std::uint64_t>(seconds);
