@@ -99,10 +99,11 @@ class HostileClientTestCase(DaemonTestCase):
 
 
 class SlowlorisTest(HostileClientTestCase):
-    """docs/connectors.md: ConnectionInactivityTimeout is the time waiting for the client (451 4.7.0);
-    ConnectionTimeout is the total time a connection may stay open (421 4.4.1). A slowloris that sends a
-    byte more often than the inactivity timeout is therefore ended by ConnectionTimeout, whatever it
-    sends; one that pauses longer than the inactivity timeout is ended by that."""
+    """docs/connectors.md: ConnectionInactivityTimeout counts from the client's last progress (a line end,
+    or a line's worth of octets), not its last byte, and ends with 451 4.7.0; ConnectionTimeout is the
+    total time a connection may stay open (421 4.4.1). A slowloris trickling a byte more often than the
+    inactivity timeout is ended by the inactivity timeout all the same; a client that sends whole lines
+    just inside it is ended by ConnectionTimeout."""
 
     INACTIVITY = 2
     TOTAL = 6
@@ -134,34 +135,58 @@ class SlowlorisTest(HostileClientTestCase):
                 return None, time.monotonic() - began
         self.fail("a slowloris was still connected %d s after ConnectionTimeout" % (deadline - began - self.TOTAL))
 
-    def test_slowloris_in_a_command_is_closed_by_connection_timeout(self):
-        began = time.monotonic()
+    def assert_inactivity_reply(self, reply, elapsed):
+        self.assertIsNotNone(reply, "closed without the documented 451 4.7.0")
+        self.assertEqual((reply[0], reply[1][:5]), (451, "4.7.0"), reply)
+        self.assertGreaterEqual(elapsed, self.INACTIVITY - 0.1)
+        self.assertLess(elapsed, self.INACTIVITY + 2, "a byte every %.1f s kept the connection open" % self.BYTE_EVERY)
+
+    def test_slowloris_in_a_command_is_closed_by_the_inactivity_timeout(self):
         with RawSmtp(self.port) as c:
             self.assertEqual(c.reply()[0], 220)
+            began = time.monotonic()
             reply, elapsed = self.drip_until_closed(c, "NOOP NOOP NOOP NOOP ", began)
-            self.assertIsNotNone(reply, "closed without the documented 421 4.4.1")
-            self.assertEqual((reply[0], reply[1][:5]), (421, "4.4.1"), reply)
-            self.assertGreaterEqual(elapsed, self.TOTAL - 0.1)
-            self.assertLess(elapsed, self.TOTAL + 3)
-            self.assertTrue(c.closed_by_server(), "the connection stays open after 421 4.4.1")
+            self.assert_inactivity_reply(reply, elapsed)
+            self.assertTrue(c.closed_by_server(), "the connection stays open after 451 4.7.0")
         self.wait_for_no_sessions()
         self.assert_memory_returns_to_baseline("a slowloris")
 
-    def test_slowloris_in_a_message_body_is_closed_by_connection_timeout(self):
-        began = time.monotonic()
+    def test_slowloris_in_a_message_body_is_closed_by_the_inactivity_timeout(self):
         with RawSmtp(self.port) as c:
             self.assertEqual(c.reply()[0], 220)
             c.command("EHLO client.test")
             c.command("MAIL FROM:<s@remote.test>")
             c.command("RCPT TO:<alice@example.com>")
             self.assertEqual(c.command("DATA")[0], 354)
+            began = time.monotonic()
             reply, elapsed = self.drip_until_closed(c, "slow body line\r\n", began)
-            self.assertIsNotNone(reply, "closed without the documented 421 4.4.1")
-            self.assertEqual((reply[0], reply[1][:5]), (421, "4.4.1"), reply)
-            self.assertLess(elapsed, self.TOTAL + 3)
+            self.assert_inactivity_reply(reply, elapsed)
             self.assertTrue(c.closed_by_server())
         self.assertEqual(len(os.listdir(os.path.join(self.data_dir, "mailboxes", "alice@example.com", "Maildir", "new"))),
                          1, "only the warm-up message is delivered, nothing from the slowloris")
+        self.wait_for_no_sessions()
+
+    def test_whole_commands_just_inside_the_inactivity_timeout_are_closed_by_connection_timeout(self):
+        began = time.monotonic()
+        with RawSmtp(self.port) as c:
+            self.assertEqual(c.reply()[0], 220)
+            c.sock.settimeout(self.TOTAL + 5)
+            reply = None
+            while time.monotonic() < began + self.TOTAL + 10:
+                try:
+                    code, text, _ = c.command("NOOP")  # one whole line, then a pause shorter than INACTIVITY
+                except (ConnectionError, OSError):
+                    break
+                if code != 250:
+                    reply = (code, text)
+                    break
+                time.sleep(self.BYTE_EVERY)  # the client's own pacing, not a wait for the server
+            elapsed = time.monotonic() - began
+            self.assertIsNotNone(reply, "closed without the documented 421 4.4.1")
+            self.assertEqual((reply[0], reply[1][:5]), (421, "4.4.1"), reply)
+            self.assertGreaterEqual(elapsed, self.TOTAL - 0.1)
+            self.assertLess(elapsed, self.TOTAL + 3)
+            self.assertTrue(c.closed_by_server())
         self.wait_for_no_sessions()
 
     def test_pauses_longer_than_the_inactivity_timeout_are_closed_by_it(self):

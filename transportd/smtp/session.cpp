@@ -40,6 +40,7 @@ constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxCommandLine = 512;          // octets including CRLF (RFC 5321 §4.5.3.1.4)
 constexpr std::size_t kCommandReadSize = 1024;        // small: most sessions only ever send commands
 constexpr std::size_t kBodyReadSize = 64 * 1024;      // message bodies stream in bigger reads
+constexpr std::size_t kRecordOctets = 1000;           // RFC 5321 text line with CRLF: progress for the inactivity clock
 constexpr std::size_t kMaxPendingInput = 64 * 1024;   // pipelined input buffered during a tarpit
 constexpr std::size_t kKeptBufferCapacity = 8 * 1024;  // shrink buffers back after a message
 
@@ -545,11 +546,18 @@ class Session : public std::enable_shared_from_this<Session> {
     return LineResult::line;
   }
 
-  // Reads while the inactivity deadline runs.
+  // Reads while the inactivity deadline runs. The deadline counts from the client's last progress, not
+  // its last byte: a read that brings a line end, or a whole line's worth of octets (BDAT data has no
+  // lines). A slowloris trickling a byte at a time is closed by ConnectionInactivityTimeout, like
+  // Postfix's smtpd_per_record_deadline, instead of holding the connection to ConnectionTimeout.
   asio::awaitable<bool> fill_waiting_for_client(std::size_t size) {
-    inactivity_deadline_ = Clock::now() + connector_.connection_inactivity_timeout.value();
+    if (!inside_record_) progress_deadline_ = Clock::now() + connector_.connection_inactivity_timeout.value();
+    inactivity_deadline_ = progress_deadline_;
     if (inactivity_deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+    const std::size_t before = in_.size();
     const bool ok = co_await fill(size);
+    const std::string_view arrived = std::string_view(in_).substr(before);
+    inside_record_ = arrived.size() < kRecordOctets && arrived.find('\n') == std::string_view::npos;
     inactivity_deadline_ = Clock::time_point::max();
     co_return ok;
   }
@@ -625,6 +633,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Clock::time_point connection_deadline_;
   Clock::time_point inactivity_deadline_ = Clock::time_point::max();
+  Clock::time_point progress_deadline_ = Clock::time_point::max();  // see fill_waiting_for_client
+  bool inside_record_ = false;  // the last read brought no line end: the inactivity clock keeps running
   Clock::time_point shutdown_deadline_ = Clock::time_point::max();
   bool shutting_down_ = false;
   bool finished_ = false;
