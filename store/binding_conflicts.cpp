@@ -17,14 +17,6 @@ Sharing how_bindings_share(const Binding& a, const Binding& b) {
   return Sharing::none;
 }
 
-std::vector<const IpRange*> sorted_by_first(const std::vector<IpRange>& ranges) {
-  std::vector<const IpRange*> sorted;
-  sorted.reserve(ranges.size());
-  for (const IpRange& range : ranges) sorted.push_back(&range);
-  std::sort(sorted.begin(), sorted.end(), [](const IpRange* a, const IpRange* b) { return a->first() < b->first(); });
-  return sorted;
-}
-
 struct RangeConflict {
   const IpRange* mine;
   const IpRange* theirs;

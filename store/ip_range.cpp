@@ -2,6 +2,7 @@
 // range relations (containment, overlap) that connector selection and the uniqueness rule rely on.
 #include "store/ip_range.h"
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <vector>
@@ -330,6 +331,14 @@ std::string IpRange::to_string() const {
       return first_.to_string() + "/" + std::to_string(prefix_length_);
   }
   return first_.to_string();
+}
+
+std::vector<const IpRange*> sorted_by_first(const std::vector<IpRange>& ranges) {
+  std::vector<const IpRange*> sorted;
+  sorted.reserve(ranges.size());
+  for (const IpRange& range : ranges) sorted.push_back(&range);
+  std::sort(sorted.begin(), sorted.end(), [](const IpRange* a, const IpRange* b) { return a->first() < b->first(); });
+  return sorted;
 }
 
 }  // namespace transport::store

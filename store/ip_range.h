@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace transport::store {
 
@@ -85,5 +86,9 @@ class IpRange {
   Form form_ = Form::single;
   std::uint8_t prefix_length_ = 0;
 };
+
+// Pointers to the entries of `ranges` ordered by first address (family first). The overlap checks walk
+// this order instead of comparing every pair.
+std::vector<const IpRange*> sorted_by_first(const std::vector<IpRange>& ranges);
 
 }  // namespace transport::store

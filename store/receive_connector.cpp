@@ -23,10 +23,7 @@ namespace {
 
 // Two entries that overlap (neighbours once sorted), or nothing when the list is disjoint.
 std::optional<std::pair<const IpRange*, const IpRange*>> overlapping_neighbours(const std::vector<IpRange>& ranges) {
-  std::vector<const IpRange*> sorted;
-  sorted.reserve(ranges.size());
-  for (const IpRange& range : ranges) sorted.push_back(&range);
-  std::sort(sorted.begin(), sorted.end(), [](const IpRange* a, const IpRange* b) { return a->first() < b->first(); });
+  const std::vector<const IpRange*> sorted = sorted_by_first(ranges);
   for (std::size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i - 1]->overlaps(*sorted[i])) {
       const IpRange* a = sorted[i - 1];
