@@ -85,11 +85,15 @@ PropertyValues count_limit_text(const CountLimit& limit) {
   return {limit ? std::to_string(*limit) : "unlimited"};
 }
 
-// Free text: no control characters (they would break protocol lines and logs), bounded length.
+// Free text: UTF-8 without control characters (they would break protocol lines and logs), at most
+// max_length characters (code points: "é" is one character, as the administrator counts).
 std::string text_in(std::string_view property, const PropertyValues& values, std::size_t max_length) {
   const std::string& text = single(property, values);
-  if (text.size() > max_length) {
-    fail(property, std::string(property) + " is " + std::to_string(text.size()) + " characters long: allowed at most " +
+  if (const std::size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
+    fail(property, std::string(property) + " is not valid UTF-8 (at byte offset " + std::to_string(bad) + ")");
+  }
+  if (const std::size_t length = code_point_count(text); length > max_length) {
+    fail(property, std::string(property) + " is " + std::to_string(length) + " characters long: allowed at most " +
                        std::to_string(max_length));
   }
   for (unsigned char c : text) {

@@ -104,6 +104,60 @@ TEST(PropertyTables, RejectionsNameThePropertyAndTheAllowedValues) {
   }
 }
 
+// Limits count characters (code points), as the administrator counts them, not UTF-8 bytes.
+TEST(PropertyTables, TextLimitsCountCharactersNotBytes) {
+  std::string e_acute_64;
+  for (int i = 0; i < 64; ++i) e_acute_64 += "\xc3\xa9";  // 64 characters, 128 bytes
+  ReceiveConnector connector;
+  const auto* name = find_property(receive_connector_properties(), "Name");
+  EXPECT_NO_THROW(name->assign(connector, {e_acute_64}));
+  EXPECT_EQ(connector.name, e_acute_64);
+  try {
+    name->assign(connector, {e_acute_64 + "x"});
+    ADD_FAILURE() << "65 characters accepted";
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("Name is 65 characters long: allowed at most 64"), std::string::npos)
+        << e.what();
+  }
+
+  std::string comment;
+  for (int i = 0; i < 1024; ++i) comment += "\xe2\x82\xac";  // 1024 euro signs, 3072 bytes
+  const auto* comment_property = find_property(receive_connector_properties(), "Comment");
+  EXPECT_NO_THROW(comment_property->assign(connector, {comment}));
+  try {
+    comment_property->assign(connector, {comment + "\xe2\x82\xac"});
+    ADD_FAILURE() << "1025 characters accepted";
+  } catch (const ValidationError& e) {
+    EXPECT_NE(std::string(e.what()).find("Comment is 1025 characters long: allowed at most 1024"), std::string::npos)
+        << e.what();
+  }
+
+  Mailbox mailbox;
+  std::string display_name;
+  for (int i = 0; i < 256; ++i) display_name += "\xf0\x9f\x93\xac";  // 256 four-byte characters
+  const auto* display = find_property(mailbox_properties(), "DisplayName");
+  EXPECT_NO_THROW(display->assign(mailbox, {display_name}));
+  EXPECT_THROW(display->assign(mailbox, {display_name + "x"}), ValidationError);
+
+  AcceptedDomain domain;
+  EXPECT_NO_THROW(find_property(accepted_domain_properties(), "Name")->assign(domain, {e_acute_64}));
+}
+
+TEST(PropertyTables, InvalidUtf8IsRefusedNamingTheProperty) {
+  ReceiveConnector connector;
+  for (const char* property : {"Name", "Comment", "Banner"}) {
+    try {
+      find_property(receive_connector_properties(), property)->assign(connector, {"220 ab\xff"});
+      ADD_FAILURE() << property << " accepted invalid UTF-8";
+    } catch (const ValidationError& e) {
+      EXPECT_EQ(e.property(), property);
+      EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+    }
+  }
+  Mailbox mailbox;
+  EXPECT_THROW(find_property(mailbox_properties(), "DisplayName")->assign(mailbox, {"\xc0\xaf"}), ValidationError);
+}
+
 TEST(PropertyTables, AcceptedValuesAreShownCanonically) {
   ReceiveConnector connector;
   auto set = [&](const char* name, PropertyValues values) {
