@@ -71,10 +71,16 @@ void validate(const ReceiveConnector& c) {
   if (c.require_tls && !c.auth_mechanism.has(AuthMechanismFlag::tls)) {
     throw ValidationError("RequireTLS", "RequireTLS true needs Tls in AuthMechanism");
   }
+  // Every session on such a connector counts as authenticated and may relay: only for known servers,
+  // never for anyone (AnonymousUsers). Alone or with Tls is checked when AuthMechanism is parsed.
   if (c.auth_mechanism.has(AuthMechanismFlag::external_authoritative) &&
-      !c.permission_groups.has(PermissionGroup::exchange_servers)) {
+      (!c.permission_groups.has(PermissionGroup::exchange_servers) ||
+       c.permission_groups.has(PermissionGroup::anonymous_users))) {
+    const bool anonymous = c.permission_groups.has(PermissionGroup::anonymous_users);
     throw ValidationError("AuthMechanism",
-                          "AuthMechanism ExternalAuthoritative needs ExchangeServers in PermissionGroups");
+                          std::string("AuthMechanism ExternalAuthoritative needs PermissionGroups with ExchangeServers "
+                                      "and without AnonymousUsers (every session on it may relay); ") +
+                              (anonymous ? "remove AnonymousUsers" : "add ExchangeServers") + " or ExternalAuthoritative");
   }
   if (c.tls_certificate_path.empty() != c.tls_key_path.empty()) {
     throw ValidationError(c.tls_certificate_path.empty() ? "TlsCertificatePath" : "TlsKeyPath",

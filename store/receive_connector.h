@@ -59,8 +59,8 @@ struct ReceiveConnector {
 
 // Rules that span properties: RemoteIPRanges entries may not overlap each other; ConnectionTimeout
 // >= ConnectionInactivityTimeout; RequireTLS needs Tls; ExternalAuthoritative needs PermissionGroups
-// ExchangeServers; TlsCertificatePath and TlsKeyPath are set together; Bindings and RemoteIPRanges
-// not empty. Throws ValidationError naming the property.
+// with ExchangeServers and without AnonymousUsers; TlsCertificatePath and TlsKeyPath are set
+// together; Bindings and RemoteIPRanges not empty. Throws ValidationError naming the property.
 void validate(const ReceiveConnector& connector);
 
 // "HOST\Name", the form Exchange shows.

@@ -211,6 +211,22 @@ TEST(ReceiveConnectorValidation, CrossPropertyRules) {
   EXPECT_THROW(validate(external), ValidationError);
   external.permission_groups = PermissionGroups{PermissionGroup::exchange_servers};
   EXPECT_NO_THROW(validate(external));
+  external.auth_mechanism = AuthMechanism{AuthMechanismFlag::tls, AuthMechanismFlag::external_authoritative};
+  EXPECT_NO_THROW(validate(external));  // the Trusted preset of adminctl --usage
+  // Every session on it may relay: never with AnonymousUsers, whatever else is there.
+  external.permission_groups = PermissionGroups{PermissionGroup::exchange_servers, PermissionGroup::anonymous_users};
+  try {
+    validate(external);
+    ADD_FAILURE() << "ExternalAuthoritative accepted with AnonymousUsers";
+  } catch (const ValidationError& e) {
+    EXPECT_EQ(e.property(), "AuthMechanism");
+    EXPECT_NE(std::string(e.what()).find("PermissionGroups with ExchangeServers and without AnonymousUsers"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("remove AnonymousUsers"), std::string::npos) << e.what();
+  }
+  external.permission_groups = PermissionGroups{PermissionGroup::partners};
+  EXPECT_THROW(validate(external), ValidationError);
 
   ReceiveConnector no_bindings = c;
   no_bindings.bindings.clear();
