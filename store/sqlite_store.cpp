@@ -2,7 +2,11 @@
 // new property is one table entry plus one migration.
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <system_error>
 
 #include "store/property.h"
 #include "store/schema_migrations.h"
@@ -107,6 +111,80 @@ void remove_row(sqlite3* db, std::string_view table, std::int64_t id) {
   statement.step();
 }
 
+sqlite3* open_database(const std::filesystem::path& path, int flags) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    std::string message =
+        "cannot open configuration database " + path.string() + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    throw StoreError(message);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+// The rename that puts a new database in place survives a crash only once its directory is synced.
+void sync_directory(const std::filesystem::path& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const int error_number = errno;
+  if (fd >= 0) ::close(fd);
+  if (!synced) {
+    throw StoreError("syncing " + directory.string() + ": " + std::generic_category().message(error_number));
+  }
+}
+
+// A new database holding the whole schema, built under a temporary name and renamed into place when
+// complete: a crash during a first start leaves no config.db, so the next start simply begins again.
+void create_database(const std::filesystem::path& path) {
+  std::filesystem::path building = path;
+  building += ".new";
+  std::filesystem::path building_journal = building;
+  building_journal += "-journal";
+  std::error_code ignored;
+  std::filesystem::remove(building, ignored);  // left by a crash during an earlier first start
+  std::filesystem::remove(building_journal, ignored);
+  sqlite3* db = open_database(building, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  try {
+    exec(db, "PRAGMA synchronous = FULL", "creating " + building.string());  // each commit is fsynced
+    migrate<StoreError>(db, schema_migrations(), path);
+  } catch (...) {
+    sqlite3_close(db);
+    std::filesystem::remove(building, ignored);
+    throw;
+  }
+  sqlite3_close(db);
+  std::error_code error;
+  std::filesystem::rename(building, path, error);
+  if (error) throw StoreError("creating configuration database " + path.string() + ": " + error.message());
+  sync_directory(path.parent_path().empty() ? "." : path.parent_path());
+}
+
+// Refuses a file that is not a sound transportd database: not SQLite at all, damaged (SQLite's
+// quick_check: page and index structure, in milliseconds for a configuration), or without our schema.
+void check_usable(sqlite3* db, const std::filesystem::path& path) {
+  const std::string refused = "configuration database " + path.string();
+  std::string damage;
+  try {
+    Statement check(db, "PRAGMA quick_check(5)");
+    while (check.step()) {
+      const std::string row = check.text(0);
+      if (row == "ok") continue;
+      damage += (damage.empty() ? "" : "; ") + row;
+    }
+  } catch (const StoreError&) {
+    throw StoreError(refused + " cannot be read as an SQLite database (" + sqlite3_errmsg(db) +
+                     "): restore it from a backup");
+  }
+  if (!damage.empty()) {
+    throw StoreError(refused + " is damaged (SQLite quick_check: " + damage + "): restore it from a backup");
+  }
+  if (user_version<StoreError>(db) == 0) {
+    throw StoreError(refused + " is an SQLite database but not a transportd configuration (no schema version): "
+                     "restore it from a backup, or move it away to start with a new one");
+  }
+}
+
 }  // namespace
 
 void StoreTransaction::set_host_name(const std::string& host_name) {
@@ -140,19 +218,42 @@ void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "rece
 void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
 void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
 
-SqliteStore::SqliteStore(const std::filesystem::path& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string message = "cannot open configuration database " + path.string() + ": " +
-                          (db_ ? sqlite3_errmsg(db_) : "out of memory");
-    sqlite3_close(db_);
-    throw StoreError(message);
+SqliteStore::SqliteStore(const std::filesystem::path& path, Access access) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    throw StoreError("cannot open configuration database " + path.string() + ": " + error.message());
   }
-  sqlite3_busy_timeout(db_, 5000);
+  if (!std::filesystem::exists(status)) {
+    if (access == Access::read_only) {
+      throw StoreError("configuration database " + path.string() + " does not exist (is --data-dir right?)");
+    }
+    create_database(path);
+    created_ = true;
+  } else if (!std::filesystem::is_regular_file(status)) {
+    throw StoreError("configuration database " + path.string() + " is not a regular file");
+  } else if (std::filesystem::file_size(path, error) == 0 && !error) {
+    // What a failed copy or restore leaves: taking it for a first start would silently drop every
+    // domain, mailbox and password.
+    throw StoreError("configuration database " + path.string() +
+                     " is empty (0 bytes), so it holds no configuration: restore it from a backup, or remove it "
+                     "to start again with a new one");
+  }
+  db_ = open_database(path, access == Access::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
   try {
-    exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-         "configuring " + path.string());
-    created_ = migrate<StoreError>(db_, schema_migrations(), path) == 0;
+    check_usable(db_, path);
+    if (access == Access::read_write) {
+      exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+           "configuring " + path.string());
+      migrate<StoreError>(db_, schema_migrations(), path);
+    } else if (const int found = user_version<StoreError>(db_),
+               known = static_cast<int>(schema_migrations().size());
+               found != known) {
+      throw StoreError(path.string() + " has schema version " + std::to_string(found) + ", this transportd's is " +
+                       std::to_string(known) +
+                       (found > known ? ": run the newer transportd, or restore a backup"
+                                      : ": start this transportd once to migrate it, then check again"));
+    }
   } catch (...) {
     sqlite3_close(db_);
     throw;

@@ -39,9 +39,19 @@ class StoreTransaction {
 
 class SqliteStore {
  public:
-  // Opens or creates the file, turns on WAL, and runs pending migrations. Refuses a database written
-  // by a newer transportd (a higher schema version than this build knows).
-  explicit SqliteStore(const std::filesystem::path& path);
+  enum class Access {
+    // The daemon's: a missing file is created (built beside it, then renamed into place, so a crash
+    // never leaves a half-made database), WAL is turned on and pending migrations run.
+    read_write,
+    // --check-config's: nothing is created, migrated or written, and no lock is needed, so it works
+    // beside a running daemon. A missing file is an error.
+    read_only,
+  };
+
+  // Only a missing file is new: an existing one must be a transportd database that passes SQLite's
+  // quick_check (an empty or damaged file is refused, never taken for a first start). Refuses a
+  // database written by a newer transportd. Throws StoreError naming the file and the problem.
+  explicit SqliteStore(const std::filesystem::path& path, Access access = Access::read_write);
   ~SqliteStore();
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;

@@ -1,5 +1,6 @@
 // SqliteStore on a real file: schema creation and version, round trips through the property tables,
-// rollback on failure, and refusal of a newer schema.
+// rollback on failure, refusal of a newer schema and of files that are not sound databases, and the
+// read-only access of --check-config.
 #include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "store/schema_migrations.h"
@@ -130,6 +133,123 @@ TEST_F(SqliteStoreTest, UsesWalAndRefusesANewerSchema) {
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos) << e.what();
   }
+}
+
+std::string error_of(const std::filesystem::path& path, SqliteStore::Access access = SqliteStore::Access::read_write) {
+  try {
+    SqliteStore store(path, access);
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void write_file(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// What a failed copy or restore leaves must stop the start, never be taken for a first start.
+TEST_F(SqliteStoreTest, AnEmptyFileIsRefusedAndLeftAlone) {
+  write_file(db(), "");
+  const std::string error = error_of(db());
+  EXPECT_NE(error.find(db().string()), std::string::npos) << error;
+  EXPECT_NE(error.find("empty (0 bytes)"), std::string::npos) << error;
+  EXPECT_EQ(std::filesystem::file_size(db()), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "config.db-wal"));
+}
+
+TEST_F(SqliteStoreTest, AFileThatIsNotSqliteIsRefusedAndLeftAlone) {
+  const std::string garbage(8192, 'x');
+  write_file(db(), garbage);
+  const std::string error = error_of(db());
+  EXPECT_NE(error.find(db().string()), std::string::npos) << error;
+  EXPECT_NE(error.find("cannot be read as an SQLite database"), std::string::npos) << error;
+  EXPECT_EQ(read_file(db()), garbage);
+}
+
+TEST_F(SqliteStoreTest, AnSqliteDatabaseWithoutOurSchemaIsRefused) {
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE notes (text TEXT)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  const std::string error = error_of(db());
+  EXPECT_NE(error.find("not a transportd configuration"), std::string::npos) << error;
+}
+
+// SQLite's quick_check runs at every open: a damaged page stops the start.
+TEST_F(SqliteStoreTest, ADamagedDatabaseIsRefused) {
+  {
+    SqliteStore store(db());
+    store.transact([](StoreTransaction& t) {
+      for (int i = 0; i < 200; ++i) {
+        Mailbox m;
+        m.primary_smtp_address = "user" + std::to_string(i) + "@example.com";
+        m.display_name = std::string(100, 'n');
+        t.put(m);
+      }
+    });
+  }
+  std::string bytes = read_file(db());
+  ASSERT_GT(bytes.size(), 5u * 4096);
+  const std::size_t last_page = bytes.size() - 4096;  // a page of mailbox rows or their index
+  for (std::size_t i = last_page; i < last_page + 100; ++i) bytes[i] = '\xA5';  // its header and cell pointers
+  write_file(db(), bytes);
+  const std::string error = error_of(db());
+  EXPECT_NE(error.find(db().string()), std::string::npos) << error;
+  EXPECT_TRUE(error.find("damaged") != std::string::npos || error.find("cannot be read") != std::string::npos)
+      << error;
+}
+
+// A first start that crashed half-way leaves only the file being built, never config.db.
+TEST_F(SqliteStoreTest, CreationIsAtomic) {
+  write_file(dir_ / "config.db.new", "half-built by a crashed first start");
+  {
+    SqliteStore store(db());
+    EXPECT_TRUE(store.created());
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "config.db.new"));
+  SqliteStore again(db());
+  EXPECT_FALSE(again.created());
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyRefusesAMissingFileAndCreatesNothing) {
+  const std::filesystem::path mistyped = dir_ / "mistyped" / "config.db";
+  EXPECT_NE(error_of(mistyped, SqliteStore::Access::read_only).find("does not exist"), std::string::npos);
+  EXPECT_NE(error_of(db(), SqliteStore::Access::read_only).find("does not exist"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "mistyped"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir_));
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyReadsBesideAWriterAndWritesNothing) {
+  SqliteStore writer(db());
+  writer.transact([](StoreTransaction& t) {
+    t.set_host_name("MAIL01");
+    ReceiveConnector c = sample_connector();
+    t.put(c);
+  });
+  SqliteStore reader(db(), SqliteStore::Access::read_only);
+  EXPECT_FALSE(reader.created());
+  Configuration config = reader.load();
+  EXPECT_EQ(config.host_name, "MAIL01");
+  EXPECT_EQ(config.connectors.size(), 1u);
+  EXPECT_THROW(reader.transact([](StoreTransaction& t) { t.set_host_name("OTHER"); }), StoreError);
+  // The writer's later commits are seen by the next read.
+  writer.transact([](StoreTransaction& t) { t.set_host_name("MAIL02"); });
+  EXPECT_EQ(reader.load().host_name, "MAIL02");
+}
+
+TEST_F(SqliteStoreTest, ReadOnlyRefusesANewerSchemaWithoutTouchingIt) {
+  { SqliteStore store(db()); }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "PRAGMA user_version = 999", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  EXPECT_NE(error_of(db(), SqliteStore::Access::read_only).find("schema version 999"), std::string::npos);
 }
 
 }  // namespace
