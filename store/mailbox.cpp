@@ -59,6 +59,17 @@ std::string normalize_address(std::string_view text) {
   return std::string(local) + "@" + normalized_domain;
 }
 
+std::string mailbox_directory_problem(std::string_view address) {
+  if (address.empty()) return "it is empty";
+  if (address.front() == '.') return "it starts with '.'";  // ".", ".." and hidden names
+  if (address.find('/') != std::string_view::npos) return "it contains '/'";
+  for (unsigned char c : address) {
+    if (c < 0x20 || c == 0x7f) return "it contains a control character";  // NUL included
+  }
+  if (address.size() > 255) return "it is " + std::to_string(address.size()) + " octets long (at most 255)";
+  return {};
+}
+
 std::string address_key(std::string_view address) { return to_lower(address); }
 
 std::string hash_password(std::string_view password) {

@@ -28,6 +28,11 @@ bool is_dot_string(std::string_view text);
 // Case-insensitive comparison key of an address.
 std::string address_key(std::string_view address);
 
+// Why `address` cannot name its mailbox's directory (DATA_DIR/mailboxes/<address>/ must be one path
+// component), or an empty string when it can: '/', NUL or control characters, a leading '.', or more
+// than 255 octets (NAME_MAX). Checked when a mailbox is made or changed, and again before delivery.
+std::string mailbox_directory_problem(std::string_view address);
+
 // argon2id via libsodium (interactive limits: ~100 ms and 64 MiB each). Callers bound concurrency.
 std::string hash_password(std::string_view password);
 bool verify_password(std::string_view hash, std::string_view password);

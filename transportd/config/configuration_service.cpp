@@ -6,6 +6,7 @@
 #include "transportd/config/change_caller.h"
 
 #include <algorithm>
+#include <span>
 #include <type_traits>
 #include <unordered_map>
 
@@ -26,6 +27,10 @@ using store::ValidationError;
 template <class Model>
 struct Collection;
 
+// Runs one object's rules (the function) and records what they throw, naming the object (the identity).
+using ProblemReport = std::function<void(const std::string& identity, const std::function<void()>& rules)>;
+
+
 template <>
 struct Collection<ReceiveConnector> {
   static constexpr const char* noun = "receive connector";
@@ -35,18 +40,34 @@ struct Collection<ReceiveConnector> {
   static bool matches(const Configuration& c, const ReceiveConnector& m, std::string_view pattern) {
     return identity_matches(pattern, c.host_name, m.name);
   }
-  static void check(const Configuration& next, std::size_t index) {
-    const ReceiveConnector& c = next.connectors[index];
+  static void check_alone(const ReceiveConnector& c) {
     if (c.name.empty()) throw ValidationError("Name", "Name is required");
     store::validate(c);
-    for (std::size_t i = 0; i < next.connectors.size(); ++i) {
-      if (i != index && store::iequals(next.connectors[i].name, c.name)) {
-        throw AdminError(AdminError::Kind::already_exists, "a receive connector named \"" +
-                                                               next.connectors[i].name + "\" already exists");
+  }
+  // Name uniqueness and the Binding uniqueness rule against `others` (which may hold `c` itself).
+  static void check_against(std::span<const ReceiveConnector> others, const ReceiveConnector& c) {
+    for (const ReceiveConnector& other : others) {
+      if (&other != &c && store::iequals(other.name, c.name)) {
+        throw AdminError(AdminError::Kind::already_exists, "a receive connector named \"" + other.name +
+                                                               "\" already exists");
       }
     }
-    if (auto conflict = store::find_binding_conflict(next.connectors, c)) {
+    if (auto conflict = store::find_binding_conflict(others, c)) {
       throw AdminError(AdminError::Kind::conflict, "receive connector \"" + c.name + "\": " + *conflict);
+    }
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    check_alone(next.connectors[index]);
+    check_against(next.connectors, next.connectors[index]);
+  }
+  // Each against the ones before it, so that a clash is reported once.
+  static void check_all(const Configuration& config, const ProblemReport& report) {
+    const auto& all = config.connectors;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      report(store::connector_identity(config.host_name, all[i]), [&] {
+        check_alone(all[i]);
+        check_against(std::span(all.data(), i), all[i]);
+      });
     }
   }
   static std::vector<std::size_t> settle(Configuration&, std::size_t) { return {}; }
@@ -62,13 +83,13 @@ struct Collection<AcceptedDomain> {
   static bool matches(const Configuration&, const AcceptedDomain& m, std::string_view pattern) {
     return identity_matches(pattern, "", m.name);
   }
-  static void check(const Configuration& next, std::size_t index) {
-    const AcceptedDomain& d = next.accepted_domains[index];
+  static void check_alone(const AcceptedDomain& d) {
     if (d.name.empty()) throw ValidationError("Name", "Name is required");
     if (d.domain_name.empty()) throw ValidationError("DomainName", "DomainName is required, e.g. example.com");
-    for (std::size_t i = 0; i < next.accepted_domains.size(); ++i) {
-      const AcceptedDomain& other = next.accepted_domains[i];
-      if (i == index) continue;
+  }
+  static void check_against(std::span<const AcceptedDomain> others, const AcceptedDomain& d) {
+    for (const AcceptedDomain& other : others) {
+      if (&other == &d) continue;
       if (store::iequals(other.name, d.name)) {
         throw AdminError(AdminError::Kind::already_exists, "an accepted domain named \"" + other.name + "\" already exists");
       }
@@ -76,6 +97,27 @@ struct Collection<AcceptedDomain> {
         throw AdminError(AdminError::Kind::already_exists,
                          "DomainName " + d.domain_name + " is already accepted by \"" + other.name + "\"");
       }
+    }
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    check_alone(next.accepted_domains[index]);
+    check_against(next.accepted_domains, next.accepted_domains[index]);
+  }
+  // Each against the ones before it; settle() keeps a single default, so a second one is a problem.
+  static void check_all(const Configuration& config, const ProblemReport& report) {
+    const auto& all = config.accepted_domains;
+    const AcceptedDomain* the_default = nullptr;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      report(all[i].name, [&] {
+        check_alone(all[i]);
+        check_against(std::span(all.data(), i), all[i]);
+        if (!all[i].is_default) return;
+        if (the_default != nullptr) {
+          throw ValidationError("Default", "Default is true, but \"" + the_default->name +
+                                               "\" is the default already: only one accepted domain may be");
+        }
+        the_default = &all[i];
+      });
     }
   }
   // At most one default: making one the default clears the others, as Set-AcceptedDomain -MakeDefault.
@@ -102,27 +144,50 @@ struct Collection<Mailbox> {
   static bool matches(const Configuration&, const Mailbox& m, std::string_view pattern) {
     return identity_matches(pattern, "", m.primary_smtp_address);
   }
-  static void check(const Configuration& next, std::size_t index) {
-    const Mailbox& m = next.mailboxes[index];
+  // Every address (primary and aliases) and the mailbox it belongs to.
+  using Owners = std::unordered_map<std::string, const Mailbox*>;
+  static void add_owner(Owners& owners, const Mailbox& m) {
+    owners.emplace(store::address_key(m.primary_smtp_address), &m);
+    for (const auto& alias : m.email_addresses) owners.emplace(store::address_key(alias), &m);
+  }
+  static void check_alone(const Mailbox& m) {
     if (m.primary_smtp_address.empty()) {
       throw ValidationError("PrimarySmtpAddress", "PrimarySmtpAddress is required, e.g. alice@example.com");
     }
-    std::unordered_map<std::string, const Mailbox*> owners;
-    for (std::size_t i = 0; i < next.mailboxes.size(); ++i) {
-      if (i == index) continue;
-      const Mailbox& other = next.mailboxes[i];
-      owners.emplace(store::address_key(other.primary_smtp_address), &other);
-      for (const auto& alias : other.email_addresses) owners.emplace(store::address_key(alias), &other);
+    // Mail is delivered to DATA_DIR/mailboxes/<PrimarySmtpAddress>/ (aliases are never paths).
+    if (std::string problem = store::mailbox_directory_problem(m.primary_smtp_address); !problem.empty()) {
+      throw ValidationError("PrimarySmtpAddress", "PrimarySmtpAddress " + m.primary_smtp_address +
+                                                      " cannot name the mailbox's directory: " + problem);
     }
-    auto check_free = [&](const std::string& address) {
+  }
+  static void check_free(const Owners& owners, const Mailbox& m) {
+    auto check_address = [&](const std::string& address) {
       auto it = owners.find(store::address_key(address));
       if (it != owners.end()) {
         throw AdminError(AdminError::Kind::already_exists,
                          "address " + address + " already belongs to mailbox " + it->second->primary_smtp_address);
       }
     };
-    check_free(m.primary_smtp_address);
-    for (const auto& alias : m.email_addresses) check_free(alias);
+    check_address(m.primary_smtp_address);
+    for (const auto& alias : m.email_addresses) check_address(alias);
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    check_alone(next.mailboxes[index]);
+    Owners owners;
+    for (std::size_t i = 0; i < next.mailboxes.size(); ++i) {
+      if (i != index) add_owner(owners, next.mailboxes[i]);
+    }
+    check_free(owners, next.mailboxes[index]);
+  }
+  static void check_all(const Configuration& config, const ProblemReport& report) {
+    Owners owners;
+    for (const Mailbox& m : config.mailboxes) {
+      report(m.primary_smtp_address, [&] {
+        check_alone(m);
+        check_free(owners, m);
+      });
+      add_owner(owners, m);
+    }
   }
   // An alias equal to the primary address, or given twice, is kept once.
   static std::vector<std::size_t> settle(Configuration& next, std::size_t index) {
@@ -276,14 +341,17 @@ struct Flows {
 };
 
 ConfigurationService::ConfigurationService(store::SqliteStore& store, const std::string& host_name,
-                                           const std::vector<std::string>& default_bindings)
-    : store_(store) {
+                                           const std::vector<std::string>& default_bindings,
+                                           const std::string& default_fqdn)
+    : store_(store), default_fqdn_(default_fqdn.empty() ? store::to_lower(host_name) : default_fqdn) {
   Configuration config = store_.load();
-  const bool first_start = store_.created() && config.connectors.empty();
-  if (first_start || (!host_name.empty() && host_name != config.host_name)) {
+  // No stored name: the first start (or one that stopped before it finished), or a database from before
+  // host names were kept. The name and the default connector are written together.
+  if (config.host_name.empty()) {
+    const bool first_start = config.connectors.empty();
     store::ReceiveConnector connector;
     if (first_start) {
-      connector.fqdn = store::to_lower(host_name);
+      connector.fqdn = default_fqdn_;
       apply(connector, {{"Name", {"Default " + host_name}}, {"Bindings", default_bindings}});
       store::validate(connector);
     }
@@ -294,6 +362,34 @@ ConfigurationService::ConfigurationService(store::SqliteStore& store, const std:
     config = store_.load();
   }
   snapshot_ = std::make_shared<const Configuration>(std::move(config));
+}
+
+std::vector<std::string> ConfigurationService::problems(const Configuration& config,
+                                                        const ConnectorCheck& connector_check) {
+  std::vector<std::string> found;
+  auto report_as = [&found](std::string_view noun) -> ProblemReport {
+    return [&found, noun](const std::string& identity, const std::function<void()>& rules) {
+      try {
+        rules();
+      } catch (const ValidationError& e) {
+        found.push_back(std::string(noun) + " \"" + identity + "\": " + e.what());
+      } catch (const AdminError& e) {
+        found.push_back(std::string(noun) + " \"" + identity + "\": " + e.what());
+      }
+    };
+  };
+  Collection<ReceiveConnector>::check_all(config, report_as(Collection<ReceiveConnector>::noun));
+  if (connector_check) {
+    const ProblemReport report = report_as(Collection<ReceiveConnector>::noun);
+    for (const ReceiveConnector& c : config.connectors) {
+      if (!c.tls_certificate_path.empty()) {
+        report(store::connector_identity(config.host_name, c), [&] { connector_check(c); });
+      }
+    }
+  }
+  Collection<AcceptedDomain>::check_all(config, report_as(Collection<AcceptedDomain>::noun));
+  Collection<Mailbox>::check_all(config, report_as(Collection<Mailbox>::noun));
+  return found;
 }
 
 store::ConfigurationPtr ConfigurationService::snapshot() const {
@@ -340,7 +436,7 @@ std::vector<ReceiveConnector> ConfigurationService::get_connectors(const std::ve
 
 ReceiveConnector ConfigurationService::new_connector(const PropertyChanges& changes) {
   ReceiveConnector connector;
-  connector.fqdn = store::to_lower(snapshot()->host_name);
+  connector.fqdn = default_fqdn_;
   return Flows<ReceiveConnector>::create(*this, std::move(connector), changes);
 }
 

@@ -27,11 +27,13 @@ using PasswordHashChange = std::optional<std::string>;
 
 class ConfigurationService {
  public:
-  // Loads the configuration. On a store that was just created, records host_name and creates the
-  // connector "Default <host_name>" on `default_bindings`. A non-empty host_name that differs from
-  // the stored one replaces it.
+  // Loads the configuration. The host name (the HOST of HOST\Name identities) is stored once, by the
+  // first start, and never changes by itself (DESIGN §3): a store without one records host_name and,
+  // when it has no connector, creates "Default <host_name>" on `default_bindings`. A stored name wins
+  // over host_name (the caller compares them and warns). `default_fqdn` is the Fqdn of connectors made
+  // without one; empty means host_name lower-cased.
   ConfigurationService(store::SqliteStore& store, const std::string& host_name,
-                       const std::vector<std::string>& default_bindings);
+                       const std::vector<std::string>& default_bindings, const std::string& default_fqdn = "");
 
   store::ConfigurationPtr snapshot() const;
 
@@ -66,6 +68,12 @@ class ConfigurationService {
   store::RecipientFilterConfig get_recipient_filter() const;
   store::RecipientFilterConfig set_recipient_filter(const PropertyChanges& changes);
 
+  // Every rule a change is held to, applied to a whole configuration as stored (--check-config, and
+  // start-up, which logs them): one sentence per object that breaks a rule, naming the object, or
+  // none. `connector_check`, when given, runs on every connector with a TlsCertificatePath.
+  static std::vector<std::string> problems(const store::Configuration& config,
+                                           const ConnectorCheck& connector_check = {});
+
   // Identity as shown to the administrator: HOST\Name for connectors, Name for accepted domains,
   // PrimarySmtpAddress for mailboxes.
   static std::string identity(const store::Configuration& config, const store::ReceiveConnector& connector);
@@ -81,6 +89,7 @@ class ConfigurationService {
   void commit_locked(store::Configuration& next, const std::function<void(store::StoreTransaction&)>& persist);
 
   store::SqliteStore& store_;
+  const std::string default_fqdn_;
   mutable std::mutex snapshot_mutex_;  // guards snapshot_ only: readers copy the pointer and go
   store::ConfigurationPtr snapshot_;
   std::mutex writer_mutex_;  // one admin change at a time

@@ -3,6 +3,7 @@
 #include "transportd/config/configuration_service.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -99,6 +100,139 @@ TEST_F(ConfigurationServiceTest, MakingADomainTheDefaultClearsThePreviousDefault
   ASSERT_EQ(domains.size(), 2u);
   EXPECT_FALSE(domains[0].is_default);
   EXPECT_TRUE(domains[1].is_default);
+}
+
+// DESIGN §3: the host name is stored by the first start and a later start's name does not replace it.
+TEST_F(ConfigurationServiceTest, TheStoredHostNameWinsOverALaterStartsName) {
+  service_.reset();
+  ConfigurationService later(*store_, "RENAMED", {"127.0.0.1:2525"});
+  auto config = later.snapshot();
+  EXPECT_EQ(config->host_name, "MAIL01");
+  ASSERT_EQ(config->connectors.size(), 1u);
+  EXPECT_EQ(ConfigurationService::identity(*config, config->connectors[0]), "MAIL01\\Default MAIL01");
+  EXPECT_EQ(store_->load().host_name, "MAIL01");
+}
+
+// A database without a stored host name (a first start that stopped half-way) takes this start's,
+// and gets no second default connector when it has connectors already.
+TEST_F(ConfigurationServiceTest, ADatabaseWithoutAHostNameTakesThisStartsName) {
+  service_.reset();
+  store_.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "config.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DELETE FROM transport_server", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
+  ConfigurationService service(*store_, "MAIL02", {"127.0.0.1:2526"});
+  EXPECT_EQ(service.snapshot()->host_name, "MAIL02");
+  EXPECT_EQ(service.snapshot()->connectors.size(), 1u);
+  EXPECT_EQ(store_->load().host_name, "MAIL02");
+}
+
+TEST_F(ConfigurationServiceTest, ConnectorsTakeTheDefaultFqdn) {
+  service_.reset();
+  store_.reset();
+  std::filesystem::remove(dir_ / "config.db");
+  store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
+  ConfigurationService service(*store_, "MAIL01", {"127.0.0.1:2525"}, "mail01.example.com");
+  EXPECT_EQ(service.snapshot()->connectors[0].fqdn, "mail01.example.com");
+  EXPECT_EQ(service.new_connector({{"Name", {"Other"}}, {"Bindings", {"127.0.0.1:2526"}}}).fqdn, "mail01.example.com");
+  EXPECT_EQ(service.snapshot()->host_name, "MAIL01");  // identities keep the short name
+}
+
+// Mail for a mailbox goes to DATA_DIR/mailboxes/<PrimarySmtpAddress>/: an address that is not one
+// path component is refused when the mailbox is made or changed.
+TEST_F(ConfigurationServiceTest, APrimaryAddressThatCannotNameADirectoryIsRefused) {
+  std::string long_domain = "example";
+  for (char c : {'d', 'e', 'f', 'g'}) long_domain = std::string(60, c) + "." + long_domain;
+  const std::string too_long = std::string(64, 'a') + "@" + long_domain;  // 316 octets, a valid address
+  for (const std::string& address : {std::string("a/b@example.com"), too_long}) {
+    try {
+      service_->new_mailbox({{"PrimarySmtpAddress", {address}}}, std::nullopt);
+      ADD_FAILURE() << address << " accepted";
+    } catch (const store::ValidationError& e) {
+      EXPECT_EQ(e.property(), "PrimarySmtpAddress");
+      EXPECT_NE(std::string(e.what()).find("cannot name the mailbox's directory"), std::string::npos) << e.what();
+    }
+  }
+  service_->new_mailbox({{"PrimarySmtpAddress", {"alice@example.com"}}}, std::nullopt);
+  EXPECT_THROW(service_->set_mailboxes({"alice@example.com"}, {{"PrimarySmtpAddress", {"al/ice@example.com"}}},
+                                       std::nullopt),
+               store::ValidationError);
+  EXPECT_EQ(service_->snapshot()->mailboxes.size(), 1u);
+  EXPECT_EQ(store_->load().mailboxes.at(0).primary_smtp_address, "alice@example.com");
+  // Aliases are looked up, never used as paths.
+  service_->set_mailboxes({"alice@example.com"}, {{"EmailAddresses", {"a/lice@example.com"}}}, std::nullopt);
+}
+
+store::ReceiveConnector connector(const std::string& name, const std::string& binding, const std::string& range) {
+  store::ReceiveConnector c;
+  c.name = name;
+  c.fqdn = "mail01";
+  c.bindings = {store::Binding::parse(binding)};
+  c.remote_ip_ranges = {store::IpRange::parse(range)};
+  return c;
+}
+
+// --check-config and start-up hold a stored configuration to every rule a change is held to.
+TEST_F(ConfigurationServiceTest, ProblemsNameEveryObjectThatBreaksARule) {
+  store::Configuration config;
+  config.host_name = "MAIL01";
+  EXPECT_TRUE(ConfigurationService::problems(config).empty());
+  config.connectors = {connector("A", "127.0.0.1:25", "10.0.0.0/16"), connector("B", "127.0.0.1:25", "10.0.1.0/24")};
+  EXPECT_TRUE(ConfigurationService::problems(config).empty());  // nested ranges are fine
+  config.connectors.push_back(connector("C", "127.0.0.1:25", "10.0.255.0-10.1.0.255"));
+  store::ReceiveConnector trusted = connector("Trusted", "127.0.0.1:26", "10.0.0.1");
+  trusted.auth_mechanism = store::AuthMechanism{store::AuthMechanismFlag::external_authoritative};
+  trusted.permission_groups = store::PermissionGroups{store::PermissionGroup::exchange_servers,
+                                                      store::PermissionGroup::anonymous_users};
+  config.connectors.push_back(trusted);
+  config.connectors.push_back(connector("a", "127.0.0.1:27", "10.0.0.1"));
+  store::AcceptedDomain first;
+  first.name = "First";
+  first.domain_name = "example.com";
+  first.is_default = true;
+  store::AcceptedDomain second = first;
+  second.name = "Second";
+  second.domain_name = "example.org";
+  config.accepted_domains = {first, second};
+  store::Mailbox alice;
+  alice.primary_smtp_address = "alice@example.com";
+  store::Mailbox slash;
+  slash.primary_smtp_address = "a/b@example.com";
+  store::Mailbox taken;
+  taken.primary_smtp_address = "bob@example.com";
+  taken.email_addresses = {"ALICE@example.com"};
+  config.mailboxes = {alice, slash, taken};
+
+  const std::vector<std::string> problems = ConfigurationService::problems(config);
+  auto reported = [&](const std::string& start, const std::string& fragment) {
+    for (const std::string& p : problems) {
+      if (p.starts_with(start) && p.find(fragment) != std::string::npos) return true;
+    }
+    return false;
+  };
+  std::string all;
+  for (const std::string& p : problems) all += p + "\n";
+  EXPECT_EQ(problems.size(), 6u) << all;
+  EXPECT_TRUE(reported("receive connector \"MAIL01\\C\"", "partially overlaps 10.0.0.0/16 of connector \"A\"")) << all;
+  EXPECT_TRUE(reported("receive connector \"MAIL01\\Trusted\"", "without AnonymousUsers")) << all;
+  EXPECT_TRUE(reported("receive connector \"MAIL01\\a\"", "named \"A\" already exists")) << all;
+  EXPECT_TRUE(reported("accepted domain \"Second\"", "\"First\" is the default already")) << all;
+  EXPECT_TRUE(reported("mailbox \"a/b@example.com\"", "contains '/'")) << all;
+  EXPECT_TRUE(reported("mailbox \"bob@example.com\"", "ALICE@example.com already belongs to mailbox alice@example.com"))
+      << all;
+}
+
+TEST_F(ConfigurationServiceTest, ProblemsIncludeTheConnectorCheck) {
+  store::Configuration config = *service_->snapshot();
+  config.connectors[0].tls_certificate_path = "/nonexistent/cert.pem";
+  config.connectors[0].tls_key_path = "/nonexistent/key.pem";
+  const auto problems = ConfigurationService::problems(config, [](const store::ReceiveConnector& c) {
+    throw store::ValidationError("TlsCertificatePath", "cannot read " + c.tls_certificate_path);
+  });
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], "receive connector \"MAIL01\\Default MAIL01\": cannot read /nonexistent/cert.pem");
 }
 
 }  // namespace
