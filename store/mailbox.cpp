@@ -27,11 +27,13 @@ bool is_atext(char c) {
 
 }  // namespace
 
-bool is_dot_string(std::string_view text) {
+bool is_dot_string(std::string_view text, bool allow_utf8) {
   if (text.empty() || text.front() == '.' || text.back() == '.') return false;
+  if (allow_utf8 && invalid_utf8_offset(text) != std::string_view::npos) return false;
   char previous = 0;
   for (char c : text) {
-    if (c == '.' ? previous == '.' : !is_atext(c)) return false;
+    const bool non_ascii = static_cast<unsigned char>(c) >= 0x80;
+    if (c == '.' ? previous == '.' : !(is_atext(c) || (allow_utf8 && non_ascii))) return false;
     previous = c;
   }
   return true;
@@ -45,8 +47,8 @@ std::string normalize_address(std::string_view text) {
   std::string_view local = address.substr(0, at);
   std::string_view domain = address.substr(at + 1);
   if (local.size() > 64) throw ValueError(quoted + " has a local part longer than 64 characters");
-  if (!is_dot_string(local)) {
-    throw ValueError(quoted + " is not an address: the local part may hold letters, digits, " +
+  if (!is_dot_string(local, true)) {
+    throw ValueError(quoted + " is not an address: the local part may hold letters (UTF-8 too), digits, " +
                      "!#$%&'*+-/=?^_`{|}~ and single dots");
   }
   if (domain.starts_with("*.")) throw ValueError(quoted + " is not an address: no wildcards in a domain");

@@ -17,15 +17,17 @@ struct Mailbox {
   std::string password_hash;  // "$argon2id$..." or empty; never leaves the daemon
 };
 
-// Checks local@domain (RFC 5321 dot-atom local part up to 64 octets, domain up to 255) and
-// lower-cases the domain. Throws ValueError.
+// Checks local@domain (RFC 5321 dot-atom local part up to 64 octets, UTF-8 letters allowed as RFC 6531
+// does; an ASCII domain up to 255) and lower-cases the domain. Throws ValueError.
 std::string normalize_address(std::string_view text);
 
 // RFC 5321 Dot-string (RFC 5322 dot-atom-text): atoms of atext joined by single dots. The local-part
-// syntax both the admin API and the SMTP parser accept unquoted.
-bool is_dot_string(std::string_view text);
+// syntax both the admin API and the SMTP parser accept unquoted. With `allow_utf8`, atext also holds
+// UTF8-non-ascii (RFC 6531 §3.3) and the text must be well-formed UTF-8.
+bool is_dot_string(std::string_view text, bool allow_utf8 = false);
 
-// Case-insensitive comparison key of an address.
+// Comparison key of an address: ASCII letters case-insensitive, other characters (UTF-8) exactly as
+// written (no Unicode case folding or normalization).
 std::string address_key(std::string_view address);
 
 // Why `address` cannot name its mailbox's directory (DATA_DIR/mailboxes/<address>/ must be one path

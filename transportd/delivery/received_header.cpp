@@ -1,5 +1,5 @@
-// received_header: formats the Received: trace line, keeping the client-supplied HELO name from
-// injecting header lines or control bytes.
+// received_header: formats the Received: and Return-Path: trace lines, keeping the client-supplied
+// HELO name and addresses from injecting header lines or control bytes.
 #include "transportd/delivery/received_header.h"
 
 #include <cstdio>
@@ -37,13 +37,33 @@ std::string rfc5322_date(std::chrono::system_clock::time_point when) {
   return buffer;
 }
 
+// RFC 5321 §4.1.3 address literal: "[192.0.2.1]", "[IPv6:2001:db8::1]".
+std::string address_literal(std::string_view ip) {
+  const std::string clean = without_controls(ip, std::string::npos);
+  return clean.find(':') == std::string::npos ? "[" + clean + "]" : "[IPv6:" + clean + "]";
+}
+
 }  // namespace
+
+std::string_view received_protocol(const ReceivedVia& via) {
+  if (!via.extended) return "SMTP";
+  static constexpr std::string_view kNames[2][2][2] = {
+      // [smtputf8][tls][authenticated]
+      {{"ESMTP", "ESMTPA"}, {"ESMTPS", "ESMTPSA"}},
+      {{"UTF8SMTP", "UTF8SMTPA"}, {"UTF8SMTPS", "UTF8SMTPSA"}},
+  };
+  return kNames[via.smtputf8][via.tls][via.authenticated];
+}
+
+std::string return_path_header(std::string_view mail_from) {
+  return "Return-Path: <" + without_controls(mail_from, std::string::npos) + ">\r\n";
+}
 
 std::string received_header(const ReceivedInfo& info) {
   constexpr std::size_t kNoLimit = std::string::npos;
   std::string helo = without_controls(info.helo_name, kMaxHeloLength);
   if (helo.empty()) helo = "unknown";
-  std::string header = "Received: from " + helo + " ([" + without_controls(info.client_ip, kNoLimit) + "])\r\n";
+  std::string header = "Received: from " + helo + " (" + address_literal(info.client_ip) + ")\r\n";
   header += "\tby " + without_controls(info.server_fqdn, kNoLimit) + " (transportd, connector " +
             without_controls(info.connector_name, kNoLimit) + ") with " + without_controls(info.protocol, kNoLimit) +
             " id " + without_controls(info.queue_id, kNoLimit);

@@ -31,11 +31,19 @@ constexpr std::array<VerbName, 14> kVerbs{{
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_let_dig(char c) { return is_alpha(c) || is_digit(c); }
+bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+bool has_non_ascii(std::string_view text) {
+  for (char c : text) {
+    if (is_non_ascii(c)) return true;
+  }
+  return false;
+}
 
 // Quoted-string = DQUOTE *QcontentSMTP DQUOTE, where qtextSMTP is %d32-33 / %d35-91 / %d93-126 and
-// quoted-pairSMTP is "\" followed by %d32-126. Returns the length of the quoted string at the start
-// of `text`, or 0 when there is none.
-std::size_t quoted_string_length(std::string_view text) {
+// quoted-pairSMTP is "\" followed by %d32-126; RFC 6531 adds UTF8-non-ascii to qtextSMTP (its UTF-8
+// form is checked by the caller). Returns the length of the quoted string at the start of `text`, or 0
+// when there is none.
+std::size_t quoted_string_length(std::string_view text, bool allow_utf8) {
   if (text.empty() || text.front() != '"') return 0;
   for (std::size_t i = 1; i < text.size(); ++i) {
     const char c = text[i];
@@ -43,7 +51,7 @@ std::size_t quoted_string_length(std::string_view text) {
     if (c == '\\') {
       if (i + 1 >= text.size() || text[i + 1] < 32 || text[i + 1] > 126) return 0;
       ++i;
-    } else if (c < 32 || c > 126) {
+    } else if ((c < 32 || c > 126) && !(allow_utf8 && is_non_ascii(c))) {
       return 0;
     }
   }
@@ -51,17 +59,19 @@ std::size_t quoted_string_length(std::string_view text) {
 }
 
 // Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]. Labels of at most 63 octets
-// (RFC 1035), the whole at most 255.
-bool is_domain(std::string_view domain) {
+// (RFC 1035), the whole at most 255. With `allow_utf8`, RFC 6531's U-labels too: non-ASCII octets
+// count as letters (their UTF-8 form is checked by the caller; IDNA2008's finer rules are not).
+bool is_domain(std::string_view domain, bool allow_utf8 = false) {
+  const auto letter = [&](char c) { return is_let_dig(c) || (allow_utf8 && is_non_ascii(c)); };
   if (domain.empty() || domain.size() > 255) return false;
   std::size_t label_start = 0;
   for (std::size_t i = 0; i <= domain.size(); ++i) {
     if (i == domain.size() || domain[i] == '.') {
       const std::size_t length = i - label_start;
       if (length == 0 || length > 63) return false;
-      if (!is_let_dig(domain[label_start]) || !is_let_dig(domain[i - 1])) return false;
+      if (!letter(domain[label_start]) || !letter(domain[i - 1])) return false;
       label_start = i + 1;
-    } else if (!is_let_dig(domain[i]) && domain[i] != '-') {
+    } else if (!letter(domain[i]) && domain[i] != '-') {
       return false;
     }
   }
@@ -112,17 +122,18 @@ bool is_address_literal(std::string_view text) {
 
 enum class MailboxCheck : std::uint8_t { ok, bad, local_part_too_long };
 
-MailboxCheck check_mailbox(std::string_view mailbox) {
-  std::size_t local_length = quoted_string_length(mailbox);
+MailboxCheck check_mailbox(std::string_view mailbox, bool allow_utf8) {
+  if (allow_utf8 && store::invalid_utf8_offset(mailbox) != std::string_view::npos) return MailboxCheck::bad;
+  std::size_t local_length = quoted_string_length(mailbox, allow_utf8);
   if (local_length == 0) {
     local_length = mailbox.rfind('@');
-    if (local_length == std::string_view::npos || !is_dot_string(mailbox.substr(0, local_length))) {
+    if (local_length == std::string_view::npos || !is_dot_string(mailbox.substr(0, local_length), allow_utf8)) {
       return MailboxCheck::bad;
     }
   }
   if (local_length >= mailbox.size() || mailbox[local_length] != '@') return MailboxCheck::bad;
   const std::string_view domain = mailbox.substr(local_length + 1);
-  const bool domain_ok = domain.starts_with('[') ? is_address_literal(domain) : is_domain(domain);
+  const bool domain_ok = domain.starts_with('[') ? is_address_literal(domain) : is_domain(domain, allow_utf8);
   if (!domain_ok) return MailboxCheck::bad;
   if (local_length > 64) return MailboxCheck::local_part_too_long;
   return MailboxCheck::ok;
@@ -177,7 +188,8 @@ bool parse_parameters(std::string_view text, std::vector<EsmtpParameter>& out) {
   }
 }
 
-PathArgument parse_path_argument(std::string_view argument, std::string_view keyword) {
+// `rcpt`: the argument of RCPT, where "<Postmaster>" needs no domain.
+PathArgument parse_path_argument(std::string_view argument, std::string_view keyword, bool rcpt) {
   PathArgument result;
   if (argument.size() < keyword.size() || !iequals(argument.substr(0, keyword.size()), keyword)) {
     result.error = PathError::missing_keyword;
@@ -203,6 +215,9 @@ PathArgument parse_path_argument(std::string_view argument, std::string_view key
 
   if (path.empty()) {
     result.null_path = true;
+  } else if (rcpt && iequals(path, "Postmaster")) {
+    result.postmaster = true;
+    result.address = path;
   } else {
     // A-d-l = At-domain *( "," At-domain ) ":" — checked, then dropped.
     if (path.front() == '@') {
@@ -227,7 +242,7 @@ PathArgument parse_path_argument(std::string_view argument, std::string_view key
       }
       path.remove_prefix(colon + 1);
     }
-    switch (check_mailbox(path)) {
+    switch (check_mailbox(path, true)) {
       case MailboxCheck::ok:
         break;
       case MailboxCheck::bad:
@@ -238,6 +253,7 @@ PathArgument parse_path_argument(std::string_view argument, std::string_view key
         return result;
     }
     result.address = path;
+    result.utf8 = has_non_ascii(path);
   }
   if (!parse_parameters(after, result.parameters)) {
     result.parameters.clear();
@@ -262,11 +278,13 @@ Command parse_command(std::string_view line) {
   return command;
 }
 
-PathArgument parse_mail_from(std::string_view argument) { return parse_path_argument(argument, "FROM:"); }
+PathArgument parse_mail_from(std::string_view argument) { return parse_path_argument(argument, "FROM:", false); }
 
-PathArgument parse_rcpt_to(std::string_view argument) { return parse_path_argument(argument, "TO:"); }
+PathArgument parse_rcpt_to(std::string_view argument) { return parse_path_argument(argument, "TO:", true); }
 
-bool is_valid_mailbox(std::string_view mailbox) { return check_mailbox(mailbox) == MailboxCheck::ok; }
+bool is_valid_mailbox(std::string_view mailbox, bool allow_utf8) {
+  return check_mailbox(mailbox, allow_utf8) == MailboxCheck::ok;
+}
 
 bool parse_decimal(std::string_view text, std::uint64_t& value) {
   if (text.empty() || text.size() > 20) return false;

@@ -49,11 +49,21 @@ Reply too_large() { return body_failure(BodyOutcome::too_large); }
 
 Reply send_ehlo_first() { return reply(503, "5.5.1", "Send EHLO or HELO first"); }
 
+// RFC 6531 §3.5: a UTF-8 address outside an SMTPUTF8 transaction.
+Reply utf8_needs_smtputf8() {
+  return reply(553, "5.6.7", "Address holds non-ASCII characters: MAIL FROM needs the SMTPUTF8 parameter");
+}
+
 // LOGIN's challenges: base64 of "Username:" and "Password:", as every LOGIN client expects.
 constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";
 constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 }  // namespace
+
+void grant_connector_trust(const store::ReceiveConnector& connector, SessionFacts& facts) {
+  facts.authenticated = connector.auth_mechanism.has(store::AuthMechanismFlag::external_authoritative);
+  facts.may_relay = facts.authenticated;
+}
 
 Protocol::Protocol(const store::ReceiveConnector& connector, const RecipientIndex& recipients,
                    SessionFacts facts)
@@ -175,7 +185,8 @@ Step Protocol::on_ehlo(std::string_view argument, bool extended) {
   if (extended) {
     if (connector_.pipelining_enabled) text += "\nPIPELINING";
     text += "\nSIZE " + std::to_string(connector_.max_message_size.bytes());
-    if (connector_.eight_bit_mime_enabled) text += "\n8BITMIME";
+    // RFC 6531 §3.1: SMTPUTF8 is offered only together with 8BITMIME.
+    if (connector_.eight_bit_mime_enabled) text += "\n8BITMIME\nSMTPUTF8";
     if (connector_.enhanced_status_codes_enabled) text += "\nENHANCEDSTATUSCODES";
     if (connector_.chunking_enabled) text += "\nCHUNKING";
     if (connector_.auth_mechanism.has(store::AuthMechanismFlag::tls) && !facts_.tls) text += "\nSTARTTLS";
@@ -220,6 +231,7 @@ Step Protocol::on_mail(std::string_view argument) {
   bool seen_body = false;
   std::uint64_t declared_size = 0;
   bool eight_bit = false;
+  bool smtputf8 = false;
   for (const EsmtpParameter& parameter : path.parameters) {
     if (iequals(parameter.keyword, "SIZE")) {
       if (seen_size) return finish(step(reply(501, "5.5.4", "Duplicate SIZE parameter")));
@@ -242,57 +254,82 @@ Step Protocol::on_mail(std::string_view argument) {
       } else {
         return finish(step(reply(555, "5.5.4", "Unsupported BODY type")));
       }
+    } else if (iequals(parameter.keyword, "SMTPUTF8") && connector_.eight_bit_mime_enabled) {
+      if (smtputf8) return finish(step(reply(501, "5.5.4", "Duplicate SMTPUTF8 parameter")));
+      if (parameter.has_value) return finish(step(reply(501, "5.5.4", "SMTPUTF8 takes no value")));
+      smtputf8 = true;
     } else {
       return finish(step(reply(555, "5.5.4", "Unsupported MAIL parameter")));
     }
   }
 
+  if (path.utf8 && !smtputf8) return finish(step(utf8_needs_smtputf8()));
+
   reset_transaction();
   envelope_.mail_from = std::string(path.address);
   envelope_.eight_bit = eight_bit;
+  envelope_.smtputf8 = smtputf8;
   envelope_.declared_size = declared_size;
   state_ = State::mail;
   return finish(step(reply(250, "2.1.0", "Sender OK")));
 }
 
 Step Protocol::on_rcpt(std::string_view argument) {
-  if (state_ == State::greeted) return finish(step(send_ehlo_first()));
-  if (state_ == State::chunking) return finish(step(reply(503, "5.5.1", "RCPT not allowed during BDAT")));
+  // Every RCPT reply says why a recipient was refused, as a type (metrics, tracking, reputation).
+  const auto refuse = [this](RecipientRefusal why, Reply r, std::string_view address = {}) {
+    Step s = step(std::move(r));
+    s.refusal = why;
+    s.recipient = std::string(address);
+    return finish(std::move(s));
+  };
+  if (state_ == State::greeted) return refuse(RecipientRefusal::sequence, send_ehlo_first());
+  if (state_ == State::chunking) {
+    return refuse(RecipientRefusal::sequence, reply(503, "5.5.1", "RCPT not allowed during BDAT"));
+  }
   if (state_ != State::mail && state_ != State::recipients) {
-    return finish(step(reply(503, "5.5.1", "Need MAIL before RCPT")));
+    return refuse(RecipientRefusal::sequence, reply(503, "5.5.1", "Need MAIL before RCPT"));
   }
 
   const PathArgument path = parse_rcpt_to(argument);
+  constexpr RecipientRefusal kSyntax = RecipientRefusal::syntax;
   switch (path.error) {
     case PathError::none:
       break;
     case PathError::missing_keyword:
-      return finish(step(reply(501, "5.5.2", "Syntax: RCPT TO:<address>")));
+      return refuse(kSyntax, reply(501, "5.5.2", "Syntax: RCPT TO:<address>"));
     case PathError::missing_brackets:
-      return finish(step(reply(501, "5.5.2", "Syntax: RCPT TO:<address>, the address in angle brackets")));
+      return refuse(kSyntax, reply(501, "5.5.2", "Syntax: RCPT TO:<address>, the address in angle brackets"));
     case PathError::bad_address:
-      return finish(step(reply(501, "5.1.3", "Bad recipient address syntax")));
+      return refuse(kSyntax, reply(501, "5.1.3", "Bad recipient address syntax"));
     case PathError::local_part_too_long:
-      return finish(step(reply(501, "5.1.3", "Bad recipient address: local part longer than 64 characters")));
+      return refuse(kSyntax, reply(501, "5.1.3", "Bad recipient address: local part longer than 64 characters"));
     case PathError::bad_parameters:
-      return finish(step(reply(501, "5.5.4", "Bad RCPT parameter syntax")));
+      return refuse(kSyntax, reply(501, "5.5.4", "Bad RCPT parameter syntax"));
   }
-  if (path.null_path) return finish(step(reply(501, "5.1.3", "The null address <> is not a recipient")));
-  if (!path.parameters.empty()) return finish(step(reply(555, "5.5.4", "Unsupported RCPT parameter")));
+  const std::string_view address = path.address;
+  if (path.null_path) return refuse(kSyntax, reply(501, "5.1.3", "The null address <> is not a recipient"));
+  if (!path.parameters.empty()) return refuse(kSyntax, reply(555, "5.5.4", "Unsupported RCPT parameter"), address);
+  if (path.utf8 && !envelope_.smtputf8) return refuse(kSyntax, utf8_needs_smtputf8(), address);
 
   if (envelope_.recipients.size() >= static_cast<std::size_t>(connector_.max_recipients_per_message)) {
-    return finish(step(reply(452, "4.5.3", "Too many recipients")));
+    return refuse(RecipientRefusal::limit, reply(452, "4.5.3", "Too many recipients"), address);
   }
 
-  const RecipientDecision decision = recipients_.check(path.address, facts_.may_relay);
+  // <Postmaster> needs no domain and is always accepted (RFC 5321 §4.5.1, DESIGN §5).
+  const RecipientDecision decision =
+      path.postmaster ? recipients_.postmaster() : recipients_.check(address, facts_.may_relay);
   switch (decision.verdict) {
     case RecipientVerdict::not_accepted:
-      // Nobody may relay yet, authenticated or not: there are no send connectors.
-      return finish(step(reply(550, "5.7.1", "Unable to relay: this server accepts mail only for its accepted domains")));
+      return refuse(RecipientRefusal::relay,
+                    reply(550, "5.7.1", "Unable to relay: this server accepts mail only for its accepted domains"),
+                    address);
+    case RecipientVerdict::no_route:
+      return refuse(RecipientRefusal::no_route,
+                    reply(550, "5.4.4", "Unable to route: no send connector serves this domain"), address);
     case RecipientVerdict::blocked:
-      return finish(step(reply(550, "5.1.1", "Recipient address rejected")));
+      return refuse(RecipientRefusal::blocked, reply(550, "5.1.1", "Recipient address rejected"), address);
     case RecipientVerdict::unknown_user:
-      return finish(step(reply(550, "5.1.1", "User unknown")));
+      return refuse(RecipientRefusal::unknown_user, reply(550, "5.1.1", "User unknown"), address);
     case RecipientVerdict::accepted:
       break;
   }
@@ -300,12 +337,14 @@ Step Protocol::on_rcpt(std::string_view argument) {
   // A mailbox named twice (or by two of its aliases) gets one copy: the key is the mailbox, or for
   // recipients without one, the address.
   std::string key = decision.mailbox != nullptr ? store::address_key(decision.mailbox->primary_smtp_address)
-                                                : store::address_key(path.address);
+                                                : store::address_key(address);
   if (recipient_keys_.insert(std::move(key)).second) {
-    envelope_.recipients.push_back(Recipient{std::string(path.address), decision.mailbox});
+    envelope_.recipients.push_back(Recipient{std::string(address), decision.mailbox});
   }
   state_ = State::recipients;
-  return finish(step(reply(250, "2.1.5", "Recipient OK")));
+  Step s = step(reply(250, "2.1.5", "Recipient OK"));
+  s.recipient = std::string(address);
+  return finish(std::move(s));
 }
 
 Step Protocol::on_data(std::string_view argument) {

@@ -43,12 +43,27 @@ enum class Action : std::uint8_t {
                        // the I/O threads, then call on_credentials_checked()
 };
 
+// Why a RCPT was refused (for metrics and tracking: the session never reads reply text for it).
+enum class RecipientRefusal : std::uint8_t {
+  none,          // not a RCPT, or the RCPT was accepted
+  sequence,      // RCPT out of order (503): no recipient was checked
+  syntax,        // 501 path syntax, 553 5.6.7 UTF-8 address without SMTPUTF8, 555 parameters
+  limit,         // 452 4.5.3 MaxRecipientsPerMessage
+  relay,         // 550 5.7.1 not an accepted domain and the session may not relay
+  no_route,      // 550 5.4.4 the session may relay but no send connector routes the domain
+  blocked,       // 550 5.1.1 on the block list
+  unknown_user,  // 550 5.1.1 Authoritative domain, validation on, no such mailbox or alias
+};
+
 struct Step {
   Reply reply;                    // empty (code 0) when there is nothing to write (BDAT non-LAST chunk
                                   // replies are still written: RFC 3030 answers every chunk)
   Action action = Action::read_command;
   bool tarpit = false;            // hold this reply for the connector's TarpitInterval first
   std::uint64_t chunk_size = 0;   // for read_chunk
+  RecipientRefusal refusal = RecipientRefusal::none;  // RCPT: why it was refused
+  std::string recipient;          // RCPT: the address as parsed (no brackets, no source route;
+                                  // "Postmaster" as sent); empty when the path did not parse
 };
 
 // Facts about the connection that the protocol's decisions depend on.
@@ -57,9 +72,15 @@ struct SessionFacts {
   store::Binding local;
   bool authenticated = false;  // ExternalAuthoritative connectors start authenticated; AUTH sets it.
                                // The tarpit reads only this flag.
-  bool may_relay = false;      // relay permission (none yet: send connectors come later)
+  bool may_relay = false;      // relay permission: an ExternalAuthoritative connector's sessions (with no
+                               // send connectors yet, their mail to other domains gets 550 5.4.4)
   bool tls = false;            // the session runs inside TLS (after STARTTLS)
 };
+
+// What a connector grants each of its sessions before the client says a word: an ExternalAuthoritative
+// connector's (trusted hosts) start authenticated and may relay (DESIGN §3). The listener sets the
+// facts with this, so that the tests exercise what the daemon does.
+void grant_connector_trust(const store::ReceiveConnector& connector, SessionFacts& facts);
 
 // What AUTH PLAIN / LOGIN gathered, for the session to verify.
 struct Credentials {
@@ -69,7 +90,8 @@ struct Credentials {
 
 // One accepted recipient.
 struct Recipient {
-  std::string address;                       // as given in RCPT TO (without brackets)
+  std::string address;                       // as given in RCPT TO (without brackets; "Postmaster"
+                                             // without a domain, as sent, for the server's postmaster)
   const store::Mailbox* mailbox = nullptr;   // local delivery target; nullptr for relay domains
 };
 
@@ -77,6 +99,7 @@ struct Envelope {
   std::string mail_from;  // reverse-path without brackets; empty for the null sender <>
   std::vector<Recipient> recipients;
   bool eight_bit = false;         // BODY=8BITMIME
+  bool smtputf8 = false;          // MAIL's SMTPUTF8 parameter (RFC 6531): UTF-8 addresses and headers
   std::uint64_t declared_size = 0;  // SIZE=, 0 when not given
 };
 
@@ -132,6 +155,10 @@ class Protocol {
   std::string_view helo_name() const { return helo_name_; }
   const SessionFacts& facts() const { return facts_; }
   bool authenticated() const { return facts_.authenticated; }
+  // For the Received: header's protocol name (RFC 3848): EHLO rather than HELO, and whether the
+  // client authenticated with AUTH (an ExternalAuthoritative connector's trust is not SMTP AUTH).
+  bool extended() const { return extended_; }
+  bool authenticated_by_auth() const { return authenticated_by_auth_; }
   bool in_message() const;  // between DATA/BDAT start and the final reply (graceful shutdown waits)
   // The next line answers an AUTH challenge: it holds credentials and must never be logged.
   bool expecting_sasl_response() const { return awaiting_ == Awaiting::sasl_response; }

@@ -35,6 +35,26 @@ RecipientIndex::RecipientIndex(const store::Configuration& config)
   for (const std::string& address : config.recipient_filter.blocked_recipients) {
     blocked_.insert(store::address_key(address));
   }
+
+  // The server's postmaster: the Default domain's first, then the Authoritative domains by name.
+  std::vector<const store::AcceptedDomain*> candidates;
+  for (const store::AcceptedDomain& domain : config.accepted_domains) {
+    if (domain.domain_type == store::DomainType::authoritative && !domain.is_wildcard()) {
+      candidates.push_back(&domain);
+    }
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const store::AcceptedDomain* a, const store::AcceptedDomain* b) {
+                     return a->is_default != b->is_default ? a->is_default : a->domain_name < b->domain_name;
+                   });
+  postmaster_.verdict = RecipientVerdict::accepted;
+  for (const store::AcceptedDomain* domain : candidates) {
+    if (const store::Mailbox* mailbox = find_mailbox("postmaster@" + domain->domain_name)) {
+      postmaster_.mailbox = mailbox;
+      postmaster_.domain = domain;
+      break;
+    }
+  }
 }
 
 const store::AcceptedDomain* RecipientIndex::accepted_domain(std::string_view domain) const {
@@ -76,9 +96,16 @@ RecipientDecision RecipientIndex::check(std::string_view address, bool may_relay
     decision.verdict = RecipientVerdict::blocked;
     return decision;
   }
-  if (decision.domain != nullptr && decision.domain->domain_type == store::DomainType::authoritative) {
+  if (decision.domain == nullptr) {
+    // A session that may relay, to a domain of nobody's: only a send connector could take it.
+    decision.verdict = RecipientVerdict::no_route;
+    return decision;
+  }
+  if (decision.domain->domain_type == store::DomainType::authoritative) {
     if (auto it = mailboxes_.find(key); it != mailboxes_.end()) {
       decision.mailbox = it->second;
+    } else if (std::string_view(key).substr(0, at) == "postmaster") {
+      decision.mailbox = postmaster_.mailbox;
     } else if (validation_enabled_) {
       decision.verdict = RecipientVerdict::unknown_user;
       return decision;

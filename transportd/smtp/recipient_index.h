@@ -16,6 +16,8 @@ namespace transport::smtp {
 enum class RecipientVerdict : std::uint8_t {
   accepted,        // 250 2.1.5: deliver to `mailbox` (Authoritative) or accept for relay domains
   not_accepted,    // domain is not an accepted domain and the session may not relay: 550 5.7.1
+  no_route,        // not an accepted domain, from a session that may relay, but no send connector
+                   // routes it (there are none yet): 550 5.4.4, never parked (DESIGN §5)
   blocked,         // on the block list (BlockListEnabled): 550 5.1.1
   unknown_user,    // Authoritative domain, validation on, no such mailbox or alias: 550 5.1.1
 };
@@ -33,7 +35,15 @@ class RecipientIndex {
 
   // `address` is local@domain as parsed from RCPT TO. Checks, in DESIGN §5's order after syntax:
   // accepted domain (or relay permission), block list, mailbox/alias for Authoritative domains.
+  // "postmaster@" an Authoritative domain (any case) is always accepted (RFC 5321 §4.5.1): its own
+  // mailbox or alias when it has one, else the server's postmaster().
   RecipientDecision check(std::string_view address, bool may_relay) const;
+
+  // RCPT TO:<Postmaster> without a domain: always accepted (no relay or block-list check), for the
+  // server's postmaster — the mailbox or alias postmaster@ the Default accepted domain when that
+  // domain is Authoritative and has it, else postmaster@ the first Authoritative domain (by name) that
+  // has one, else no mailbox: the message is held with the other accepted mail that has no mailbox.
+  RecipientDecision postmaster() const { return postmaster_; }
 
   const store::AcceptedDomain* accepted_domain(std::string_view domain) const;
 
@@ -45,6 +55,7 @@ class RecipientIndex {
   std::unordered_map<std::string, const store::AcceptedDomain*> exact_domains_;
   std::vector<const store::AcceptedDomain*> wildcard_domains_;  // "*.example.com", longest first
   std::unordered_set<std::string> blocked_;
+  RecipientDecision postmaster_;
   bool validation_enabled_ = true;
   bool block_list_enabled_ = false;
 };

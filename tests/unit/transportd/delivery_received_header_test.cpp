@@ -86,5 +86,43 @@ TEST(ReceivedHeader, EmptyHeloIsShownAsUnknown) {
   EXPECT_EQ(received_header(info).rfind("Received: from unknown ([192.0.2.7])\r\n", 0), 0u);
 }
 
+TEST(ReceivedHeader, Ipv6ClientIsAnAddressLiteral) {
+  ReceivedInfo info = sample();
+  info.client_ip = "2001:db8::7";
+  EXPECT_EQ(received_header(info).rfind("Received: from client.example.org ([IPv6:2001:db8::7])\r\n", 0), 0u);
+}
+
+TEST(ReceivedHeader, ProtocolNamesFollowRfc3848AndRfc6531) {
+  struct Case {
+    ReceivedVia via;
+    std::string_view name;
+  };
+  const Case cases[] = {
+      {{.extended = false}, "SMTP"},
+      // HELO has no extensions: facts that need EHLO do not change the name.
+      {{.extended = false, .tls = true, .authenticated = true, .smtputf8 = true}, "SMTP"},
+      {{.extended = true}, "ESMTP"},
+      {{.extended = true, .tls = true}, "ESMTPS"},
+      {{.extended = true, .authenticated = true}, "ESMTPA"},
+      {{.extended = true, .tls = true, .authenticated = true}, "ESMTPSA"},
+      {{.extended = true, .smtputf8 = true}, "UTF8SMTP"},
+      {{.extended = true, .tls = true, .smtputf8 = true}, "UTF8SMTPS"},
+      {{.extended = true, .authenticated = true, .smtputf8 = true}, "UTF8SMTPA"},
+      {{.extended = true, .tls = true, .authenticated = true, .smtputf8 = true}, "UTF8SMTPSA"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.name));
+    EXPECT_EQ(received_protocol(c.via), c.name);
+  }
+}
+
+TEST(ReturnPathHeader, EnvelopeSenderInBracketsAndTheNullSender) {
+  EXPECT_EQ(return_path_header("alice@example.org"), "Return-Path: <alice@example.org>\r\n");
+  EXPECT_EQ(return_path_header(""), "Return-Path: <>\r\n");
+  EXPECT_EQ(return_path_header("\"odd\\ one\"@example.org"), "Return-Path: <\"odd\\ one\"@example.org>\r\n");
+  EXPECT_EQ(return_path_header("\xC3\xBC@example.org"), "Return-Path: <\xC3\xBC@example.org>\r\n");
+  EXPECT_EQ(return_path_header("a\r\nX-Injected: 1@example.org"), "Return-Path: <aX-Injected: 1@example.org>\r\n");
+}
+
 }  // namespace
 }  // namespace transport::delivery

@@ -160,11 +160,11 @@ TEST(SmtpAuth, EhloKeywords) {
   const Server server;
   Protocol p = server.protocol();
   EXPECT_EQ(p.on_command("EHLO client.example").reply.text,
-            "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\n"
+            "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\n"
             "CHUNKING\nSTARTTLS");
   start_tls(p);
   EXPECT_EQ(p.on_command("EHLO client.example").reply.text,
-            "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\n"
+            "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\n"
             "CHUNKING\nAUTH PLAIN LOGIN");
   // And after AUTH, no more AUTH.
   EXPECT_EQ(authenticate(p).reply.code, 235);
@@ -530,16 +530,45 @@ TEST(SmtpAuth, RelayRefusedForEverybody) {
     EXPECT_EQ(s.reply.text, text);
     EXPECT_EQ(s.tarpit, !authenticated);
   }
-  // A trusted host connector (ExternalAuthoritative) does not relay either.
+}
+
+// A trusted host connector (ExternalAuthoritative), with the facts the listener gives its sessions:
+// authenticated and allowed to relay. Mail to other domains then needs a send connector; there are
+// none yet, so it is refused as unroutable (550 5.4.4, DESIGN §5), never accepted and parked.
+TEST(SmtpAuth, TrustedConnectorMayRelayButNothingRoutesYet) {
   Server server;
   server.connector.auth_mechanism = {kExternal};
   server.connector.permission_groups = {kServers};
-  Protocol p = server.protocol(true);
-  p.on_command("EHLO client.example");
-  p.on_command("MAIL FROM:<a@client.example>");
-  const Step s = p.on_command("RCPT TO:<victim@elsewhere.example>");
-  expect_reply(s, 550, "5.7.1", "relay trusted");
+  SessionFacts facts;
+  facts.remote = store::IpAddress::parse("192.0.2.10");
+  facts.local = store::Binding::parse("0.0.0.0:25");
+  grant_connector_trust(server.connector, facts);
+  ASSERT_TRUE(facts.authenticated);
+  ASSERT_TRUE(facts.may_relay);
+  Protocol p(server.connector, *server.index, facts);
+  ASSERT_EQ(p.on_command("EHLO client.example").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+  Step s = p.on_command("RCPT TO:<victim@elsewhere.example>");
+  expect_reply(s, 550, "5.4.4", "relay from a trusted connector");
+  EXPECT_EQ(s.reply.text, "Unable to route: no send connector serves this domain");
+  EXPECT_EQ(s.refusal, RecipientRefusal::no_route);
+  EXPECT_FALSE(s.tarpit);  // authenticated: never held
+  // Its own domains are served as for anyone: the mailbox, and the directory still says who is unknown.
+  expect_reply(p.on_command("RCPT TO:<alice@example.com>"), 250, "2.1.5", "local recipient");
+  s = p.on_command("RCPT TO:<nobody@example.com>");
+  expect_reply(s, 550, "5.1.1", "unknown local recipient");
   EXPECT_FALSE(s.tarpit);
+  ASSERT_EQ(p.envelope().recipients.size(), 1u);
+
+  // Connectors without ExternalAuthoritative grant nothing.
+  for (const AuthMechanism mechanism : {AuthMechanism{kTls, kBasic, kBasicTls}, AuthMechanism{}}) {
+    Server plain_server;
+    plain_server.connector.auth_mechanism = mechanism;
+    SessionFacts none;
+    grant_connector_trust(plain_server.connector, none);
+    EXPECT_FALSE(none.authenticated);
+    EXPECT_FALSE(none.may_relay);
+  }
 }
 
 TEST(SmtpAuth, LogonFailures) {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "store/text_util.h"
+
 namespace transport::smtp {
 namespace {
 
@@ -166,6 +168,72 @@ TEST(SmtpCommandParser, Paths) {
   ASSERT_EQ(flag.parameters.size(), 1u);
   EXPECT_FALSE(flag.parameters[0].has_value);
   EXPECT_TRUE(flag.null_path);
+}
+
+TEST(SmtpCommandParser, PostmasterWithoutDomainIsARecipientOnly) {
+  for (const char* argument : {"TO:<Postmaster>", "TO:<postmaster>", "to:<POSTMASTER>", "TO: <PostMaster>"}) {
+    const PathArgument path = parse_rcpt_to(argument);
+    EXPECT_EQ(path.error, PathError::none) << argument;
+    EXPECT_TRUE(path.postmaster) << argument;
+    EXPECT_FALSE(path.null_path) << argument;
+    EXPECT_TRUE(store::iequals(path.address, "postmaster")) << argument;  // the word as sent
+  }
+  EXPECT_EQ(parse_rcpt_to("TO:<Postmaster>").address, "Postmaster");
+  // With a domain it is an ordinary address; other words without a domain stay errors.
+  const PathArgument with_domain = parse_rcpt_to("TO:<postmaster@example.com>");
+  EXPECT_EQ(with_domain.error, PathError::none);
+  EXPECT_FALSE(with_domain.postmaster);
+  EXPECT_EQ(parse_rcpt_to("TO:<postmistress>").error, PathError::bad_address);
+  EXPECT_EQ(parse_rcpt_to("TO:<postmaster.>").error, PathError::bad_address);
+  EXPECT_EQ(parse_rcpt_to("TO:<@relay.example:Postmaster>").error, PathError::bad_address);
+  // A sender must have a domain.
+  EXPECT_EQ(parse_mail_from("FROM:<Postmaster>").error, PathError::bad_address);
+  // Parameters still parse after it.
+  EXPECT_EQ(parse_rcpt_to("TO:<Postmaster> NOTIFY=NEVER").parameters.size(), 1u);
+}
+
+TEST(SmtpCommandParser, Utf8Addresses) {
+  struct Case {
+    std::string mailbox;
+    bool valid_utf8;  // is_valid_mailbox(mailbox, true); with false every one of these is refused
+  };
+  const Case cases[] = {
+      {"caf\xc3\xa9@example.com", true},                        // café
+      {"\xe7\x94\xa8\xe6\x88\xb7@example.com", true},             // 用户
+      {"j\xc3\xb6rg.m\xc3\xbcller@example.com", true},              // dot-string of UTF-8 atoms
+      {"a@ex\xc3\xa4mple.com", true},                           // U-label
+      {"\xe7\x94\xa8@\xe4\xbe\x8b\xe5\xad\x90.\xe6\xb5\x8b\xe8\xaf\x95", true},  // 用@例子.测试
+      {"\"caf\xc3\xa9 au lait\"@example.com", true},              // quoted, UTF-8 qtext
+      {"\xf0\x9f\x93\xa7@example.com", true},                     // 4-byte sequence
+      {"caf\xc3@example.com", false},                           // truncated sequence
+      {"caf\xe9@example.com", false},                           // Latin-1, not UTF-8
+      {"\xc0\xaf@example.com", false},                          // overlong
+      {"\xed\xa0\x80@example.com", false},                      // surrogate
+      {"a@\xc3\xa4-.example", false},                          // label ends with '-'
+      {"a@[IPv6:\xc3\xa4::1]", false},                         // no UTF-8 in address literals
+      {"caf\xc3\xa9..x@example.com", false},                    // dot-string rules still apply
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(is_valid_mailbox(c.mailbox)) << c.mailbox;
+    EXPECT_EQ(is_valid_mailbox(c.mailbox, true), c.valid_utf8) << c.mailbox;
+    const std::string argument = "TO:<" + c.mailbox + ">";  // the path's views point into it
+    const PathArgument path = parse_rcpt_to(argument);
+    EXPECT_EQ(path.error, c.valid_utf8 ? PathError::none : PathError::bad_address) << c.mailbox;
+    if (c.valid_utf8) {
+      EXPECT_TRUE(path.utf8) << c.mailbox;
+      EXPECT_EQ(path.address, c.mailbox);
+    }
+  }
+  // ASCII addresses are not marked, and the parser leaves the SMTPUTF8 decision to the protocol.
+  EXPECT_FALSE(parse_mail_from("FROM:<alice@example.com> SMTPUTF8").utf8);
+  const PathArgument sender = parse_mail_from("FROM:<caf\xc3\xa9@example.com>");
+  EXPECT_EQ(sender.error, PathError::none);
+  EXPECT_TRUE(sender.utf8);
+  // 64 octets, not characters: 32 two-byte characters fit, 33 do not.
+  std::string local;
+  for (int i = 0; i < 32; ++i) local += "\xc3\xa9";
+  EXPECT_TRUE(is_valid_mailbox(local + "@example.com", true));
+  EXPECT_EQ(parse_rcpt_to("TO:<" + local + "\xc3\xa9@example.com>").error, PathError::local_part_too_long);
 }
 
 TEST(SmtpCommandParser, Decimal) {

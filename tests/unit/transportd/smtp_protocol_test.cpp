@@ -253,11 +253,12 @@ TEST(SmtpProtocol, EhloKeywordsFollowConnectorFlags) {
     const char* keywords;
   };
   const Flags cases[] = {
-      {true, true, true, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\nCHUNKING"},
-      {false, true, true, true, "SIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES\nCHUNKING"},
+      // SMTPUTF8 goes with 8BITMIME (RFC 6531 §3.1).
+      {true, true, true, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING"},
+      {false, true, true, true, "SIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING"},
       {true, false, true, true, "PIPELINING\nSIZE 10485760\nENHANCEDSTATUSCODES\nCHUNKING"},
-      {true, true, false, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nCHUNKING"},
-      {true, true, true, false, "PIPELINING\nSIZE 10485760\n8BITMIME\nENHANCEDSTATUSCODES"},
+      {true, true, false, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nCHUNKING"},
+      {true, true, true, false, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES"},
       {false, false, false, false, "SIZE 10485760"},
   };
   for (const Flags& f : cases) {
@@ -312,7 +313,14 @@ TEST(SmtpProtocol, MailSyntax) {
       {"MAIL FROM:<alice@example.com> BODY=BINARYMIME", 555, "5.5.4"},
       {"MAIL FROM:<alice@example.com> BODY", 501, "5.5.4"},
       {"MAIL FROM:<alice@example.com> BODY=7BIT BODY=7BIT", 501, "5.5.4"},
-      {"MAIL FROM:<alice@example.com> SMTPUTF8", 555, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SMTPUTF8", 250, "2.1.0"},
+      {"MAIL FROM:<alice@example.com> smtputf8 BODY=8BITMIME", 250, "2.1.0"},
+      {"MAIL FROM:<caf\xc3\xa9@example.com> SMTPUTF8", 250, "2.1.0"},
+      {"MAIL FROM:<a@\xe4\xbe\x8b\xe5\xad\x90.example> SMTPUTF8", 250, "2.1.0"},
+      {"MAIL FROM:<caf\xc3\xa9@example.com>", 553, "5.6.7"},  // RFC 6531 §3.5
+      {"MAIL FROM:<caf\xe9@example.com> SMTPUTF8", 501, "5.1.7"},  // Latin-1: not UTF-8
+      {"MAIL FROM:<alice@example.com> SMTPUTF8=yes", 501, "5.5.4"},
+      {"MAIL FROM:<alice@example.com> SMTPUTF8 SMTPUTF8", 501, "5.5.4"},
       {"MAIL FROM:<alice@example.com> AUTH=<>", 555, "5.5.4"},
       {"MAIL FROM:<alice@example.com> FOO=bar", 555, "5.5.4"},
       {"MAIL FROM:alice@example.com", 501, "5.5.2"},
@@ -382,7 +390,10 @@ TEST(SmtpProtocol, RcptSyntax) {
       {"RCPT alice@example.com", 501, "5.5.2"},
       {"RCPT FROM:<alice@example.com>", 501, "5.5.2"},
       {"RCPT TO:<alice>", 501, "5.1.3"},
-      {"RCPT TO:<Postmaster>", 501, "5.1.3"},
+      {"RCPT TO:<Postmaster>", 250, "2.1.5"},  // RFC 5321 §4.5.1: no domain needed
+      {"RCPT TO:<postmaster>", 250, "2.1.5"},
+      {"RCPT TO:<postmaster@example.com>", 250, "2.1.5"},  // no such mailbox: the server's postmaster
+      {"RCPT TO:<caf\xc3\xa9@example.com>", 553, "5.6.7"},  // UTF-8 without SMTPUTF8 at MAIL
       {"RCPT TO:<alice@@example.com>", 501, "5.1.3"},
       {"RCPT TO:<" + std::string(300, 'x') + "@example.com>", 501, "5.1.3"},
       {"RCPT TO:<" + std::string(65, 'x') + "@example.com>", 501, "5.1.3"},
@@ -852,6 +863,182 @@ TEST(SmtpProtocol, FactsAndHeloName) {
   p.on_command("BDAT 3 LAST");
   EXPECT_EQ(p.on_chunk(3).reply.code, 503);
   EXPECT_EQ(p.on_command("DATA").reply.code, 354);
+}
+
+// SMTPUTF8 (RFC 6531): offered with 8BITMIME, a MAIL parameter without a value, and the key that lets
+// UTF-8 addresses into this transaction only.
+TEST(SmtpProtocol, Smtputf8Transaction) {
+  Server server;
+  server.config.mailboxes.push_back(mailbox("j\xc3\xb6rg@example.com"));
+  server.index = std::make_unique<RecipientIndex>(server.config);
+  Protocol p = server.protocol();
+  EXPECT_NE(p.on_command("EHLO client.example").reply.text.find("\n8BITMIME\nSMTPUTF8\n"), std::string::npos);
+  ASSERT_EQ(p.on_command("MAIL FROM:<caf\xc3\xa9@client.example> SMTPUTF8").reply.code, 250);
+  EXPECT_TRUE(p.envelope().smtputf8);
+  EXPECT_EQ(p.envelope().mail_from, "caf\xc3\xa9@client.example");
+  Step s = p.on_command("RCPT TO:<J\xc3\xb6RG@example.com>");  // ASCII letters in any case
+  EXPECT_EQ(s.reply.code, 250) << s.reply.text;
+  EXPECT_EQ(s.recipient, "J\xc3\xb6RG@example.com");
+  s = p.on_command("RCPT TO:<J\xc3\x96rg@example.com>");  // Ö is not ö: no Unicode case folding
+  EXPECT_EQ(s.reply.code, 550);
+  EXPECT_EQ(s.refusal, RecipientRefusal::unknown_user);
+  ASSERT_EQ(p.envelope().recipients.size(), 1u);
+  EXPECT_EQ(p.envelope().recipients[0].mailbox, &server.config.mailboxes.back());
+
+  // The next transaction without SMTPUTF8: UTF-8 recipients are refused as RFC 6531 §3.5 says.
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+  EXPECT_FALSE(p.envelope().smtputf8);
+  s = p.on_command("RCPT TO:<j\xc3\xb6rg@example.com>");
+  EXPECT_EQ(s.reply.code, 553);
+  EXPECT_EQ(s.reply.enhanced, "5.6.7");
+  EXPECT_EQ(s.refusal, RecipientRefusal::syntax);
+  EXPECT_EQ(s.recipient, "j\xc3\xb6rg@example.com");
+  EXPECT_TRUE(s.tarpit);
+
+  // Without 8BITMIME there is no SMTPUTF8 either.
+  server.connector.eight_bit_mime_enabled = false;
+  Protocol off = server.protocol();
+  EXPECT_EQ(off.on_command("EHLO client.example").reply.text.find("SMTPUTF8"), std::string::npos);
+  s = off.on_command("MAIL FROM:<a@client.example> SMTPUTF8");
+  EXPECT_EQ(s.reply.code, 555);
+  EXPECT_EQ(s.reply.enhanced, "5.5.4");
+}
+
+// RCPT TO:<Postmaster> needs no domain and is always accepted (RFC 5321 §4.5.1, DESIGN §5): from an
+// anonymous session, with validation on, and for the server's postmaster mailbox.
+TEST(SmtpProtocol, PostmasterWithoutDomain) {
+  Server server;
+  server.config.accepted_domains[0].is_default = true;
+  server.config.mailboxes.push_back(mailbox("root@example.com", {"postmaster@example.com"}));
+  server.index = std::make_unique<RecipientIndex>(server.config);
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  for (const char* command : {"RCPT TO:<Postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<postmaster@Example.com>"}) {
+    const Step s = p.on_command(command);
+    EXPECT_EQ(s.reply.code, 250) << command << ": " << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, "2.1.5") << command;
+    EXPECT_FALSE(s.tarpit) << command;
+    EXPECT_EQ(s.refusal, RecipientRefusal::none) << command;
+  }
+  // One copy for the mailbox, however it was named.
+  ASSERT_EQ(p.envelope().recipients.size(), 1u);
+  EXPECT_EQ(p.envelope().recipients[0].address, "Postmaster");
+  EXPECT_EQ(p.envelope().recipients[0].mailbox, &server.config.mailboxes.back());
+  EXPECT_EQ(p.state(), State::recipients);
+
+  // No postmaster mailbox anywhere: still accepted, held without a mailbox like other such mail.
+  const Server bare;
+  Protocol q = bare.protocol();
+  reach(q, Stage::mail);
+  EXPECT_EQ(q.on_command("RCPT TO:<postmaster>").reply.code, 250);
+  ASSERT_EQ(q.envelope().recipients.size(), 1u);
+  EXPECT_EQ(q.envelope().recipients[0].mailbox, nullptr);
+}
+
+// Every RCPT reply carries its typed reason and the parsed address: the session reads neither the
+// command line nor the reply text for them.
+TEST(SmtpProtocol, RcptStepSaysWhyAndWhom) {
+  struct Case {
+    const char* command;
+    int code;
+    RecipientRefusal refusal;
+    const char* recipient;
+  };
+  using R = RecipientRefusal;
+  const Case cases[] = {
+      {"RCPT TO:<alice@example.com>", 250, R::none, "alice@example.com"},
+      {"RCPT TO:<@relay.example:Bob@example.com>", 250, R::none, "Bob@example.com"},
+      {"RCPT TO:<nobody@example.com>", 550, R::unknown_user, "nobody@example.com"},
+      {"RCPT TO:<blocked@example.com>", 550, R::blocked, "blocked@example.com"},
+      {"RCPT TO:<victim@elsewhere.example>", 550, R::relay, "victim@elsewhere.example"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 555, R::syntax, "alice@example.com"},
+      {"RCPT TO:<alice>", 501, R::syntax, ""},
+      {"RCPT TO:<>", 501, R::syntax, ""},
+      {"RCPT TO:alice@example.com", 501, R::syntax, ""},
+  };
+  const Server server;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.command);
+    Protocol p = server.protocol();
+    reach(p, Stage::mail);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << s.reply.text;
+    EXPECT_EQ(s.refusal, c.refusal);
+    EXPECT_EQ(s.recipient, c.recipient);
+  }
+  // Out of order: nothing was checked.
+  Protocol p = server.protocol();
+  reach(p, Stage::ready);
+  Step s = p.on_command("RCPT TO:<alice@example.com>");
+  EXPECT_EQ(s.reply.code, 503);
+  EXPECT_EQ(s.refusal, R::sequence);
+  // The recipient limit.
+  Server limited;
+  limited.connector.max_recipients_per_message = 1;
+  Protocol q = limited.protocol();
+  reach(q, Stage::recipients);
+  s = q.on_command("RCPT TO:<bob@example.com>");
+  EXPECT_EQ(s.reply.code, 452);
+  EXPECT_EQ(s.refusal, R::limit);
+  EXPECT_EQ(s.recipient, "bob@example.com");
+  // Other commands carry no refusal.
+  EXPECT_EQ(q.on_command("NOOP").refusal, R::none);
+}
+
+// The facts the Received: header's protocol name is made of (RFC 3848).
+TEST(SmtpProtocol, ReceivedProtocolFacts) {
+  const Server server;
+  Protocol p = server.protocol();
+  p.on_command("HELO client.example");
+  EXPECT_FALSE(p.extended());
+  p.on_command("EHLO client.example");
+  EXPECT_TRUE(p.extended());
+  EXPECT_FALSE(p.authenticated_by_auth());
+  // A connector's trust is not SMTP AUTH.
+  Protocol trusted = server.protocol(true);
+  EXPECT_TRUE(trusted.authenticated());
+  EXPECT_FALSE(trusted.authenticated_by_auth());
+}
+
+// A connector whose certificate pair no longer loads (DESIGN §3): STARTTLS is not offered, asking for
+// it is a temporary failure, and a RequireTLS connector answers MAIL the same way rather than demand
+// a STARTTLS the client cannot get.
+TEST(SmtpProtocol, CertificatePairThatDoesNotLoadStopsStarttls) {
+  Server server;
+  server.connector.auth_mechanism = {store::AuthMechanismFlag::tls};
+  SessionFacts facts;
+  facts.remote = store::IpAddress::parse("192.0.2.10");
+  facts.local = store::Binding::parse("0.0.0.0:25");
+
+  Protocol offered(server.connector, *server.index, facts);
+  EXPECT_NE(offered.on_command("EHLO client.example").reply.text.find("STARTTLS"), std::string::npos);
+
+  facts.tls_available = false;
+  Protocol broken(server.connector, *server.index, facts);
+  EXPECT_EQ(broken.on_command("EHLO client.example").reply.text.find("STARTTLS"), std::string::npos);
+  Step s = broken.on_command("STARTTLS");
+  EXPECT_EQ(s.reply.code, 454);
+  EXPECT_EQ(s.reply.enhanced, "4.7.0");
+  EXPECT_EQ(s.action, Action::read_command);
+  EXPECT_FALSE(s.tarpit);
+  // Without RequireTLS the session goes on in the clear.
+  EXPECT_EQ(broken.on_command("MAIL FROM:<a@example.org>").reply.code, 250);
+
+  server.connector.require_tls = true;
+  Protocol required(server.connector, *server.index, facts);
+  required.on_command("EHLO client.example");
+  s = required.on_command("MAIL FROM:<a@example.org>");
+  EXPECT_EQ(s.reply.code, 454);
+  EXPECT_EQ(s.reply.enhanced, "4.7.0");
+  EXPECT_EQ(required.state(), State::ready);
+
+  // A connector without Tls still answers 502: STARTTLS is not one of its commands.
+  server.connector.require_tls = false;
+  server.connector.auth_mechanism = {};
+  Protocol plain(server.connector, *server.index, facts);
+  plain.on_command("EHLO client.example");
+  EXPECT_EQ(plain.on_command("STARTTLS").reply.code, 502);
 }
 
 }  // namespace

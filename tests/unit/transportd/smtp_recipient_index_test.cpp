@@ -66,7 +66,8 @@ TEST(SmtpRecipientIndex, Decisions) {
       {"x@example.com.evil", false, V::not_accepted, nullptr, nullptr},
       {"x@notexample.com", false, V::not_accepted, nullptr, nullptr},
       {"x@[192.0.2.1]", false, V::not_accepted, nullptr, nullptr},
-      {"x@elsewhere.example", true, V::accepted, nullptr, nullptr},
+      // A session that may relay, to a domain no send connector serves (there are none yet).
+      {"x@elsewhere.example", true, V::no_route, nullptr, nullptr},
       {"dave@example.com", true, V::unknown_user, nullptr, "example.com"},
       {"anyone@partner.example", false, V::accepted, nullptr, "partner.example"},
       {"spamtrap@partner.example", false, V::blocked, nullptr, "partner.example"},
@@ -142,6 +143,85 @@ TEST(SmtpRecipientIndex, AcceptedDomain) {
       EXPECT_EQ(d->domain_name, c.accepted) << c.domain;
     }
   }
+}
+
+// The server's postmaster: postmaster@ the Default domain, else the first Authoritative domain by
+// name that has one, else no mailbox (held); postmaster@ any Authoritative domain is always accepted.
+TEST(SmtpRecipientIndex, Postmaster) {
+  const auto postmaster_of = [](const RecipientIndex& index) {
+    const RecipientDecision d = index.postmaster();
+    EXPECT_EQ(d.verdict, RecipientVerdict::accepted);
+    return d.mailbox == nullptr ? std::string("(none)") : d.mailbox->primary_smtp_address;
+  };
+  store::Configuration config;
+  config.accepted_domains = {domain("zeta.example", store::DomainType::authoritative),
+                             domain("alpha.example", store::DomainType::authoritative),
+                             domain("relay.example", store::DomainType::internal_relay),
+                             domain("*.wild.example", store::DomainType::authoritative)};
+  config.mailboxes = {mailbox("admin@zeta.example", {"PostMaster@zeta.example"}),
+                      mailbox("root@alpha.example", {"postmaster@alpha.example"}),
+                      mailbox("postmaster@relay.example")};
+  {
+    // No Default domain: alpha.example comes first by name.
+    const RecipientIndex index(config);
+    EXPECT_EQ(postmaster_of(index), "root@alpha.example");
+  }
+  config.accepted_domains[0].is_default = true;
+  {
+    // zeta.example is the Default domain: its alias wins.
+    const RecipientIndex index(config);
+    EXPECT_EQ(postmaster_of(index), "admin@zeta.example");
+  }
+  config.mailboxes.erase(config.mailboxes.begin());
+  config.accepted_domains.push_back(domain("gamma.example", store::DomainType::authoritative));
+  {
+    // The Default domain has none: the next Authoritative domain by name that has one. A relay
+    // domain's mailbox is never the server's postmaster.
+    const RecipientIndex index(config);
+    EXPECT_EQ(postmaster_of(index), "root@alpha.example");
+    // postmaster@ an Authoritative domain without its own mailbox reaches the server's postmaster,
+    // in any letter case, even with validation on.
+    for (const char* address : {"postmaster@zeta.example", "POSTMASTER@Gamma.Example", "postmaster@x.wild.example"}) {
+      const RecipientDecision d = index.check(address, false);
+      EXPECT_EQ(d.verdict, RecipientVerdict::accepted) << address;
+      ASSERT_NE(d.mailbox, nullptr) << address;
+      EXPECT_EQ(d.mailbox->primary_smtp_address, "root@alpha.example") << address;
+    }
+    EXPECT_EQ(index.check("postmasters@zeta.example", false).verdict, RecipientVerdict::unknown_user);
+    EXPECT_EQ(index.check("postmaster@elsewhere.example", false).verdict, RecipientVerdict::not_accepted);
+  }
+  config.mailboxes.clear();
+  {
+    // Nobody is postmaster: still accepted (RFC 5321 §4.5.1), without a mailbox.
+    const RecipientIndex index(config);
+    EXPECT_EQ(postmaster_of(index), "(none)");
+    const RecipientDecision d = index.check("postmaster@alpha.example", false);
+    EXPECT_EQ(d.verdict, RecipientVerdict::accepted);
+    EXPECT_EQ(d.mailbox, nullptr);
+  }
+  // A blocked postmaster@ address stays blocked: the administrator said so.
+  config.recipient_filter.block_list_enabled = true;
+  config.recipient_filter.blocked_recipients = {"postmaster@alpha.example"};
+  const RecipientIndex blocked(config);
+  EXPECT_EQ(blocked.check("postmaster@alpha.example", false).verdict, RecipientVerdict::blocked);
+}
+
+// UTF-8 addresses match as the directory stores them: ASCII letters in any case, other characters
+// exactly (no Unicode case folding or normalization).
+TEST(SmtpRecipientIndex, Utf8AddressesMatchTheStoredForm) {
+  store::Configuration config;
+  config.accepted_domains = {domain("example.com", store::DomainType::authoritative)};
+  config.mailboxes = {mailbox("J\xc3\xb6rg@example.com", {"\xe7\x94\xa8\xe6\x88\xb7@example.com"})};
+  const RecipientIndex index(config);
+  for (const char* address : {"J\xc3\xb6rg@example.com", "j\xc3\xb6RG@EXAMPLE.COM", "\xe7\x94\xa8\xe6\x88\xb7@Example.com"}) {
+    const RecipientDecision d = index.check(address, false);
+    EXPECT_EQ(d.verdict, RecipientVerdict::accepted) << address;
+    EXPECT_EQ(d.mailbox, &config.mailboxes[0]) << address;
+  }
+  // Ö is not folded to ö, and a decomposed ö (o + U+0308) is another address.
+  EXPECT_EQ(index.check("J\xc3\x96rg@example.com", false).verdict, RecipientVerdict::unknown_user);
+  EXPECT_EQ(index.check("Jo\xcc\x88rg@example.com", false).verdict, RecipientVerdict::unknown_user);
+  EXPECT_EQ(index.find_mailbox("j\xc3\xb6rg@example.com"), &config.mailboxes[0]);
 }
 
 TEST(SmtpRecipientIndex, HundredThousandMailboxes) {
