@@ -57,6 +57,11 @@ CallResult call_admin(const std::string& target, const google::protobuf::MethodD
   }
   if (!status.ok()) return {CallOutcome::Refused, status_text(status)};
 
+  std::vector<std::string> warnings;
+  for (const auto& [key, value] : context.GetServerTrailingMetadata()) {
+    if (key == "warning-bin") warnings.emplace_back(value.data(), value.size());
+  }
+
   std::vector<grpc::Slice> slices;
   if (!response_buffer.Dump(&slices).ok()) return {CallOutcome::Refused, "the server's reply could not be read"};
   std::string reply;
@@ -64,7 +69,7 @@ CallResult call_admin(const std::string& target, const google::protobuf::MethodD
   if (!response.ParseFromString(reply)) {
     return {CallOutcome::Refused, "the server's reply is not a valid " + rpc.output_type()->full_name()};
   }
-  return {CallOutcome::Ok, {}};
+  return {CallOutcome::Ok, {}, std::move(warnings)};
 }
 
 }  // namespace adminctl

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace google::protobuf {
 class Message;
@@ -20,6 +21,7 @@ enum class CallOutcome {
 struct CallResult {
   CallOutcome outcome;
   std::string message;
+  std::vector<std::string> warnings = {};  // Ok only: the server's warnings about the change it made
 };
 
 // Calls rpc on target (a gRPC target such as unix:/path) with a 30 s deadline.

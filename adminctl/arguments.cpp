@@ -17,6 +17,7 @@ const std::vector<CommandOption>& global_options() {
        "the transportd admin endpoint, unix:PATH or a socket path (default: $ADMINCTL_SERVER, else "
        "unix:/var/lib/transportd/admin.sock)"},
       {OptionRole::Help, {"help", "h", "?"}, false, "show help"},
+      {OptionRole::Version, {"version"}, false, "print adminctl's version and exit"},
   };
   return options;
 }
@@ -71,6 +72,17 @@ std::vector<CommandOption> build_command_options(const Command& command) {
       options.push_back(
           {OptionRole::Property, flag_names(*field), true, flag_help(*field, command.verb == Verb::New), field});
     }
+    if (command.verb == Verb::Set) {
+      for (const auto* field : settable_fields(*kind.message)) {
+        if (!field->is_repeated()) continue;
+        const std::string& name = exchange_name(*field);
+        options.push_back({OptionRole::ListAdd, {"add-" + kebab_name(*field)}, true,
+                           "entries to add to " + name + " (comma-separated or repeated); the others stay", field});
+        options.push_back({OptionRole::ListRemove, {"remove-" + kebab_name(*field)}, true,
+                           "entries to remove from " + name + " (comma-separated or repeated); the others stay",
+                           field});
+      }
+    }
     if (kind.has_password) {
       options.push_back({OptionRole::PasswordStdin, {"password-stdin", "PasswordStdin"}, false,
                          "read the password from the first line of standard input"});
@@ -81,6 +93,15 @@ std::vector<CommandOption> build_command_options(const Command& command) {
                            "remove the password: the mailbox can no longer authenticate"});
       }
     }
+  }
+  if (command.verb == Verb::New || command.verb == Verb::Set || command.verb == Verb::Remove) {
+    options.push_back({OptionRole::WhatIf, {"what-if", "WhatIf"}, false,
+                       "show what would change, change nothing (the server checks it like the real change)"});
+  }
+  if (command.verb == Verb::Remove) {
+    options.push_back({OptionRole::Confirm, {"confirm"}, false,
+                       "--confirm:$false (or --confirm=false): remove without asking, even when several objects or "
+                       "the last connector on a Binding would go; --confirm: always ask"});
   }
   if (command.verb == Verb::Test) {
     options.push_back({OptionRole::RemoteIp, {"remote-ip", "RemoteIp", "RemoteIPAddress"}, true,

@@ -13,8 +13,13 @@ namespace adminctl {
 enum class OptionRole {
   Server,          // --server (global)
   Help,            // --help, -h (CLI11 provides the option; listed here so -Help is rewritten)
+  Version,         // --version (global; CLI11's version flag)
   Identity,        // get-/set-/remove-: --identity X, Exchange's -Identity (same as a positional identity)
   Property,        // a property of the object kind (--tarpit-interval)
+  ListAdd,         // set-*: --add-remote-ip-ranges, entries to add to a list property (field)
+  ListRemove,      // set-*: --remove-remote-ip-ranges, entries to remove from a list property (field)
+  WhatIf,          // new-/set-/remove-*: --what-if, show what would change and change nothing
+  Confirm,         // remove-*: --confirm:$false removes without asking; --confirm always asks
   Select,          // get-*: --select
   Format,          // get-*: --format
   PasswordStdin,   // new-/set-mailbox
@@ -31,11 +36,12 @@ struct CommandOption {
   std::vector<std::string> names;  // long names without dashes; the first is the canonical one
   bool takes_value;
   std::string help;
-  // For OptionRole::Property, a field of the object; for OptionRole::Filter, a field of the request.
+  // For OptionRole::Property, ListAdd and ListRemove, a field of the object; for OptionRole::Filter, a
+  // field of the request.
   const google::protobuf::FieldDescriptor* field = nullptr;
 };
 
-// Options valid before and after the command: --server, --help.
+// Options valid before and after the command: --server, --help, --version.
 const std::vector<CommandOption>& global_options();
 
 // The options of one command (not the global ones), in --help order.

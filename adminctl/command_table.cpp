@@ -76,10 +76,10 @@ const std::vector<KindSpec>& kind_specs() {
       {"MessageTrackingLog", v1::MessageTrackingEvent::descriptor(), nullptr,
        {"Timestamp", "EventId", "Sender", "Recipients", "RecipientStatus"}, false,
        {Verb::Get}, true},
-      // The running server: read-only, one per daemon.
+      // The running server, one per daemon: mostly read-only, with a few server-wide settings.
       {"TransportServer", v1::TransportServer::descriptor(), nullptr,
        {"Name", "Version", "Uptime", "OpenSessions", "TarpittedSessions"}, false,
-       {Verb::Get}, false},
+       {Verb::Get, Verb::Set}, false},
   };
   return specs;
 }

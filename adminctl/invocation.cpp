@@ -85,17 +85,98 @@ void set_identities(pb::Message& request, const std::vector<std::string>& identi
   for (const auto& identity : identities) request.GetReflection()->AddString(&request, &field, identity);
 }
 
-// Applies every property flag to object; returns the fields given, in field order.
-std::vector<const pb::FieldDescriptor*> apply_properties(const Invocation& invocation, pb::Message& object) {
+void sort_by_field_order(std::vector<const pb::FieldDescriptor*>& fields) {
+  std::sort(fields.begin(), fields.end(), [](const auto* a, const auto* b) { return a->index() < b->index(); });
+}
+
+// apply_property, except that a number too large for its field is kept for the end of plan_call: a
+// usage error anywhere else on the command line must win over it (exit 2, before any server check).
+void apply_or_defer(pb::Message& object, const pb::FieldDescriptor& field, const std::vector<std::string>& values,
+                    std::optional<std::string>& out_of_range) {
+  try {
+    apply_property(object, field, values);
+  } catch (const OutOfRange& e) {
+    if (!out_of_range) out_of_range = e.what();
+  }
+}
+
+// Applies every property flag to object, except those of the fields in `skip`; returns the fields
+// given, in field order.
+std::vector<const pb::FieldDescriptor*> apply_properties(const Invocation& invocation, pb::Message& object,
+                                                         std::optional<std::string>& out_of_range,
+                                                         const std::vector<const pb::FieldDescriptor*>& skip = {}) {
   std::vector<const pb::FieldDescriptor*> given;
   for (const auto& [option, values] : invocation.given) {
     if (option->role != OptionRole::Property) continue;
-    apply_property(object, *option->field, values);
+    if (std::find(skip.begin(), skip.end(), option->field) != skip.end()) continue;
+    apply_or_defer(object, *option->field, values, out_of_range);
     given.push_back(option->field);
   }
-  std::sort(given.begin(), given.end(),
-            [](const auto* a, const auto* b) { return a->index() < b->index(); });
+  sort_by_field_order(given);
   return given;
+}
+
+bool is_list_edit_text(const std::string& value) { return trim(value).starts_with("@{"); }
+
+// set-*: --add-X, --remove-X and "@{Add=...;Remove=...}" values of list flags, as the request's
+// list_edits (one per property). Returns the fields edited, in field order.
+std::vector<const pb::FieldDescriptor*> apply_list_edits(const Invocation& invocation, pb::Message& request) {
+  std::vector<const pb::FieldDescriptor*> fields;
+  std::vector<ListEditText> edits;
+  const auto edit_of = [&](const pb::FieldDescriptor* field) -> ListEditText& {
+    const auto at = std::find(fields.begin(), fields.end(), field);
+    if (at != fields.end()) return edits[static_cast<std::size_t>(at - fields.begin())];
+    fields.push_back(field);
+    return edits.emplace_back();
+  };
+  for (const auto& [option, values] : invocation.given) {
+    const auto* field = option->field;
+    if (option->role == OptionRole::ListAdd || option->role == OptionRole::ListRemove) {
+      auto& entries = option->role == OptionRole::ListAdd ? edit_of(field).add : edit_of(field).remove;
+      for (const auto& value : values) {
+        for (auto& piece : split_list(value)) entries.push_back(std::move(piece));
+      }
+    } else if (option->role == OptionRole::Property && field->is_repeated() &&
+               std::any_of(values.begin(), values.end(), is_list_edit_text)) {
+      if (!std::all_of(values.begin(), values.end(), is_list_edit_text)) {
+        throw UsageError(exchange_name(*field) + " is given both a new list and @{Add=...;Remove=...}: give one");
+      }
+      for (const auto& value : values) {
+        const auto parsed = *parse_list_edit(value, exchange_name(*field));
+        auto& edit = edit_of(field);
+        edit.add.insert(edit.add.end(), parsed.add.begin(), parsed.add.end());
+        edit.remove.insert(edit.remove.end(), parsed.remove.begin(), parsed.remove.end());
+      }
+    }
+  }
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (edits[i].add.empty() && edits[i].remove.empty()) {
+      throw UsageError("--add-" + kebab_name(*fields[i]) + "/--remove-" + kebab_name(*fields[i]) + ": no entry given");
+    }
+    auto* edit = dynamic_cast<v1::ListEdit*>(
+        request.GetReflection()->AddMessage(&request, &field_named(*request.GetDescriptor(), "list_edits")));
+    edit->set_property(fields[i]->name());
+    for (const auto& entry : edits[i].add) edit->add_add(entry);
+    for (const auto& entry : edits[i].remove) edit->add_remove(entry);
+  }
+  sort_by_field_order(fields);
+  return fields;
+}
+
+// --what-if: the request's what_if field; --confirm: the plan's confirmation.
+void apply_what_if_and_confirm(const Invocation& invocation, Plan& plan) {
+  if (has(invocation, OptionRole::WhatIf)) {
+    const auto& values = *values_of(invocation, OptionRole::WhatIf);
+    plan.what_if = std::any_of(values.begin(), values.end(),
+                               [](const std::string& v) { return parse_bool(v, "--what-if"); });
+    if (plan.what_if) {
+      auto& request = *plan.request;
+      request.GetReflection()->SetBool(&request, &field_named(*request.GetDescriptor(), "what_if"), true);
+    }
+  }
+  if (const auto confirm = single_value(invocation, OptionRole::Confirm, "--confirm")) {
+    plan.confirmation = parse_bool(*confirm, "--confirm") ? Confirmation::Always : Confirmation::Never;
+  }
 }
 
 void set_mask(pb::Message& request, const std::vector<const pb::FieldDescriptor*>& fields) {
@@ -145,7 +226,7 @@ void refuse_stdin_conflict(const Invocation& invocation) {
   }
 }
 
-void plan_get(const Invocation& invocation, std::istream& input, Plan& plan) {
+void plan_get(const Invocation& invocation, std::istream& input, Plan& plan, std::optional<std::string>& out_of_range) {
   const ObjectKind& kind = *invocation.command->kind;
   if (kind.singleton || kind.query) {
     refuse_positionals(invocation);
@@ -153,7 +234,7 @@ void plan_get(const Invocation& invocation, std::istream& input, Plan& plan) {
     set_identities(*plan.request, identities_from(invocation, input, false));
   }
   for (const auto& [option, values] : invocation.given) {
-    if (option->role == OptionRole::Filter) apply_property(*plan.request, *option->field, values);
+    if (option->role == OptionRole::Filter) apply_or_defer(*plan.request, *option->field, values, out_of_range);
   }
   if (const auto format = single_value(invocation, OptionRole::Format, "--format")) {
     plan.output.format = parse_format(*format);
@@ -172,14 +253,22 @@ void plan_get(const Invocation& invocation, std::istream& input, Plan& plan) {
   }
 }
 
-void plan_new(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt, Plan& plan) {
+void plan_new(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt, Plan& plan,
+              std::optional<std::string>& out_of_range) {
   const ObjectKind& kind = *invocation.command->kind;
   const std::string& command = invocation.command->name;
   refuse_stdin_conflict(invocation);
+  for (const auto& [option, values] : invocation.given) {
+    if (option->role == OptionRole::Property && option->field->is_repeated() &&
+        std::any_of(values.begin(), values.end(), is_list_edit_text)) {
+      throw UsageError(command + " makes a new " + kind.noun + ": there is no " + exchange_name(*option->field) +
+                       " to edit with @{Add=...;Remove=...}; give the list itself");
+    }
+  }
   auto& request = *plan.request;
   const auto* object_field = field_of_type(*request.GetDescriptor(), kind.message->full_name());
   auto& object = *request.GetReflection()->MutableMessage(&request, object_field);
-  auto given = apply_properties(invocation, object);
+  auto given = apply_properties(invocation, object, out_of_range);
 
   const auto& identity = *kind.identity_field;
   const auto& positionals = invocation.positionals;
@@ -220,7 +309,8 @@ void plan_new(const Invocation& invocation, std::istream& input, const PasswordP
   plan.output.properties = all_fields(*kind.message);
 }
 
-void plan_set(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt, Plan& plan) {
+void plan_set(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt, Plan& plan,
+              std::optional<std::string>& out_of_range) {
   const ObjectKind& kind = *invocation.command->kind;
   auto& request = *plan.request;
   refuse_stdin_conflict(invocation);
@@ -231,13 +321,22 @@ void plan_set(const Invocation& invocation, std::istream& input, const PasswordP
   }
   const auto* values_field = field_of_type(*request.GetDescriptor(), kind.message->full_name());
   auto& values = *request.GetReflection()->MutableMessage(&request, values_field);
-  const auto given = apply_properties(invocation, values);
+  const auto edited = apply_list_edits(invocation, request);
+  const auto given = apply_properties(invocation, values, out_of_range, edited);
+  for (const auto* field : edited) {
+    if (std::find(given.begin(), given.end(), field) != given.end()) {
+      throw UsageError(exchange_name(*field) + " is given both a new list and entries to add or remove: give one");
+    }
+  }
   const bool password_given = has(invocation, OptionRole::PasswordStdin) ||
                               has(invocation, OptionRole::PasswordPrompt) || has(invocation, OptionRole::ClearPassword);
-  if (given.empty() && !password_given) {
+  if (given.empty() && edited.empty() && !password_given) {
     throw UsageError(invocation.command->name + ": nothing to set; give at least one property flag (see " +
                      invocation.command->name + " --help)");
   }
+  plan.changed = given;
+  plan.changed.insert(plan.changed.end(), edited.begin(), edited.end());
+  sort_by_field_order(plan.changed);
   set_mask(request, given);
   if (kind.has_password) apply_password(invocation, request, input, prompt);
 }
@@ -266,11 +365,55 @@ Objects objects_in(const pb::Message& response, const ObjectKind& kind) {
   return objects;
 }
 
+// Like format list: Connector, MatchedRange (when one matched), Reason.
 std::string render_test(const pb::Message& response) {
   const auto& result = dynamic_cast<const v1::TestReceiveConnectorResponse&>(response);
-  if (!result.matched()) return "Connector : (none)\nReason : " + result.reason() + "\n";
-  return "Connector : " + result.connector() + "\nMatchedRange : " + result.matched_range() +
-         "\nReason : " + result.reason() + "\n";
+  v1::TestReceiveConnectorResponse shown = result;
+  const auto& descriptor = *shown.GetDescriptor();
+  Properties properties{&field_named(descriptor, "connector")};
+  if (result.matched()) {
+    properties.push_back(&field_named(descriptor, "matched_range"));
+  } else {
+    shown.set_connector("(none)");
+  }
+  properties.push_back(&field_named(descriptor, "reason"));
+  return format_list({&shown}, properties);
+}
+
+// The identity of an object as shown to the administrator, or the noun of a singleton.
+std::string shown_identity(const ObjectKind& kind, const pb::Message& object) {
+  if (kind.singleton || kind.shown_identity_field == nullptr) return "the " + kind.noun;
+  std::string identity = object.GetReflection()->GetString(object, kind.shown_identity_field);
+  return identity.empty() ? object.GetReflection()->GetString(object, kind.identity_field) : identity;
+}
+
+std::string render_what_if(const Plan& plan, const Objects& objects) {
+  const ObjectKind& kind = *plan.command->kind;
+  std::string out;
+  for (const auto* object : objects) {
+    if (!out.empty()) out += "\n";
+    if (plan.command->verb == Verb::New) {
+      out += "What if: would create " + kind.noun + " " + shown_identity(kind, *object) + "\n" +
+             format_list({object}, all_fields(*kind.message));
+    } else {
+      out += "What if: would change " + shown_identity(kind, *object) + " to\n" + format_list({object}, plan.changed);
+    }
+  }
+  return out;
+}
+
+std::string render_removal(const Plan& plan, const v1::RemoveResponse& response) {
+  if (!plan.what_if) return {};
+  std::string out;
+  for (const auto& identity : response.removed()) out += "What if: would remove " + identity + "\n";
+  for (const auto& binding : response.emptied_bindings()) {
+    out += "What if: nothing would listen on " + binding + " any more (its last connector would go)\n";
+  }
+  return out;
+}
+
+std::string noun_count(std::size_t count, const ObjectKind& kind) {
+  return std::to_string(count) + " " + kind.noun + " object" + (count == 1 ? "" : "s");
 }
 
 std::string hex_byte(unsigned char byte) {
@@ -316,25 +459,57 @@ Plan plan_call(const Invocation& invocation, std::istream& input, const Password
   Plan plan;
   plan.command = invocation.command;
   plan.request = new_message(*invocation.command->rpc->input_type());
+  std::optional<std::string> out_of_range;
   switch (invocation.command->verb) {
-    case Verb::Get: plan_get(invocation, input, plan); break;
-    case Verb::New: plan_new(invocation, input, prompt, plan); break;
-    case Verb::Set: plan_set(invocation, input, prompt, plan); break;
+    case Verb::Get: plan_get(invocation, input, plan, out_of_range); break;
+    case Verb::New: plan_new(invocation, input, prompt, plan, out_of_range); break;
+    case Verb::Set: plan_set(invocation, input, prompt, plan, out_of_range); break;
     case Verb::Remove: set_identities(*plan.request, identities_from(invocation, input, true)); break;
     case Verb::Test: plan_test(invocation, plan); break;
   }
+  apply_what_if_and_confirm(invocation, plan);
   refuse_invalid_utf8(*plan.request);
+  if (out_of_range) throw OutOfRange(*out_of_range);
   return plan;
+}
+
+std::optional<std::string> removal_question(const Plan& plan, const v1::RemoveResponse& would_remove) {
+  const bool several = would_remove.removed_size() > 1;
+  const bool empties = would_remove.emptied_bindings_size() > 0;
+  if (plan.confirmation == Confirmation::Never) return std::nullopt;
+  if (plan.confirmation == Confirmation::WhenNeeded && !several && !empties) return std::nullopt;
+  const ObjectKind& kind = *plan.command->kind;
+  std::vector<std::string> identities(would_remove.removed().begin(), would_remove.removed().end());
+  std::string question = "Remove " + noun_count(identities.size(), kind) + ": " + join(identities, ", ") + "?";
+  if (empties) {
+    std::vector<std::string> bindings(would_remove.emptied_bindings().begin(), would_remove.emptied_bindings().end());
+    question += " Nothing would listen on " + join(bindings, ", ") + " any more.";
+  }
+  return question + " [y/N] ";
+}
+
+std::string confirmation_needed(const Plan& plan, const v1::RemoveResponse& would_remove) {
+  const ObjectKind& kind = *plan.command->kind;
+  std::string why = plan.command->name + " would remove " + noun_count(static_cast<std::size_t>(would_remove.removed_size()), kind);
+  if (would_remove.emptied_bindings_size() > 0) {
+    std::vector<std::string> bindings(would_remove.emptied_bindings().begin(), would_remove.emptied_bindings().end());
+    why += " and leave nothing listening on " + join(bindings, ", ");
+  }
+  return why + "; nothing was removed: standard input is not a terminal to ask on. Add --confirm:$false (or "
+               "--confirm=false) to remove without asking, or --what-if to see what would go";
 }
 
 std::string render_response(const Plan& plan, const pb::Message& response) {
   const ObjectKind& kind = *plan.command->kind;
   switch (plan.command->verb) {
     case Verb::Set:
-    case Verb::Remove: return {};
+      return plan.what_if ? render_what_if(plan, objects_in(response, kind)) : std::string();
+    case Verb::Remove: return render_removal(plan, dynamic_cast<const v1::RemoveResponse&>(response));
     case Verb::Test: return render_test(response);
-    case Verb::Get:
-    case Verb::New: break;
+    case Verb::New:
+      if (plan.what_if) return render_what_if(plan, objects_in(response, kind));
+      break;
+    case Verb::Get: break;
   }
   const Objects objects = objects_in(response, kind);
   const auto& properties = plan.output.properties;

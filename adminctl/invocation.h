@@ -29,18 +29,36 @@ struct OutputSettings {
   Properties properties;  // what to show, in order
 };
 
+// remove-*: whether to ask before removing.
+enum class Confirmation {
+  WhenNeeded,  // (default) when more than one object or the last connector on a Binding would go
+  Never,       // --confirm:$false
+  Always,      // --confirm, --confirm:$true
+};
+
 struct Plan {
   const Command* command = nullptr;
   std::unique_ptr<google::protobuf::Message> request;  // of type command->rpc->input_type()
   OutputSettings output;
+  bool what_if = false;  // --what-if: request.what_if is set, the output says what would change
+  Confirmation confirmation = Confirmation::WhenNeeded;
+  Properties changed;  // set-*: the properties given a value or list edits, in field order
 };
 
 // Asks for a new password on the terminal (twice, without echo); throws UsageError when they differ.
 using PasswordPrompt = std::function<std::string()>;
 
 // Builds the request. Reads identities ("-") or the password (--password-stdin) from input. Throws
-// UsageError for anything wrong with the command line.
+// UsageError for anything wrong with the command line, then OutOfRange for a number too large for
+// its field (so that a command line with both gets the usage error).
 Plan plan_call(const Invocation& invocation, std::istream& input, const PasswordPrompt& prompt);
+
+// remove-*: the question to ask before removing what a what-if call said would be removed, or nullopt
+// when the removal may go ahead without one (plan.confirmation and the response decide).
+std::optional<std::string> removal_question(const Plan& plan, const transport::admin::v1::RemoveResponse& would_remove);
+
+// remove-*: why a removal that needs confirmation was not made when nobody could be asked (exit 2).
+std::string confirmation_needed(const Plan& plan, const transport::admin::v1::RemoveResponse& would_remove);
 
 // What to print on standard output for the RPC's response (of type command->rpc->output_type()).
 std::string render_response(const Plan& plan, const google::protobuf::Message& response);

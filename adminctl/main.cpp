@@ -8,6 +8,7 @@
 
 #include "adminctl/admin_client.h"
 #include "adminctl/arguments.h"
+#include "adminctl/confirmation_prompt.h"
 #include "adminctl/invocation.h"
 #include "adminctl/password_prompt.h"
 #include "adminctl/usage_error.h"
@@ -90,10 +91,66 @@ Invocation invocation_of(const Subcommand& sub) {
   invocation.positionals = sub.positionals;
   for (const auto& [option, cli_option] : sub.options) {
     if (cli_option->count() == 0) continue;
-    invocation.given.emplace_back(option, option->takes_value ? cli_option->results()
-                                                              : std::vector<std::string>{"true"});
+    // A flag's result is "true", or the value after '=' (--confirm=false, -Confirm:$false).
+    invocation.given.emplace_back(option, cli_option->results());
   }
   return invocation;
+}
+
+const CommandOption& global_option(OptionRole role) {
+  for (const auto& option : global_options()) {
+    if (option.role == role) return option;
+  }
+  throw std::logic_error("no global option of that role");
+}
+
+// One call; prints the server's refusal or unreachability and returns its exit code, or nullopt.
+std::optional<int> call_or_report(const std::string& target, const google::protobuf::MethodDescriptor& rpc,
+                                  const google::protobuf::Message& request, google::protobuf::Message& response) {
+  const CallResult result = call_admin(target, rpc, request, response);
+  switch (result.outcome) {
+    case CallOutcome::Ok:
+      for (const auto& warning : result.warnings) std::cerr << "adminctl: warning: " << warning << "\n";
+      return std::nullopt;
+    case CallOutcome::Refused:
+      std::cerr << "adminctl: " << result.message << "\n";
+      return kExitRefused;
+    case CallOutcome::Unreachable:
+      std::cerr << "adminctl: cannot reach transportd at " << target << " (" << result.message << "); "
+                << (result.message.find("Permission denied") != std::string::npos
+                        ? "the admin socket is mode 0600: run adminctl as the user transportd runs as, or root\n"
+                        : "is it running? Use --server or ADMINCTL_SERVER\n");
+      return kExitUnreachable;
+  }
+  return kExitRefused;
+}
+
+// remove-* without --what-if: the server first says, as a what-if, what would go; a removal of several
+// objects or of a Binding's last connector is confirmed on the terminal (or by --confirm:$false), and
+// then exactly the objects named are removed. Returns an exit code to stop with, or nullopt to go on.
+std::optional<int> confirm_removal(const std::string& target, Plan& plan) {
+  const auto& rpc = *plan.command->rpc;
+  std::unique_ptr<google::protobuf::Message> dry_run(plan.request->New());
+  dry_run->CopyFrom(*plan.request);
+  const auto* what_if = dry_run->GetDescriptor()->FindFieldByName("what_if");
+  dry_run->GetReflection()->SetBool(dry_run.get(), what_if, true);
+  transport::admin::v1::RemoveResponse would_remove;
+  if (const auto stop = call_or_report(target, rpc, *dry_run, would_remove)) return stop;
+  if (const auto question = removal_question(plan, would_remove)) {
+    const std::optional<bool> answer = ask_yes_no(*question);
+    if (!answer) throw UsageError(confirmation_needed(plan, would_remove));
+    if (!*answer) {
+      std::cerr << "adminctl: not confirmed; nothing was removed\n";
+      return kExitRefused;
+    }
+  }
+  // Exactly what was confirmed, even if a pattern would match more by now.
+  const auto* identities = plan.request->GetDescriptor()->FindFieldByName("identities");
+  plan.request->GetReflection()->ClearField(plan.request.get(), identities);
+  for (const auto& identity : would_remove.removed()) {
+    plan.request->GetReflection()->AddString(plan.request.get(), identities, identity);
+  }
+  return std::nullopt;
 }
 
 int run(int argc, char** argv) {
@@ -109,7 +166,7 @@ int run(int argc, char** argv) {
   });
   app.require_subcommand(1);
   app.get_formatter()->column_width(36);
-  app.set_version_flag("--version", "adminctl " TRANSPORTD_VERSION, "Print adminctl's version and exit");
+  app.set_version_flag("--version", "adminctl " TRANSPORTD_VERSION, global_option(OptionRole::Version).help);
   std::string server;
   const CLI::Option* server_option =
       app.add_option("--server", server, global_options().front().help)->type_name("unix:PATH");
@@ -134,24 +191,15 @@ int run(int argc, char** argv) {
   const std::string target =
       server_target(server_option->count() > 0 ? std::optional<std::string>(server) : std::nullopt,
                     std::getenv("ADMINCTL_SERVER"));
-  const Plan plan = plan_call(invocation_of(*chosen), std::cin, prompt_new_password);
+  Plan plan = plan_call(invocation_of(*chosen), std::cin, prompt_new_password);
+  if (plan.command->verb == Verb::Remove && !plan.what_if) {
+    if (const auto stop = confirm_removal(target, plan)) return *stop;
+  }
 
   const auto& rpc = *plan.command->rpc;
   std::unique_ptr<google::protobuf::Message> response(
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(rpc.output_type())->New());
-  const CallResult result = call_admin(target, rpc, *plan.request, *response);
-  switch (result.outcome) {
-    case CallOutcome::Ok: break;
-    case CallOutcome::Refused:
-      std::cerr << "adminctl: " << result.message << "\n";
-      return kExitRefused;
-    case CallOutcome::Unreachable:
-      std::cerr << "adminctl: cannot reach transportd at " << target << " (" << result.message << "); "
-                << (result.message.find("Permission denied") != std::string::npos
-                        ? "the admin socket is mode 0600: run adminctl as the user transportd runs as, or root\n"
-                        : "is it running? Use --server or ADMINCTL_SERVER\n");
-      return kExitUnreachable;
-  }
+  if (const auto stop = call_or_report(target, rpc, *plan.request, *response)) return *stop;
   std::cout << render_response(plan, *response) << std::flush;
   return kExitOk;
 }
@@ -164,5 +212,8 @@ int main(int argc, char** argv) {
   } catch (const UsageError& error) {
     std::cerr << "adminctl: " << error.what() << "\n";
     return kExitUsage;
+  } catch (const OutOfRange& error) {
+    std::cerr << "adminctl: " << error.what() << "\n";
+    return kExitRefused;
   }
 }

@@ -32,7 +32,10 @@ std::string flag_help(const pb::FieldDescriptor& field, bool for_new) {
   const auto& info = property_info(field);
   std::string help = exchange_name(field);
   if (for_new && info.required()) help += " (required)";
-  if (field.is_repeated()) help += " [list: comma-separated or repeated]";
+  if (field.is_repeated()) {
+    help += for_new ? " [list: comma-separated or repeated]"
+                    : " [list: comma-separated or repeated, replaces the list; @{Add=...;Remove=...} edits it]";
+  }
   if (!info.allowed().empty()) help += ": " + info.allowed();
   if (!info.default_value().empty()) help += "; default: " + info.default_value();
   return help;

@@ -10,6 +10,7 @@
 #include "store/mailbox.h"
 #include "store/receive_connector.h"
 #include "store/recipient_filter_config.h"
+#include "store/transport_server_settings.h"
 
 namespace transport::store {
 
@@ -19,6 +20,7 @@ struct Configuration {
   std::vector<AcceptedDomain> accepted_domains;
   std::vector<Mailbox> mailboxes;
   RecipientFilterConfig recipient_filter;
+  TransportServerSettings transport_server;
 };
 
 using ConfigurationPtr = std::shared_ptr<const Configuration>;

@@ -13,6 +13,7 @@
 #include "store/mailbox.h"
 #include "store/receive_connector.h"
 #include "store/recipient_filter_config.h"
+#include "store/transport_server_settings.h"
 
 namespace transport::store {
 
@@ -38,6 +39,7 @@ std::span<const Property<ReceiveConnector>> receive_connector_properties();
 std::span<const Property<AcceptedDomain>> accepted_domain_properties();
 std::span<const Property<Mailbox>> mailbox_properties();
 std::span<const Property<RecipientFilterConfig>> recipient_filter_properties();
+std::span<const Property<TransportServerSettings>> transport_server_properties();
 
 // Case-insensitive lookup by Exchange name; nullptr when unknown.
 template <class Model>

@@ -39,15 +39,27 @@ void check_range(std::string_view property, const T& value, const T& min, const 
   }
 }
 
+// Like parse_value, and the message of a value that does not parse names the range too: a value too
+// large to parse (1000.00:00:00, 99999999999999999999GB) is the same mistake as one just out of range.
+template <class T, class Parse>
+T parse_in_range(std::string_view property, Parse parse, const T& min, const T& max) {
+  try {
+    return parse();
+  } catch (const ValueError& e) {
+    fail(property, std::string(property) + ": " + e.what() + "; allowed " + min.to_string() + " to " + max.to_string());
+  }
+}
+
 TimeSpan time_span_in(std::string_view property, const PropertyValues& values, std::int64_t min_seconds,
                       std::int64_t max_seconds) {
-  TimeSpan span = parse_value(property, [&] { return TimeSpan::parse(single(property, values)); });
-  check_range(property, span, TimeSpan::from_seconds(min_seconds), TimeSpan::from_seconds(max_seconds));
+  const TimeSpan min = TimeSpan::from_seconds(min_seconds), max = TimeSpan::from_seconds(max_seconds);
+  TimeSpan span = parse_in_range(property, [&] { return TimeSpan::parse(single(property, values)); }, min, max);
+  check_range(property, span, min, max);
   return span;
 }
 
 ByteSize byte_size_in(std::string_view property, const PropertyValues& values, ByteSize min, ByteSize max) {
-  ByteSize size = parse_value(property, [&] { return ByteSize::parse(single(property, values)); });
+  ByteSize size = parse_in_range(property, [&] { return ByteSize::parse(single(property, values)); }, min, max);
   check_range(property, size, min, max);
   return size;
 }
@@ -363,12 +375,37 @@ const Property<RecipientFilterConfig> kRecipientFilterProperties[] = {
      [](const RecipientFilterConfig& r) { return PropertyValues(r.blocked_recipients); }},
 };
 
+using TS = TransportServerSettings;
+
+const Property<TS> kTransportServerProperties[] = {
+    {"ReceiveProtocolLogMaxAge", PropertyKind::text, "30.00:00:00", "00:00:00 (no age limit) to 999.00:00:00",
+     [](TS& s, const PropertyValues& v) {
+       s.receive_protocol_log_max_age = time_span_in("ReceiveProtocolLogMaxAge", v, 0, 999 * 86400);
+     },
+     [](const TS& s) { return PropertyValues{s.receive_protocol_log_max_age.to_string()}; }},
+    {"ReceiveProtocolLogMaxDirectorySize", PropertyKind::text, "250MB", "1MB to 1024GB, or unlimited",
+     [](TS& s, const PropertyValues& v) {
+       constexpr std::string_view name = "ReceiveProtocolLogMaxDirectorySize";
+       if (iequals(trim(single(name, v)), "unlimited")) {
+         s.receive_protocol_log_max_directory_size = std::nullopt;
+         return;
+       }
+       s.receive_protocol_log_max_directory_size =
+           byte_size_in(name, v, ByteSize::megabytes(1), ByteSize::gigabytes(1024));
+     },
+     [](const TS& s) {
+       const auto& size = s.receive_protocol_log_max_directory_size;
+       return PropertyValues{size ? size->to_string() : "unlimited"};
+     }},
+};
+
 }  // namespace
 
 std::span<const Property<ReceiveConnector>> receive_connector_properties() { return kReceiveConnectorProperties; }
 std::span<const Property<AcceptedDomain>> accepted_domain_properties() { return kAcceptedDomainProperties; }
 std::span<const Property<Mailbox>> mailbox_properties() { return kMailboxProperties; }
 std::span<const Property<RecipientFilterConfig>> recipient_filter_properties() { return kRecipientFilterProperties; }
+std::span<const Property<TransportServerSettings>> transport_server_properties() { return kTransportServerProperties; }
 
 template <class Model>
 const Property<Model>* find_property(std::span<const Property<Model>> table, std::string_view name) {
@@ -383,6 +420,8 @@ template const Property<AcceptedDomain>* find_property(std::span<const Property<
 template const Property<Mailbox>* find_property(std::span<const Property<Mailbox>>, std::string_view);
 template const Property<RecipientFilterConfig>* find_property(std::span<const Property<RecipientFilterConfig>>,
                                                                std::string_view);
+template const Property<TransportServerSettings>* find_property(std::span<const Property<TransportServerSettings>>,
+                                                                 std::string_view);
 
 bool parse_bool(std::string_view property, std::string_view text) {
   std::string_view t = trim(text);

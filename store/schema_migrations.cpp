@@ -66,6 +66,15 @@ CREATE TABLE recipient_filter (
 );
 INSERT INTO recipient_filter VALUES (1, 'true', 'false', '');
 )sql",
+    // 2: the transport server's settings (set-transportserver): how much protocol log is kept.
+    R"sql(
+CREATE TABLE transport_server_settings (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  ReceiveProtocolLogMaxAge TEXT NOT NULL,
+  ReceiveProtocolLogMaxDirectorySize TEXT NOT NULL
+);
+INSERT INTO transport_server_settings VALUES (1, '30.00:00:00', '250MB');
+)sql",
 };
 
 }  // namespace

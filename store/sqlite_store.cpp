@@ -214,6 +214,11 @@ void StoreTransaction::put(const RecipientFilterConfig& filter) {
   put_row(db_, "recipient_filter", recipient_filter_properties(), filter, the_only_row);
 }
 
+void StoreTransaction::put(const TransportServerSettings& settings) {
+  std::int64_t the_only_row = 1;
+  put_row(db_, "transport_server_settings", transport_server_properties(), settings, the_only_row);
+}
+
 void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
 void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
 void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
@@ -281,6 +286,9 @@ Configuration SqliteStore::load() const {
   auto filters = load_rows(db_, "recipient_filter", recipient_filter_properties(), "",
                            [](RecipientFilterConfig&, std::int64_t, const Statement&, int) {});
   if (!filters.empty()) config.recipient_filter = filters.front();
+  auto settings = load_rows(db_, "transport_server_settings", transport_server_properties(), "",
+                            [](TransportServerSettings&, std::int64_t, const Statement&, int) {});
+  if (!settings.empty()) config.transport_server = settings.front();
   return config;
 }
 

@@ -29,6 +29,7 @@ class StoreTransaction {
   void put(AcceptedDomain& domain);
   void put(Mailbox& mailbox);
   void put(const RecipientFilterConfig& filter);
+  void put(const TransportServerSettings& settings);
   void remove_connector(std::int64_t id);
   void remove_accepted_domain(std::int64_t id);
   void remove_mailbox(std::int64_t id);

@@ -129,13 +129,22 @@ int run(const Options& options) {
   smtp.set_tracking(&tracking_log);
   smtp.set_protocol_log(&protocol_log);
   configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
+  const auto apply_log_retention = [&protocol_log](const store::ConfigurationPtr& config) {
+    const store::TransportServerSettings& settings = config->transport_server;
+    protocol_log::RetentionLimits limits;
+    if (settings.receive_protocol_log_max_age.seconds() > 0) limits.max_age = settings.receive_protocol_log_max_age.value();
+    if (const auto& size = settings.receive_protocol_log_max_directory_size) limits.max_directory_bytes = size->bytes();
+    protocol_log.set_retention(limits);
+  };
+  configuration.on_change(apply_log_retention);
+  apply_log_retention(configuration.snapshot());
   smtp.apply(configuration.snapshot());
   std::vector<std::thread> io_threads;
   for (unsigned i = 0; i < options.threads; ++i) io_threads.emplace_back([&io] { io.run(); });
 
-  const std::filesystem::path socket_path =
-      options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
-  admin::AdminService admin_service(configuration, [&smtp](const store::Binding& b) { return smtp.binding_status(b); });
+  admin::AdminService admin_service(configuration, [&smtp](const store::ReceiveConnector& c, const store::Binding& b) {
+    return smtp.binding_status(c, b);
+  });
   admin_service.set_tracking_log(&tracking_log);
   admin_service.set_server_status([&, started] {
     admin::v1::TransportServer server;

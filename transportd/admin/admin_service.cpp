@@ -11,6 +11,7 @@
 
 #include "store/connector_selection.h"
 #include "store/sqlite_store.h"
+#include "store/text_util.h"
 #include "store/value_error.h"
 #include "transportd/admin/error_text.h"
 #include "transportd/admin/proto_mapping.h"
@@ -26,13 +27,18 @@ namespace {
 using config::AdminError;
 using config::ConfigurationService;
 
-// Runs a handler body, mapping each failure to its status code.
+// The trailing metadata key of a warning (see the proto's Conventions); -bin: the text is UTF-8.
+constexpr const char* kWarningKey = "warning-bin";
+
+// Runs a handler body, mapping each failure to its status code. what_if: the body's changes are
+// validated and rolled back. Warnings of a body that succeeds go back as trailing metadata.
 template <class Body>
-grpc::Status guarded(const char* rpc, grpc::ServerContext* context, Body body) {
+grpc::Status guarded(const char* rpc, grpc::ServerContext* context, Body body, bool what_if = false) {
   observability::count_admin_call(rpc);
-  const config::ChangeCaller caller([context] { return context->IsCancelled(); });
+  const config::ChangeCaller caller([context] { return context->IsCancelled(); }, what_if);
   try {
     body();
+    for (const std::string& warning : caller.warnings()) context->AddTrailingMetadata(kWarningKey, warning);
     return grpc::Status::OK;
   } catch (const store::ValidationError& e) {
     return {grpc::StatusCode::INVALID_ARGUMENT, readable_error(e.what())};
@@ -70,7 +76,25 @@ void to_proto(const store::Configuration& config, const store::Mailbox& m, v1::M
   out.set_has_password(!m.password_hash.empty());
 }
 
-void log_change(const std::string& what) { log::info("admin", what); }
+// A what-if changes nothing, so it is not logged as a change.
+void log_change(const std::string& what) {
+  if (!config::ChangeCaller::what_if()) log::info("admin", what);
+}
+
+// Postfix (smtp_rcpt_timeout, smtp_data_done_timeout) and most MTAs give up on a reply after 300 s
+// and defer the whole message: a tarpit that long turns a refused recipient into a lost delivery.
+constexpr std::int64_t kPatientClientSeconds = 300;
+
+void warn_about_long_tarpit(const std::string& identity, const store::ReceiveConnector& connector,
+                            const config::PropertyChanges& changes) {
+  const bool tarpit_given = std::any_of(changes.begin(), changes.end(), [](const auto& change) {
+    return store::iequals(change.first, "TarpitInterval");
+  });
+  if (!tarpit_given || connector.tarpit_interval.seconds() <= kPatientClientSeconds) return;
+  config::ChangeCaller::warn("TarpitInterval " + connector.tarpit_interval.to_string() + " of " + identity +
+                             " is above 00:05:00: Postfix and most other MTAs give up on a reply after 300 s "
+                             "and defer the whole message, valid recipients included");
+}
 
 // An address filter as given, or without the <> around it; "<>" is the null sender.
 std::string bare_address(const std::string& text) {
@@ -151,34 +175,58 @@ grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext* context, con
 grpc::Status AdminService::NewReceiveConnector(grpc::ServerContext* context, const v1::NewReceiveConnectorRequest* request,
                                                v1::ReceiveConnector* response) {
   return guarded("NewReceiveConnector", context, [&] {
-    auto created = configuration_.new_connector(changes_from_proto(request->connector(), request->given()));
+    const auto changes = changes_from_proto(request->connector(), request->given());
+    auto created = configuration_.new_connector(changes);
     connector_to_proto(*configuration_.snapshot(), created, *response);
+    warn_about_long_tarpit(response->identity(), created, changes);
     log_change("created receive connector " + response->identity());
-  });
+  }, request->what_if());
 }
 
 grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext* context, const v1::SetReceiveConnectorRequest* request,
                                                v1::ReceiveConnectorList* response) {
   return guarded("SetReceiveConnector", context, [&] {
-    auto changed = configuration_.set_connectors(identities(request->identities()),
-                                                 changes_from_proto(request->values(), request->update_mask()));
+    const auto changes = changes_from_proto(request->values(), request->update_mask());
+    auto changed = configuration_.set_connectors(
+        identities(request->identities()), changes,
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
     auto config = configuration_.snapshot();
     for (const auto& c : changed) {
       connector_to_proto(*config, c, *response->add_connectors());
-      log_change("changed receive connector " + response->connectors().rbegin()->identity() + ": " +
-                 request->update_mask().ShortDebugString());
+      const std::string& identity = response->connectors().rbegin()->identity();
+      warn_about_long_tarpit(identity, c, changes);
+      log_change("changed receive connector " + identity + ": " + request->update_mask().ShortDebugString() +
+                 (request->list_edits().empty() ? "" : " " + request->ShortDebugString()));
     }
-  });
+  }, request->what_if());
 }
 
-grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext* context, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext* context, const v1::RemoveRequest* request,
                                                   v1::RemoveResponse* response) {
   return guarded("RemoveReceiveConnector", context, [&] {
-    for (auto& id : configuration_.remove_connectors(identities(request->identities()))) {
+    const store::ConfigurationPtr before = configuration_.snapshot();
+    const std::vector<std::string> removed = configuration_.remove_connectors(identities(request->identities()));
+    for (const auto& id : removed) {
       log_change("removed receive connector " + id);
-      response->add_removed(std::move(id));
+      response->add_removed(id);
     }
-  });
+    // Bindings that only removed connectors had: nothing will listen there any more.
+    const auto is_removed = [&](const store::ReceiveConnector& c) {
+      return std::find(removed.begin(), removed.end(), ConfigurationService::identity(*before, c)) != removed.end();
+    };
+    std::vector<store::Binding> emptied;
+    for (const auto& c : before->connectors) {
+      if (!is_removed(c)) continue;
+      for (const auto& binding : c.bindings) {
+        const bool kept = std::any_of(before->connectors.begin(), before->connectors.end(), [&](const auto& other) {
+          return !is_removed(other) &&
+                 std::find(other.bindings.begin(), other.bindings.end(), binding) != other.bindings.end();
+        });
+        if (!kept && std::find(emptied.begin(), emptied.end(), binding) == emptied.end()) emptied.push_back(binding);
+      }
+    }
+    for (const auto& binding : emptied) response->add_emptied_bindings(binding.to_string());
+  }, request->what_if());
 }
 
 grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext* context, const v1::TestReceiveConnectorRequest* request,
@@ -195,6 +243,16 @@ grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext* context, co
       local = store::Binding::parse(request->local_endpoint());
     } catch (const store::ValueError& e) {
       throw store::ValidationError("Local", std::string("local endpoint: ") + e.what());
+    }
+    const bool remote_v4 = remote.family() == store::IpFamily::v4;
+    const bool local_v4 = local.address.family() == store::IpFamily::v4;
+    // An IPv6 socket bound to [::] also accepts IPv4 clients (as IPv4-mapped addresses); nothing else
+    // connects a client of one family to a local address of the other.
+    if (remote_v4 != local_v4 && !(remote_v4 && local.is_wildcard())) {
+      throw store::ValidationError(
+          "RemoteIp", "remote IP " + remote.to_string() + " is an " + (remote_v4 ? "IPv4" : "IPv6") +
+                          " address but the local endpoint " + local.to_string() + " is " + (local_v4 ? "IPv4" : "IPv6") +
+                          ": no connection has one of each; give a client and a local endpoint of the same family");
     }
     auto config = configuration_.snapshot();
     store::ConnectorSelection selection = store::select_connector(config->connectors, local, remote);
@@ -235,28 +293,29 @@ grpc::Status AdminService::NewAcceptedDomain(grpc::ServerContext* context, const
     auto created = configuration_.new_accepted_domain(changes_from_proto(request->domain(), request->given()));
     to_proto(*configuration_.snapshot(), created, *response);
     log_change("created accepted domain " + response->identity());
-  });
+  }, request->what_if());
 }
 
 grpc::Status AdminService::SetAcceptedDomain(grpc::ServerContext* context, const v1::SetAcceptedDomainRequest* request,
                                              v1::AcceptedDomainList* response) {
   return guarded("SetAcceptedDomain", context, [&] {
-    auto changed = configuration_.set_accepted_domains(identities(request->identities()),
-                                                       changes_from_proto(request->values(), request->update_mask()));
+    auto changed = configuration_.set_accepted_domains(
+        identities(request->identities()), changes_from_proto(request->values(), request->update_mask()),
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
     auto config = configuration_.snapshot();
     for (const auto& d : changed) to_proto(*config, d, *response->add_domains());
     log_change("changed " + std::to_string(changed.size()) + " accepted domain(s)");
-  });
+  }, request->what_if());
 }
 
-grpc::Status AdminService::RemoveAcceptedDomain(grpc::ServerContext* context, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveAcceptedDomain(grpc::ServerContext* context, const v1::RemoveRequest* request,
                                                 v1::RemoveResponse* response) {
   return guarded("RemoveAcceptedDomain", context, [&] {
     for (auto& id : configuration_.remove_accepted_domains(identities(request->identities()))) {
       log_change("removed accepted domain " + id);
       response->add_removed(std::move(id));
     }
-  });
+  }, request->what_if());
 }
 
 grpc::Status AdminService::GetMailbox(grpc::ServerContext* context, const v1::IdentityFilter* request,
@@ -294,29 +353,30 @@ grpc::Status AdminService::NewMailbox(grpc::ServerContext* context, const v1::Ne
     auto created = configuration_.new_mailbox(changes_from_proto(request->mailbox(), request->given()), hash);
     to_proto(*configuration_.snapshot(), created, *response);
     log_change("created mailbox " + response->identity());
-  });
+  }, request->what_if());
 }
 
 grpc::Status AdminService::SetMailbox(grpc::ServerContext* context, const v1::SetMailboxRequest* request,
                                       v1::MailboxList* response) {
   return guarded("SetMailbox", context, [&] {
     auto hash = hash_requested_password(request->has_password() ? std::optional(request->password()) : std::nullopt);
-    auto changed = configuration_.set_mailboxes(identities(request->identities()),
-                                                changes_from_proto(request->values(), request->update_mask()), hash);
+    auto changed = configuration_.set_mailboxes(
+        identities(request->identities()), changes_from_proto(request->values(), request->update_mask()), hash,
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
     auto config = configuration_.snapshot();
     for (const auto& m : changed) to_proto(*config, m, *response->add_mailboxes());
     log_change("changed " + std::to_string(changed.size()) + " mailbox(es)");
-  });
+  }, request->what_if());
 }
 
-grpc::Status AdminService::RemoveMailbox(grpc::ServerContext* context, const v1::IdentityFilter* request,
+grpc::Status AdminService::RemoveMailbox(grpc::ServerContext* context, const v1::RemoveRequest* request,
                                          v1::RemoveResponse* response) {
   return guarded("RemoveMailbox", context, [&] {
     for (auto& id : configuration_.remove_mailboxes(identities(request->identities()))) {
       log_change("removed mailbox " + id);
       response->add_removed(std::move(id));
     }
-  });
+  }, request->what_if());
 }
 
 grpc::Status AdminService::GetRecipientFilterConfig(grpc::ServerContext* context, const v1::GetRecipientFilterConfigRequest*,
@@ -330,16 +390,22 @@ grpc::Status AdminService::SetRecipientFilterConfig(grpc::ServerContext* context
                                                     const v1::SetRecipientFilterConfigRequest* request,
                                                     v1::RecipientFilterConfig* response) {
   return guarded("SetRecipientFilterConfig", context, [&] {
-    auto filter = configuration_.set_recipient_filter(changes_from_proto(request->values(), request->update_mask()));
+    auto filter = configuration_.set_recipient_filter(
+        changes_from_proto(request->values(), request->update_mask()),
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
     properties_to_proto(store::recipient_filter_properties(), filter, *response);
-    log_change("changed the recipient filter: " + request->update_mask().ShortDebugString());
-  });
+    log_change("changed the recipient filter: " + request->ShortDebugString());
+  }, request->what_if());
 }
 
 grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext* context, const v1::MessageTrackingQuery* request,
                                                  v1::MessageTrackingLog* response) {
   tracking::TrackingLog* const tracking_log = tracking_log_.load();
-  if (tracking_log == nullptr) return {grpc::StatusCode::UNAVAILABLE, "message tracking is off"};
+  // Not UNAVAILABLE: adminctl takes that for an unreachable server (exit 3); this is a refusal (exit 1).
+  if (tracking_log == nullptr) {
+    return {grpc::StatusCode::FAILED_PRECONDITION,
+            "message tracking is off: transportd runs without a tracking database"};
+  }
   return guarded("GetMessageTrackingLog", context, [&] {
     for (const auto& event : tracking_log->query(tracking_query_from_proto(*request))) {
       to_proto(event, *response->add_events());
@@ -349,8 +415,22 @@ grpc::Status AdminService::GetMessageTrackingLog(grpc::ServerContext* context, c
 
 grpc::Status AdminService::GetTransportServer(grpc::ServerContext* context, const v1::GetTransportServerRequest*,
                                               v1::TransportServer* response) {
-  if (!server_status_) return {grpc::StatusCode::UNAVAILABLE, "the server status is not available"};
-  return guarded("GetTransportServer", context, [&] { *response = server_status_(); });
+  if (!server_status_) return {grpc::StatusCode::FAILED_PRECONDITION, "the server status is not available"};
+  return guarded("GetTransportServer", context, [&] {
+    *response = server_status_();
+    properties_to_proto(store::transport_server_properties(), configuration_.get_transport_server(), *response);
+  });
+}
+
+grpc::Status AdminService::SetTransportServer(grpc::ServerContext* context, const v1::SetTransportServerRequest* request,
+                                              v1::TransportServer* response) {
+  if (!server_status_) return {grpc::StatusCode::FAILED_PRECONDITION, "the server status is not available"};
+  return guarded("SetTransportServer", context, [&] {
+    const auto settings = configuration_.set_transport_server(changes_from_proto(request->values(), request->update_mask()));
+    *response = server_status_();
+    properties_to_proto(store::transport_server_properties(), settings, *response);
+    log_change("changed the transport server: " + request->update_mask().ShortDebugString());
+  }, request->what_if());
 }
 
 std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service) {

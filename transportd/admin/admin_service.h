@@ -40,7 +40,7 @@ class AdminService final : public v1::TransportAdmin::Service {
                                    v1::ReceiveConnector*) override;
   grpc::Status SetReceiveConnector(grpc::ServerContext*, const v1::SetReceiveConnectorRequest*,
                                    v1::ReceiveConnectorList*) override;
-  grpc::Status RemoveReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+  grpc::Status RemoveReceiveConnector(grpc::ServerContext*, const v1::RemoveRequest*, v1::RemoveResponse*) override;
   grpc::Status TestReceiveConnector(grpc::ServerContext*, const v1::TestReceiveConnectorRequest*,
                                     v1::TestReceiveConnectorResponse*) override;
 
@@ -49,12 +49,12 @@ class AdminService final : public v1::TransportAdmin::Service {
                                  v1::AcceptedDomain*) override;
   grpc::Status SetAcceptedDomain(grpc::ServerContext*, const v1::SetAcceptedDomainRequest*,
                                  v1::AcceptedDomainList*) override;
-  grpc::Status RemoveAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+  grpc::Status RemoveAcceptedDomain(grpc::ServerContext*, const v1::RemoveRequest*, v1::RemoveResponse*) override;
 
   grpc::Status GetMailbox(grpc::ServerContext*, const v1::IdentityFilter*, v1::MailboxList*) override;
   grpc::Status NewMailbox(grpc::ServerContext*, const v1::NewMailboxRequest*, v1::Mailbox*) override;
   grpc::Status SetMailbox(grpc::ServerContext*, const v1::SetMailboxRequest*, v1::MailboxList*) override;
-  grpc::Status RemoveMailbox(grpc::ServerContext*, const v1::IdentityFilter*, v1::RemoveResponse*) override;
+  grpc::Status RemoveMailbox(grpc::ServerContext*, const v1::RemoveRequest*, v1::RemoveResponse*) override;
 
   grpc::Status GetRecipientFilterConfig(grpc::ServerContext*, const v1::GetRecipientFilterConfigRequest*,
                                         v1::RecipientFilterConfig*) override;
@@ -65,6 +65,8 @@ class AdminService final : public v1::TransportAdmin::Service {
                                      v1::MessageTrackingLog*) override;
 
   grpc::Status GetTransportServer(grpc::ServerContext*, const v1::GetTransportServerRequest*,
+                                  v1::TransportServer*) override;
+  grpc::Status SetTransportServer(grpc::ServerContext*, const v1::SetTransportServerRequest*,
                                   v1::TransportServer*) override;
 
  private:

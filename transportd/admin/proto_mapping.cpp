@@ -1,6 +1,7 @@
 // Reflection-driven mapping between admin API messages and property text values.
 #include "transportd/admin/proto_mapping.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "store/value_error.h"
@@ -56,6 +57,26 @@ config::PropertyChanges changes_from_proto(const pb::Message& message, const pb:
   return changes;
 }
 
+config::ListEdits list_edits_from_proto(const pb::Descriptor& object, const pb::RepeatedPtrField<v1::ListEdit>& edits,
+                                        const pb::FieldMask& mask) {
+  config::ListEdits out;
+  for (const v1::ListEdit& edit : edits) {
+    const pb::FieldDescriptor* field = object.FindFieldByName(edit.property());
+    if (field == nullptr) {
+      throw store::ValidationError(edit.property(), "\"" + edit.property() + "\" is not a property of " + object.name());
+    }
+    const std::string& name = field->json_name();
+    if (!field->is_repeated() || field->options().GetExtension(v1::property).output_only()) {
+      throw store::ValidationError(name, name + " is not a list that can be edited");
+    }
+    if (std::find(mask.paths().begin(), mask.paths().end(), field->name()) != mask.paths().end()) {
+      throw store::ValidationError(name, name + " is given both a new value and entries to add or remove: give one");
+    }
+    out.push_back({name, {edit.add().begin(), edit.add().end()}, {edit.remove().begin(), edit.remove().end()}});
+  }
+  return out;
+}
+
 template <class Model>
 void properties_to_proto(std::span<const store::Property<Model>> table, const Model& model, pb::Message& out) {
   const pb::Reflection& reflection = *out.GetReflection();
@@ -92,5 +113,7 @@ template void properties_to_proto(std::span<const store::Property<store::Mailbox
                                   pb::Message&);
 template void properties_to_proto(std::span<const store::Property<store::RecipientFilterConfig>>,
                                   const store::RecipientFilterConfig&, pb::Message&);
+template void properties_to_proto(std::span<const store::Property<store::TransportServerSettings>>,
+                                  const store::TransportServerSettings&, pb::Message&);
 
 }  // namespace transport::admin

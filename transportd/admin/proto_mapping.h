@@ -9,6 +9,7 @@
 #include <span>
 
 #include "store/property.h"
+#include "transport_admin.pb.h"
 #include "transportd/config/configuration_service.h"
 
 namespace transport::admin {
@@ -17,6 +18,12 @@ namespace transport::admin {
 // Throws store::ValidationError for an unknown path or an output-only field.
 config::PropertyChanges changes_from_proto(const google::protobuf::Message& message,
                                            const google::protobuf::FieldMask& mask);
+
+// The list edits of a Set* request, by Exchange name. Throws store::ValidationError for a field that
+// is unknown, not a list, output-only, or also in `mask` (a new value and edits of one property).
+config::ListEdits list_edits_from_proto(const google::protobuf::Descriptor& object,
+                                        const google::protobuf::RepeatedPtrField<v1::ListEdit>& edits,
+                                        const google::protobuf::FieldMask& mask);
 
 // Sets every field of `out` that has a property in `table` from `model`.
 template <class Model>

@@ -212,6 +212,12 @@ struct Collection<store::RecipientFilterConfig> {
   static auto table() { return store::recipient_filter_properties(); }
 };
 
+template <>
+struct Collection<store::TransportServerSettings> {
+  static constexpr const char* noun = "transport server";
+  static auto table() { return store::transport_server_properties(); }
+};
+
 namespace {
 
 template <class Model>
@@ -220,6 +226,66 @@ void apply(Model& model, const PropertyChanges& changes) {
     const store::Property<Model>* property = store::find_property(Collection<Model>::table(), name);
     if (property == nullptr) throw ValidationError(name, name + " is not a property of a " + Collection<Model>::noun);
     property->assign(model, values);
+  }
+}
+
+// The entry as the property shows it (10.0.0.05 -> 10.0.0.5), or the trimmed text when it is not a
+// valid entry on its own: it then matches nothing.
+template <class Model>
+std::string normalized_entry(const store::Property<Model>& property, const Model& model, const std::string& entry) {
+  Model scratch = model;
+  try {
+    property.assign(scratch, {entry});
+    store::PropertyValues shown = property.render(scratch);
+    if (shown.size() == 1) return shown.front();
+  } catch (const ValidationError&) {
+  }
+  return std::string(store::trim(entry));
+}
+
+bool contains_entry(const store::PropertyValues& list, const std::string& entry) {
+  return std::any_of(list.begin(), list.end(), [&](const std::string& e) { return store::iequals(e, entry); });
+}
+
+// "None" is how the flag lists (PermissionGroups, AuthMechanism) write the empty list.
+bool is_empty_marker(const store::PropertyValues& list) { return list.size() == 1 && store::iequals(list[0], "None"); }
+
+template <class Model>
+void apply_edits(Model& model, const ListEdits& edits, const std::string& identity) {
+  for (const ListEdit& edit : edits) {
+    const store::Property<Model>* property = store::find_property(Collection<Model>::table(), edit.property);
+    if (property == nullptr) {
+      throw ValidationError(edit.property, edit.property + " is not a property of a " + Collection<Model>::noun);
+    }
+    const std::string name(property->name);
+    if (property->kind != store::PropertyKind::list) {
+      throw ValidationError(name, name + " is not a list: give it a whole new value instead of entries to add or remove");
+    }
+    store::PropertyValues list = property->render(model);
+    if (is_empty_marker(list)) list.clear();
+    for (const std::string& entry : edit.remove) {
+      const std::string normalized = normalized_entry(*property, model, entry);
+      const auto kept = std::remove_if(list.begin(), list.end(),
+                                       [&](const std::string& e) { return store::iequals(e, normalized); });
+      if (kept == list.end()) {
+        ChangeCaller::warn(name + " of " + identity + " has no entry \"" + normalized + "\" to remove");
+      }
+      list.erase(kept, list.end());
+    }
+    for (const std::string& entry : edit.add) {
+      const std::string normalized = normalized_entry(*property, model, entry);
+      if (!contains_entry(list, normalized)) list.push_back(entry);
+    }
+    if (list.empty()) {
+      // An emptied flag list is None; other lists are simply empty.
+      try {
+        property->assign(model, {});
+        continue;
+      } catch (const ValidationError&) {
+        list = {"None"};
+      }
+    }
+    property->assign(model, list);
   }
 }
 
@@ -290,15 +356,15 @@ struct Flows {
     std::vector<std::size_t> touched = Collection<Model>::settle(next, index);
     Collection<Model>::check(next, index);
     run_external_check(service, items[index], changes);
-    service.commit_locked(next, [&](store::StoreTransaction& t) {
+    const store::ConfigurationPtr result = service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (std::size_t i : touched) t.put(items[i]);
       t.put(items[index]);
     });
-    return Collection<Model>::items(*service.snapshot())[index];
+    return Collection<Model>::items(*result)[index];
   }
 
   static std::vector<Model> update(ConfigurationService& service, const std::vector<std::string>& identities,
-                                   const PropertyChanges& changes,
+                                   const PropertyChanges& changes, const ListEdits& edits,
                                    const std::function<void(Model&)>& extra_change = {}) {
     std::lock_guard lock(service.writer_mutex_);
     Configuration next = *service.snapshot();
@@ -307,6 +373,7 @@ struct Flows {
     std::vector<std::size_t> touched;
     for (std::size_t i : indices) {
       apply(items[i], changes);
+      apply_edits(items[i], edits, ConfigurationService::identity(next, items[i]));
       if (extra_change) extra_change(items[i]);
       for (std::size_t t : Collection<Model>::settle(next, i)) touched.push_back(t);
     }
@@ -314,11 +381,11 @@ struct Flows {
       Collection<Model>::check(next, i);
       run_external_check(service, items[i], changes);
     }
-    service.commit_locked(next, [&](store::StoreTransaction& t) {
+    const store::ConfigurationPtr result = service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (std::size_t i : touched) t.put(items[i]);
       for (std::size_t i : indices) t.put(items[i]);
     });
-    return pick<Model>(*service.snapshot(), indices);
+    return pick<Model>(*result, indices);
   }
 
   static std::vector<std::string> remove(ConfigurationService& service, const std::vector<std::string>& identities) {
@@ -407,11 +474,23 @@ void ConfigurationService::on_change(std::function<void(const store::Configurati
   listeners_.push_back(std::move(listener));
 }
 
-void ConfigurationService::commit_locked(Configuration& next,
-                                         const std::function<void(store::StoreTransaction&)>& persist) {
+store::ConfigurationPtr ConfigurationService::commit_locked(
+    Configuration& next, const std::function<void(store::StoreTransaction&)>& persist) {
   if (ChangeCaller::gave_up()) {
     throw AdminError(AdminError::Kind::abandoned,
                      "the change was not applied: its caller gave up (deadline exceeded) before it could be committed");
+  }
+  if (ChangeCaller::what_if()) {
+    // The writes run too, so that the database's own constraints judge a what-if like the real change.
+    struct RollBack {};
+    try {
+      store_.transact([&](store::StoreTransaction& t) {
+        persist(t);
+        throw RollBack{};
+      });
+    } catch (const RollBack&) {
+    }
+    return std::make_shared<const Configuration>(std::move(next));
   }
   store_.transact(persist);
   auto published = std::make_shared<const Configuration>(std::move(next));
@@ -420,6 +499,7 @@ void ConfigurationService::commit_locked(Configuration& next,
     snapshot_ = published;
   }
   for (const auto& listener : listeners_) listener(published);
+  return published;
 }
 
 std::string ConfigurationService::identity(const Configuration& config, const ReceiveConnector& connector) {
@@ -441,8 +521,9 @@ ReceiveConnector ConfigurationService::new_connector(const PropertyChanges& chan
 }
 
 std::vector<ReceiveConnector> ConfigurationService::set_connectors(const std::vector<std::string>& identities,
-                                                                   const PropertyChanges& changes) {
-  return Flows<ReceiveConnector>::update(*this, identities, changes);
+                                                                   const PropertyChanges& changes,
+                                                                   const ListEdits& edits) {
+  return Flows<ReceiveConnector>::update(*this, identities, changes, edits);
 }
 
 std::vector<std::string> ConfigurationService::remove_connectors(const std::vector<std::string>& identities) {
@@ -458,8 +539,9 @@ AcceptedDomain ConfigurationService::new_accepted_domain(const PropertyChanges& 
 }
 
 std::vector<AcceptedDomain> ConfigurationService::set_accepted_domains(const std::vector<std::string>& identities,
-                                                                       const PropertyChanges& changes) {
-  return Flows<AcceptedDomain>::update(*this, identities, changes);
+                                                                       const PropertyChanges& changes,
+                                                                       const ListEdits& edits) {
+  return Flows<AcceptedDomain>::update(*this, identities, changes, edits);
 }
 
 std::vector<std::string> ConfigurationService::remove_accepted_domains(const std::vector<std::string>& identities) {
@@ -478,8 +560,9 @@ Mailbox ConfigurationService::new_mailbox(const PropertyChanges& changes, const 
 
 std::vector<Mailbox> ConfigurationService::set_mailboxes(const std::vector<std::string>& identities,
                                                          const PropertyChanges& changes,
-                                                         const PasswordHashChange& password_hash) {
-  return Flows<Mailbox>::update(*this, identities, changes, [&](Mailbox& m) {
+                                                         const PasswordHashChange& password_hash,
+                                                         const ListEdits& edits) {
+  return Flows<Mailbox>::update(*this, identities, changes, edits, [&](Mailbox& m) {
     if (password_hash) m.password_hash = *password_hash;
   });
 }
@@ -490,13 +573,29 @@ std::vector<std::string> ConfigurationService::remove_mailboxes(const std::vecto
 
 store::RecipientFilterConfig ConfigurationService::get_recipient_filter() const { return snapshot()->recipient_filter; }
 
-store::RecipientFilterConfig ConfigurationService::set_recipient_filter(const PropertyChanges& changes) {
+template <class Model>
+Model ConfigurationService::set_singleton(Model Configuration::*member, const PropertyChanges& changes,
+                                          const ListEdits& edits) {
   std::lock_guard lock(writer_mutex_);
   Configuration next = *snapshot();
-  apply(next.recipient_filter, changes);
-  store::RecipientFilterConfig result = next.recipient_filter;
+  apply(next.*member, changes);
+  apply_edits(next.*member, edits, Collection<Model>::noun);
+  Model result = next.*member;
   commit_locked(next, [&](store::StoreTransaction& t) { t.put(result); });
   return result;
+}
+
+store::RecipientFilterConfig ConfigurationService::set_recipient_filter(const PropertyChanges& changes,
+                                                                        const ListEdits& edits) {
+  return set_singleton(&Configuration::recipient_filter, changes, edits);
+}
+
+store::TransportServerSettings ConfigurationService::get_transport_server() const {
+  return snapshot()->transport_server;
+}
+
+store::TransportServerSettings ConfigurationService::set_transport_server(const PropertyChanges& changes) {
+  return set_singleton(&Configuration::transport_server, changes, {});
 }
 
 }  // namespace transport::config

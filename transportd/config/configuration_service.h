@@ -22,6 +22,17 @@ struct Flows;
 // Property changes as (Exchange name, values) pairs, in the order given.
 using PropertyChanges = std::vector<std::pair<std::string, store::PropertyValues>>;
 
+// Entries to remove from and then add to one list property (by Exchange name), applied to the list as
+// it is inside the change. A removal matches an entry case-insensitively after both are normalized by
+// the property (10.0.0.05 matches 10.0.0.5); one that matches nothing changes nothing and warns the
+// caller. An added entry already there is kept once.
+struct ListEdit {
+  std::string property;
+  store::PropertyValues add;
+  store::PropertyValues remove;
+};
+using ListEdits = std::vector<ListEdit>;
+
 // A password change for a mailbox: absent = keep, empty hash = remove.
 using PasswordHashChange = std::optional<std::string>;
 
@@ -46,27 +57,34 @@ class ConfigurationService {
 
   // Identities are names or globs; an empty list means all (get only). A pattern that matches
   // nothing throws AdminError::not_found. Changes throw store::ValidationError (bad values) or
-  // AdminError (missing, duplicate, conflicting); nothing is changed when anything throws.
+  // AdminError (missing, duplicate, conflicting); nothing is changed when anything throws. When the
+  // ChangeCaller asks for a what-if, a change is validated and written in a transaction that is rolled
+  // back, nothing is published, and the result is what the change would have made.
   std::vector<store::ReceiveConnector> get_connectors(const std::vector<std::string>& identities) const;
   store::ReceiveConnector new_connector(const PropertyChanges& changes);
   std::vector<store::ReceiveConnector> set_connectors(const std::vector<std::string>& identities,
-                                                      const PropertyChanges& changes);
+                                                      const PropertyChanges& changes, const ListEdits& edits = {});
   std::vector<std::string> remove_connectors(const std::vector<std::string>& identities);
 
   std::vector<store::AcceptedDomain> get_accepted_domains(const std::vector<std::string>& identities) const;
   store::AcceptedDomain new_accepted_domain(const PropertyChanges& changes);
   std::vector<store::AcceptedDomain> set_accepted_domains(const std::vector<std::string>& identities,
-                                                          const PropertyChanges& changes);
+                                                          const PropertyChanges& changes,
+                                                          const ListEdits& edits = {});
   std::vector<std::string> remove_accepted_domains(const std::vector<std::string>& identities);
 
   std::vector<store::Mailbox> get_mailboxes(const std::vector<std::string>& identities) const;
   store::Mailbox new_mailbox(const PropertyChanges& changes, const PasswordHashChange& password_hash);
   std::vector<store::Mailbox> set_mailboxes(const std::vector<std::string>& identities,
-                                            const PropertyChanges& changes, const PasswordHashChange& password_hash);
+                                            const PropertyChanges& changes, const PasswordHashChange& password_hash,
+                                            const ListEdits& edits = {});
   std::vector<std::string> remove_mailboxes(const std::vector<std::string>& identities);
 
   store::RecipientFilterConfig get_recipient_filter() const;
-  store::RecipientFilterConfig set_recipient_filter(const PropertyChanges& changes);
+  store::RecipientFilterConfig set_recipient_filter(const PropertyChanges& changes, const ListEdits& edits = {});
+
+  store::TransportServerSettings get_transport_server() const;
+  store::TransportServerSettings set_transport_server(const PropertyChanges& changes);
 
   // Every rule a change is held to, applied to a whole configuration as stored (--check-config, and
   // start-up, which logs them): one sentence per object that breaks a rule, naming the object, or
@@ -85,8 +103,13 @@ class ConfigurationService {
   friend struct Flows;
 
   // With writer_mutex_ held: `persist` writes what changed in one transaction, then `next` becomes
-  // the published snapshot. Nothing is published when persist throws.
-  void commit_locked(store::Configuration& next, const std::function<void(store::StoreTransaction&)>& persist);
+  // the published snapshot, which is returned. Nothing is published when persist throws. For a
+  // what-if the transaction is rolled back and `next` is returned unpublished.
+  store::ConfigurationPtr commit_locked(store::Configuration& next,
+                                        const std::function<void(store::StoreTransaction&)>& persist);
+  // Singleton objects (the recipient filter, the transport server's settings): apply, persist, publish.
+  template <class Model>
+  Model set_singleton(Model store::Configuration::*member, const PropertyChanges& changes, const ListEdits& edits);
 
   store::SqliteStore& store_;
   const std::string default_fqdn_;

@@ -72,6 +72,32 @@ std::string log_file_name(std::string_view date, int number) {
   return "RECV" + std::string(date) + "-" + std::to_string(number) + ".LOG";
 }
 
+std::vector<std::string> files_to_prune(std::vector<LogFileFacts> files, std::chrono::system_clock::time_point now,
+                                        const RetentionLimits& limits, std::string_view current) {
+  std::sort(files.begin(), files.end(), [](const LogFileFacts& a, const LogFileFacts& b) {
+    return a.modified != b.modified ? a.modified < b.modified : a.name < b.name;
+  });
+  std::vector<std::string> doomed;
+  std::uint64_t kept_bytes = 0;
+  std::vector<const LogFileFacts*> kept;
+  for (const LogFileFacts& file : files) {
+    if (file.name != current && limits.max_age && now - file.modified > *limits.max_age) {
+      doomed.push_back(file.name);
+    } else {
+      kept.push_back(&file);
+      kept_bytes += file.bytes;
+    }
+  }
+  if (!limits.max_directory_bytes) return doomed;
+  for (const LogFileFacts* file : kept) {
+    if (kept_bytes <= *limits.max_directory_bytes) break;
+    if (file->name == current) continue;
+    doomed.push_back(file->name);
+    kept_bytes -= file->bytes;
+  }
+  return doomed;
+}
+
 ProtocolLogWriter::ProtocolLogWriter(std::filesystem::path directory, std::uint64_t max_file_bytes)
     : directory_(std::move(directory)), max_file_bytes_(max_file_bytes) {
   std::filesystem::create_directories(directory_);
@@ -107,10 +133,20 @@ void ProtocolLogWriter::flush() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = appended_;
   wake_.notify_all();
-  written_.wait(lock, [&] { return handled_ >= target || stopping_; });
+  written_.wait(lock, [&] { return (handled_ >= target && !prune_requested_) || stopping_; });
+}
+
+void ProtocolLogWriter::set_retention(const RetentionLimits& limits) {
+  {
+    std::lock_guard lock(mutex_);
+    retention_ = limits;
+    prune_requested_ = true;
+  }
+  wake_.notify_all();
 }
 
 void ProtocolLogWriter::run() {
+  constexpr auto kPruneEvery = std::chrono::minutes(1);
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait_for(lock, std::chrono::seconds(1));
@@ -119,13 +155,43 @@ void ProtocolLogWriter::run() {
     const std::uint64_t covered = appended_;
     const std::uint64_t dropped = std::exchange(dropped_, 0);
     const bool stopping = stopping_;
+    const bool prune_requested = std::exchange(prune_requested_, false);
+    const RetentionLimits limits = retention_;
     lock.unlock();
     if (dropped > 0) log::warn("protocol-log", "dropped " + std::to_string(dropped) + " row batch(es): the disk is too slow");
     if (!batch.empty()) write(batch);
+    const auto now = std::chrono::steady_clock::now();
+    if (prune_requested || std::exchange(rotated_, false) || now - last_prune_ >= kPruneEvery) {
+      last_prune_ = now;
+      prune(limits);
+    }
     lock.lock();
     handled_ = std::max(handled_, covered);
     written_.notify_all();
     if (stopping && pending_.empty()) return;
+  }
+}
+
+void ProtocolLogWriter::prune(const RetentionLimits& limits) {
+  if (!limits.max_age && !limits.max_directory_bytes) return;
+  std::vector<LogFileFacts> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("RECV") || !name.ends_with(".LOG") || !entry.is_regular_file(ec)) continue;
+    const auto modified = entry.last_write_time(ec);
+    const std::uint64_t bytes = entry.file_size(ec);
+    if (ec) continue;  // gone meanwhile
+    files.push_back({name, std::chrono::file_clock::to_sys(modified), bytes});
+  }
+  const std::string current = fd_ >= 0 ? log_file_name(file_date_, file_number_) : std::string();
+  std::size_t removed = 0;
+  for (const std::string& name : files_to_prune(std::move(files), std::chrono::system_clock::now(), limits, current)) {
+    if (std::filesystem::remove(directory_ / name, ec)) ++removed;
+  }
+  if (removed > 0) {
+    log::info("protocol-log", "deleted " + std::to_string(removed) +
+                                  " old protocol log file(s) (ReceiveProtocolLogMaxAge, ReceiveProtocolLogMaxDirectorySize)");
   }
 }
 
@@ -152,6 +218,7 @@ void ProtocolLogWriter::open_file_for(std::string_view date, std::uint64_t incom
       log::error("protocol-log", "cannot open " + path.string());
       return;
     }
+    rotated_ = true;
     file_bytes_ = size;
     if (size == 0) {
       const std::string header = "#Software: transportd\r\n#Version: 1\r\n#Log-type: Receive Connector Protocol Log\r\n"

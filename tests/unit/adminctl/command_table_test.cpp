@@ -33,6 +33,7 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"set-recipientfilterconfig", "SetRecipientFilterConfig"},
       {"get-messagetrackinglog", "GetMessageTrackingLog"},
       {"get-transportserver", "GetTransportServer"},
+      {"set-transportserver", "SetTransportServer"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -68,7 +69,7 @@ TEST(CommandTable, KindsKnowTheirIdentityAndColumns) {
   EXPECT_EQ(filter.identity_field, nullptr);
 }
 
-TEST(CommandTable, TransportServerIsAReadOnlySingleton) {
+TEST(CommandTable, TransportServerIsASingletonWithSettings) {
   const Command* get = find_command("Get-TransportServer");
   ASSERT_NE(get, nullptr);
   EXPECT_EQ(get->verb, Verb::Get);
@@ -80,12 +81,18 @@ TEST(CommandTable, TransportServerIsAReadOnlySingleton) {
   std::vector<std::string> columns;
   for (const auto* field : server.default_columns) columns.push_back(field->json_name());
   EXPECT_EQ(columns, (std::vector<std::string>{"Name", "Version", "Uptime", "OpenSessions", "TarpittedSessions"}));
-  EXPECT_EQ(find_command("set-transportserver"), nullptr);
   EXPECT_EQ(find_command("new-transportserver"), nullptr);
   EXPECT_EQ(find_command("remove-transportserver"), nullptr);
   std::vector<std::string> options;
   for (const auto& option : command_options(*get)) options.push_back(option.names.front());
   EXPECT_EQ(options, (std::vector<std::string>{"select", "format"}));
+  // set- takes the settings only: the rest is output only.
+  options.clear();
+  for (const auto& option : command_options(*find_command("set-transportserver"))) {
+    options.push_back(option.names.front());
+  }
+  EXPECT_EQ(options, (std::vector<std::string>{"receive-protocol-log-max-age",
+                                               "receive-protocol-log-max-directory-size", "what-if"}));
 }
 
 TEST(FlagNames, EveryReceiveConnectorFieldHasKebabAndExchangeNames) {
@@ -159,16 +166,21 @@ TEST(CommandOptions, DependOnTheVerb) {
   };
   EXPECT_EQ(names("get-receiveconnector"), (std::vector<std::string>{"identity", "select", "format"}));
   EXPECT_EQ(names("get-recipientfilterconfig"), (std::vector<std::string>{"select", "format"}));
-  EXPECT_EQ(names("remove-receiveconnector"), std::vector<std::string>{"identity"});
+  EXPECT_EQ(names("remove-receiveconnector"), (std::vector<std::string>{"identity", "what-if", "confirm"}));
   EXPECT_EQ(names("test-receiveconnector"), (std::vector<std::string>{"remote-ip", "local"}));
-  EXPECT_EQ(names("new-mailbox"), (std::vector<std::string>{"password-stdin", "password-prompt"}));
+  EXPECT_EQ(names("new-mailbox"), (std::vector<std::string>{"password-stdin", "password-prompt", "what-if"}));
   EXPECT_EQ(names("set-mailbox"),
-            (std::vector<std::string>{"identity", "password-stdin", "password-prompt", "clear-password"}));
-  EXPECT_EQ(names("set-accepteddomain"), std::vector<std::string>{"identity"});
-  EXPECT_EQ(names("set-recipientfilterconfig"), std::vector<std::string>{});
-  EXPECT_EQ(names("new-receiveconnector"), std::vector<std::string>{"usage"});
-  EXPECT_EQ(names("set-receiveconnector"), std::vector<std::string>{"identity"});
-  EXPECT_EQ(names("new-accepteddomain"), std::vector<std::string>{});
+            (std::vector<std::string>{"identity", "add-email-addresses", "remove-email-addresses", "password-stdin",
+                                      "password-prompt", "clear-password", "what-if"}));
+  EXPECT_EQ(names("set-accepteddomain"), (std::vector<std::string>{"identity", "what-if"}));
+  EXPECT_EQ(names("set-recipientfilterconfig"),
+            (std::vector<std::string>{"add-blocked-recipients", "remove-blocked-recipients", "what-if"}));
+  EXPECT_EQ(names("new-receiveconnector"), (std::vector<std::string>{"usage", "what-if"}));
+  EXPECT_EQ(names("set-receiveconnector"),
+            (std::vector<std::string>{"identity", "add-bindings", "remove-bindings", "add-remote-ip-ranges",
+                                      "remove-remote-ip-ranges", "add-permission-groups", "remove-permission-groups",
+                                      "add-auth-mechanism", "remove-auth-mechanism", "what-if"}));
+  EXPECT_EQ(names("new-accepteddomain"), std::vector<std::string>{"what-if"});
   // No flag ever takes a password as its value.
   for (const auto& command : commands()) {
     for (const auto& option : command_options(command)) {

@@ -22,14 +22,20 @@ Invocation parse(const std::vector<std::string>& args) {
   for (std::size_t i = 1; i < prepared.args.size(); ++i) {
     const std::string& arg = prepared.args[i];
     const CommandOption* option = nullptr;
+    std::string flag_value = "true";  // a flag's value after '=' (--confirm=false), as CLI11 keeps it
     for (const auto& candidate : options) {
-      if (arg == "--" + candidate.names.front()) option = &candidate;
+      const std::string name = "--" + candidate.names.front();
+      if (arg == name) option = &candidate;
+      if (!candidate.takes_value && arg.rfind(name + "=", 0) == 0) {
+        option = &candidate;
+        flag_value = arg.substr(name.size() + 1);
+      }
     }
     if (option == nullptr) {
       invocation.positionals.push_back(arg);
       continue;
     }
-    const std::string value = option->takes_value ? prepared.args.at(++i) : "true";
+    const std::string value = option->takes_value ? prepared.args.at(++i) : flag_value;
     auto entry = std::find_if(invocation.given.begin(), invocation.given.end(),
                               [&](const auto& given) { return given.first == option; });
     if (entry == invocation.given.end()) {
@@ -96,7 +102,7 @@ TEST(PlanSet, ExchangeIdentityFlagAddsToPositionals) {
   EXPECT_EQ(strings(request_of<v1::SetReceiveConnectorRequest>(p).identities()),
             (std::vector<std::string>{"Trusted", "Default, with comma", "Lan"}));
   const Plan removed = plan({"remove-mailbox", "-Identity", "-"}, "a@example.com\n");
-  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(removed).identities()), std::vector<std::string>{"a@example.com"});
+  EXPECT_EQ(strings(request_of<v1::RemoveRequest>(removed).identities()), std::vector<std::string>{"a@example.com"});
 }
 
 TEST(PlanSet, DashReadsIdentitiesFromStdin) {
@@ -296,8 +302,40 @@ TEST(PlanGet, UsageErrors) {
 TEST(PlanRemove, NeedsIdentities) {
   EXPECT_NE(usage_error({"remove-mailbox"}).find("needs at least one identity"), std::string::npos);
   const Plan p = plan({"remove-mailbox", "-"}, "a@example.com\nb@example.com\n");
-  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(p).identities()),
+  EXPECT_EQ(strings(request_of<v1::RemoveRequest>(p).identities()),
             (std::vector<std::string>{"a@example.com", "b@example.com"}));
+}
+
+TEST(PlanRemove, WhatIfAndConfirm) {
+  const Plan plain = plan({"remove-receiveconnector", "A"});
+  EXPECT_FALSE(request_of<v1::RemoveRequest>(plain).what_if());
+  EXPECT_EQ(plain.confirmation, Confirmation::WhenNeeded);
+  const Plan what_if = plan({"remove-receiveconnector", "A", "-WhatIf"});
+  EXPECT_TRUE(what_if.what_if);
+  EXPECT_TRUE(request_of<v1::RemoveRequest>(what_if).what_if());
+  EXPECT_EQ(plan({"remove-receiveconnector", "A", "-Confirm:$false"}).confirmation, Confirmation::Never);
+  EXPECT_EQ(plan({"remove-receiveconnector", "A", "--confirm=false"}).confirmation, Confirmation::Never);
+  EXPECT_EQ(plan({"remove-receiveconnector", "A", "--confirm"}).confirmation, Confirmation::Always);
+  EXPECT_NE(usage_error({"remove-receiveconnector", "A", "--confirm=perhaps"}).find("true or false"), std::string::npos);
+}
+
+TEST(RemovalQuestion, AskedForSeveralObjectsOrAnEmptiedBinding) {
+  const Plan p = plan({"remove-receiveconnector", "*"});
+  v1::RemoveResponse one;
+  one.add_removed("MAIL01\\A");
+  EXPECT_FALSE(removal_question(p, one));
+  v1::RemoveResponse two = one;
+  two.add_removed("MAIL01\\B");
+  EXPECT_EQ(removal_question(p, two), "Remove 2 ReceiveConnector objects: MAIL01\\A, MAIL01\\B? [y/N] ");
+  v1::RemoveResponse last = one;
+  last.add_emptied_bindings("127.0.0.1:25");
+  EXPECT_EQ(removal_question(p, last),
+            "Remove 1 ReceiveConnector object: MAIL01\\A? Nothing would listen on 127.0.0.1:25 any more. [y/N] ");
+  EXPECT_FALSE(removal_question(plan({"remove-receiveconnector", "*", "--confirm:$false"}), two));
+  EXPECT_TRUE(removal_question(plan({"remove-receiveconnector", "A", "--confirm"}), one));
+  const std::string refusal = confirmation_needed(p, two);
+  EXPECT_NE(refusal.find("would remove 2 ReceiveConnector objects"), std::string::npos);
+  EXPECT_NE(refusal.find("--confirm:$false"), std::string::npos);
 }
 
 TEST(PlanTest, RemoteIpAndLocal) {
@@ -362,13 +400,90 @@ TEST(Render, TestReceiveConnector) {
   matched.set_connector("MAIL01\\Trusted");
   matched.set_matched_range("127.0.0.2");
   matched.set_reason("smallest range containing 127.0.0.2 on 127.0.0.1:25");
+  // Aligned like --format list, one line each, the last one ended too.
   EXPECT_EQ(render_response(p, matched),
-            "Connector : MAIL01\\Trusted\n"
+            "Connector    : MAIL01\\Trusted\n"
             "MatchedRange : 127.0.0.2\n"
-            "Reason : smallest range containing 127.0.0.2 on 127.0.0.1:25\n");
+            "Reason       : smallest range containing 127.0.0.2 on 127.0.0.1:25\n");
   v1::TestReceiveConnectorResponse none;
   none.set_reason("no enabled connector is bound to 127.0.0.1:25");
-  EXPECT_EQ(render_response(p, none), "Connector : (none)\nReason : no enabled connector is bound to 127.0.0.1:25\n");
+  EXPECT_EQ(render_response(p, none), "Connector : (none)\nReason    : no enabled connector is bound to 127.0.0.1:25\n");
+}
+
+TEST(Render, WhatIfSaysWhatWouldChange) {
+  v1::ReceiveConnectorList list;
+  auto* c = list.add_connectors();
+  c->set_identity("MAIL01\\Default");
+  c->set_tarpit_interval("00:00:09");
+  c->add_remote_ip_ranges("10.0.0.1");
+  c->set_comment("unchanged, not shown");
+  EXPECT_EQ(render_response(plan({"set-receiveconnector", "Default", "--tarpit-interval", "00:00:09",
+                                  "--add-remote-ip-ranges", "10.0.0.1", "--what-if"}),
+                            list),
+            "What if: would change MAIL01\\Default to\n"
+            "RemoteIPRanges : 10.0.0.1\n"
+            "TarpitInterval : 00:00:09\n");
+  v1::RemoveResponse removed;
+  removed.add_removed("MAIL01\\Default");
+  removed.add_emptied_bindings("127.0.0.1:25");
+  EXPECT_EQ(render_response(plan({"remove-receiveconnector", "*", "--what-if"}), removed),
+            "What if: would remove MAIL01\\Default\n"
+            "What if: nothing would listen on 127.0.0.1:25 any more (its last connector would go)\n");
+  v1::RecipientFilterConfig filter;
+  filter.set_block_list_enabled(true);
+  EXPECT_EQ(render_response(plan({"set-recipientfilterconfig", "--block-list-enabled", "true", "--what-if"}), filter),
+            "What if: would change the RecipientFilterConfig to\nBlockListEnabled : True\n");
+}
+
+TEST(PlanSet, ListEditsByFlagAndByExchangeHashtable) {
+  const Plan p = plan({"set-receiveconnector", "Default", "--add-remote-ip-ranges", "10.0.0.5,10.0.0.6",
+                       "--remove-remote-ip-ranges", "10.0.0.4", "-PermissionGroups", "@{Add='Partners'}"});
+  const auto& request = request_of<v1::SetReceiveConnectorRequest>(p);
+  EXPECT_TRUE(request.update_mask().paths().empty());
+  ASSERT_EQ(request.list_edits_size(), 2);
+  EXPECT_EQ(request.list_edits(0).property(), "remote_ip_ranges");
+  EXPECT_EQ(strings(request.list_edits(0).add()), (std::vector<std::string>{"10.0.0.5", "10.0.0.6"}));
+  EXPECT_EQ(strings(request.list_edits(0).remove()), std::vector<std::string>{"10.0.0.4"});
+  EXPECT_EQ(request.list_edits(1).property(), "permission_groups");
+  EXPECT_EQ(strings(request.list_edits(1).add()), std::vector<std::string>{"Partners"});
+  EXPECT_EQ(request.values().remote_ip_ranges_size(), 0);  // an edit is not a new list
+  ASSERT_EQ(p.changed.size(), 2u);
+  EXPECT_EQ(p.changed[0]->name(), "remote_ip_ranges");
+
+  const Plan hashtable = plan({"set-mailbox", "a@example.com", "--EmailAddresses",
+                               "@{Add=\"b@example.com\",\"c@example.com\";Remove=\"d@example.com\"}"});
+  const auto& mailbox = request_of<v1::SetMailboxRequest>(hashtable);
+  ASSERT_EQ(mailbox.list_edits_size(), 1);
+  EXPECT_EQ(strings(mailbox.list_edits(0).add()), (std::vector<std::string>{"b@example.com", "c@example.com"}));
+  EXPECT_EQ(strings(mailbox.list_edits(0).remove()), std::vector<std::string>{"d@example.com"});
+}
+
+TEST(PlanSet, ListEditUsageErrors) {
+  EXPECT_NE(usage_error({"set-receiveconnector", "D", "--remote-ip-ranges", "10.0.0.1", "--add-remote-ip-ranges", "10.0.0.2"})
+                .find("both a new list and entries to add or remove"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-receiveconnector", "D", "--remote-ip-ranges", "10.0.0.1", "--remote-ip-ranges", "@{Add=x}"})
+                .find("both a new list"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-receiveconnector", "D", "--remote-ip-ranges", "@{Add=x"}).find("no closing }"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"new-receiveconnector", "N", "--bindings", "@{Add='127.0.0.1:25'}"}).find("no Bindings to edit"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"set-receiveconnector", "D", "--add-remote-ip-ranges", ""}).find("no entry given"),
+            std::string::npos);
+}
+
+TEST(PlanSet, ANumberTooLargeForItsFieldIsOutOfRangeAfterUsageErrors) {
+  try {
+    plan({"set-receiveconnector", "D", "--max-recipients-per-message", "99999999999"});
+    ADD_FAILURE() << "no OutOfRange";
+  } catch (const OutOfRange& e) {
+    EXPECT_STREQ(e.what(), "MaxRecipientsPerMessage 99999999999 is out of range: allowed 1 to 512000");
+  }
+  EXPECT_NE(usage_error({"set-receiveconnector", "D", "--max-recipients-per-message", "99999999999", "--enabled", "x"})
+                .find("Enabled"),
+            std::string::npos);
+  EXPECT_THROW(plan({"get-messagetrackinglog", "--result-size", "-99999999999999999999"}), OutOfRange);
 }
 
 TEST(ReadLines, IdentitiesAndPassword) {

@@ -51,12 +51,47 @@ TEST(ParseInt32, DecimalInRange) {
   EXPECT_EQ(parse_int32("-2147483648", "X", ""), -2147483647 - 1);
 }
 
-TEST(ParseInt32, RejectsNonNumbersAndOverflowNamingPropertyAndAllowed) {
-  for (const char* bad : {"", "abc", "12abc", "1.5", "0x10", "2147483648", "-2147483649", "1e3", "+", "--1"}) {
+TEST(ParseInt32, RejectsNonNumbersNamingPropertyAndAllowed) {
+  for (const char* bad : {"", "abc", "12abc", "1.5", "0x10", "1e3", "+", "--1", "99999999999x"}) {
     EXPECT_THROW(parse_int32(bad, "MaxRecipientsPerMessage", "1 to 512000"), UsageError) << bad;
   }
   EXPECT_EQ(usage_error_of([] { parse_int32("many", "MaxRecipientsPerMessage", "1 to 512000"); }),
             "MaxRecipientsPerMessage 'many' is not valid: expected a whole number; allowed: 1 to 512000");
+}
+
+// A whole number is never a mistake of type, whatever its size: too large for int32 is out of range,
+// like 0 for a 1-to-512000 property (which the daemon refuses), and gets the same exit code.
+TEST(ParseInt32, AWholeNumberTooLargeIsOutOfRangeNamingTheRange) {
+  for (const char* big : {"2147483648", "-2147483649", "99999999999", "99999999999999999999999999", "+99999999999",
+                          "-99999999999999999999999"}) {
+    EXPECT_THROW(parse_int32(big, "MaxRecipientsPerMessage", "1 to 512000"), OutOfRange) << big;
+  }
+  try {
+    parse_int32(" 99999999999 ", "ResultSize", "1 to 100000: at most this many events");
+    ADD_FAILURE() << "no OutOfRange";
+  } catch (const OutOfRange& e) {
+    EXPECT_STREQ(e.what(), "ResultSize 99999999999 is out of range: allowed 1 to 100000");
+  }
+}
+
+TEST(ParseListEdit, ExchangeHashtable) {
+  EXPECT_FALSE(parse_list_edit("10.0.0.1", "RemoteIPRanges"));
+  auto edit = parse_list_edit(R"(@{Add="10.0.0.5","10.0.0.6";Remove="10.0.0.4"})", "RemoteIPRanges");
+  ASSERT_TRUE(edit);
+  EXPECT_EQ(edit->add, (std::vector<std::string>{"10.0.0.5", "10.0.0.6"}));
+  EXPECT_EQ(edit->remove, std::vector<std::string>{"10.0.0.4"});
+  edit = parse_list_edit(" @{ remove = 'a;b@example.com' ; } ", "X");  // quotes keep ; and , inside
+  ASSERT_TRUE(edit);
+  EXPECT_TRUE(edit->add.empty());
+  EXPECT_EQ(edit->remove, std::vector<std::string>{"a;b@example.com"});
+  EXPECT_EQ(parse_list_edit("@{ADD=x,y}", "X")->add, (std::vector<std::string>{"x", "y"}));
+}
+
+TEST(ParseListEdit, MalformedIsAUsageErrorShowingTheForm) {
+  for (const char* bad : {"@{Add=x", "@{Replace=x}", "@{x}", "@{}", "@{Add=\"x}", "@{Add=}"}) {
+    EXPECT_THROW(parse_list_edit(bad, "RemoteIPRanges"), UsageError) << bad;
+  }
+  EXPECT_NE(usage_error_of([] { parse_list_edit("@{Set=x}", "RemoteIPRanges"); }).find("@{Add="), std::string::npos);
 }
 
 TEST(InvalidUtf8Offset, AcceptsUtf8AndFindsTheFirstBadByte) {

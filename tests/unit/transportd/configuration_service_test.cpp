@@ -235,5 +235,67 @@ TEST_F(ConfigurationServiceTest, ProblemsIncludeTheConnectorCheck) {
   EXPECT_EQ(problems[0], "receive connector \"MAIL01\\Default MAIL01\": cannot read /nonexistent/cert.pem");
 }
 
+TEST_F(ConfigurationServiceTest, ListEditsApplyToTheListAsItIsInsideTheChange) {
+  service_->set_connectors({"*"}, {{"RemoteIPRanges", {"10.0.0.1", "10.0.0.2"}}});
+  // Two edits made one after the other both count: each edits the list as the other left it.
+  service_->set_connectors({"*"}, {}, {{"RemoteIPRanges", {"10.0.0.3"}, {}}});
+  service_->set_connectors({"*"}, {}, {{"RemoteIPRanges", {"10.0.0.4"}, {"10.0.0.01"}}});
+  const auto ranges = service_->snapshot()->connectors[0].remote_ip_ranges;
+  ASSERT_EQ(ranges.size(), 3u);
+  EXPECT_EQ(ranges[0].to_string(), "10.0.0.2");
+  EXPECT_EQ(ranges[1].to_string(), "10.0.0.3");
+  EXPECT_EQ(ranges[2].to_string(), "10.0.0.4");
+}
+
+TEST_F(ConfigurationServiceTest, RemovingAnAbsentEntryWarnsAndAFlagListEmptiesToNone) {
+  const ChangeCaller caller([] { return false; });
+  service_->set_connectors({"*"}, {}, {{"PermissionGroups", {}, {"AnonymousUsers", "exchangeusers", "Partners"}}});
+  ASSERT_EQ(caller.warnings().size(), 1u);
+  EXPECT_EQ(caller.warnings()[0], "PermissionGroups of MAIL01\\Default MAIL01 has no entry \"Partners\" to remove");
+  EXPECT_EQ(store::to_strings(service_->snapshot()->connectors[0].permission_groups), std::vector<std::string>{"None"});
+  service_->set_connectors({"*"}, {}, {{"PermissionGroups", {"Partners"}, {}}});
+  EXPECT_EQ(store::to_strings(service_->snapshot()->connectors[0].permission_groups),
+            std::vector<std::string>{"Partners"});
+}
+
+TEST_F(ConfigurationServiceTest, AnEditedListIsValidatedAsAWhole) {
+  EXPECT_THROW(service_->set_connectors({"*"}, {}, {{"AuthMechanism", {}, {"BasicAuth"}}}), store::ValidationError);
+  EXPECT_THROW(service_->set_connectors({"*"}, {}, {{"TarpitInterval", {"00:00:01"}, {}}}), store::ValidationError);
+  EXPECT_EQ(store::to_strings(service_->snapshot()->connectors[0].auth_mechanism),
+            (std::vector<std::string>{"Tls", "BasicAuth", "BasicAuthRequireTLS"}));
+}
+
+TEST_F(ConfigurationServiceTest, AWhatIfIsValidatedButNeitherStoredNorPublished) {
+  int notified = 0;
+  service_->on_change([&](const store::ConfigurationPtr&) { ++notified; });
+  {
+    const ChangeCaller caller([] { return false; }, /*what_if=*/true);
+    const auto would_be = service_->set_connectors({"*"}, {{"TarpitInterval", {"00:00:09"}}});
+    ASSERT_EQ(would_be.size(), 1u);
+    EXPECT_EQ(would_be[0].tarpit_interval.seconds(), 9);
+    const auto created = service_->new_connector({{"Name", {"Extra"}}, {"Bindings", {"127.0.0.1:2600"}}});
+    EXPECT_EQ(created.name, "Extra");
+    EXPECT_EQ(service_->remove_connectors({"*"}), std::vector<std::string>{"MAIL01\\Default MAIL01"});
+    EXPECT_THROW(service_->set_connectors({"*"}, {{"TarpitInterval", {"00:15:00"}}}), store::ValidationError);
+    service_->set_transport_server({{"ReceiveProtocolLogMaxAge", {"1.00:00:00"}}});
+  }
+  EXPECT_EQ(notified, 0);
+  EXPECT_EQ(service_->snapshot()->connectors.size(), 1u);
+  EXPECT_EQ(service_->snapshot()->connectors[0].tarpit_interval.seconds(), 5);
+  EXPECT_EQ(store_->load().connectors.size(), 1u);
+  EXPECT_EQ(store_->load().transport_server.receive_protocol_log_max_age.seconds(), 30 * 86400);
+}
+
+TEST_F(ConfigurationServiceTest, TransportServerSettingsAreStored) {
+  EXPECT_EQ(service_->get_transport_server().receive_protocol_log_max_directory_size, store::ByteSize::megabytes(250));
+  service_->set_transport_server({{"ReceiveProtocolLogMaxDirectorySize", {"unlimited"}},
+                                  {"ReceiveProtocolLogMaxAge", {"00:00:00"}}});
+  const auto stored = store_->load().transport_server;
+  EXPECT_FALSE(stored.receive_protocol_log_max_directory_size);
+  EXPECT_EQ(stored.receive_protocol_log_max_age.seconds(), 0);
+  EXPECT_THROW(service_->set_transport_server({{"ReceiveProtocolLogMaxDirectorySize", {"512KB"}}}),
+               store::ValidationError);
+}
+
 }  // namespace
 }  // namespace transport::config
