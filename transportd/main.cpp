@@ -16,12 +16,14 @@
 #include <thread>
 
 #include "store/sqlite_store.h"
+#include "store/text_util.h"
 #include "store/time_span.h"
 #include "store/value_error.h"
 #include "transportd/admin/admin_service.h"
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
+#include "transportd/host_names.h"
 #include "transportd/delivery/maildir.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
@@ -57,11 +59,30 @@ void raise_open_file_limit() {
   }
 }
 
-std::string system_host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  std::string host(name);
-  return host.substr(0, host.find('.'));  // Exchange shows the short name in identities
+// A connector's own certificate pair must load: checked when it is set (and by --check-config).
+void check_tls_pair(const transport::store::ReceiveConnector& connector) {
+  if (connector.tls_certificate_path.empty()) return;  // the default pair
+  std::string problem = transport::tls::check_pair(connector.tls_certificate_path, connector.tls_key_path);
+  if (!problem.empty()) throw transport::store::ValidationError("TlsCertificatePath", problem);
+}
+
+// --check-config: reads the database as it is (read-only and without the data directory's lock, so it
+// works beside a running daemon), holds it to every rule a change is held to, and creates nothing.
+int check_config(const Options& options) {
+  using namespace transport;
+  const std::filesystem::path path = options.data_dir / "config.db";
+  store::SqliteStore store(path, store::SqliteStore::Access::read_only);
+  const store::Configuration loaded = store.load();  // every value goes through the property tables
+  const std::vector<std::string> problems = config::ConfigurationService::problems(loaded, check_tls_pair);
+  for (const std::string& problem : problems) std::cerr << "transportd: " << path.string() << ": " << problem << "\n";
+  if (!problems.empty()) {
+    std::cerr << "transportd: " << path.string() << " is not valid: " << problems.size() << " problem(s)\n";
+    return 1;
+  }
+  std::cout << "transportd: " << path.string() << " is valid (schema version " << store.schema_version() << ", "
+            << loaded.connectors.size() << " receive connector(s), " << loaded.accepted_domains.size()
+            << " accepted domain(s), " << loaded.mailboxes.size() << " mailbox(es))\n";
+  return 0;
 }
 
 // A crash between a delivery's tmp/ write and its rename leaves a file no client was promised: the client
@@ -91,18 +112,21 @@ int run(const Options& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   store::SqliteStore store(options.data_dir / "config.db");
-  const std::string host_name = options.host_name.empty() ? system_host_name() : options.host_name;
-  if (options.check_config) {
-    // Every row goes through the property tables on load, and every connector through validate().
-    store::Configuration loaded = store.load();
-    for (const auto& connector : loaded.connectors) store::validate(connector);
-    std::cout << "transportd: " << (options.data_dir / "config.db").string() << " is valid (schema version "
-              << store.schema_version() << ", " << loaded.connectors.size() << " receive connector(s), "
-              << loaded.accepted_domains.size() << " accepted domain(s), " << loaded.mailboxes.size()
-              << " mailbox(es))\n";
-    return 0;
+  // --hostname stands for both names (tests, and machines whose own name is wrong).
+  const HostNames names = options.host_name.empty()
+                              ? system_host_names()
+                              : HostNames{options.host_name, store::to_lower(options.host_name)};
+  config::ConfigurationService configuration(store, names.short_name, options.default_bindings, names.fqdn);
+  const std::string host_name = configuration.snapshot()->host_name;  // the stored one (DESIGN §3)
+  if (host_name != names.short_name) {
+    log::warn("transportd", "this server keeps the name " + host_name + ", stored when its database was created, " +
+                                "for HOST\\Name identities; the name " + names.short_name +
+                                (options.host_name.empty() ? " of the system" : " given by --hostname") +
+                                " is not used");
   }
-  config::ConfigurationService configuration(store, host_name, options.default_bindings);
+  for (const std::string& problem : config::ConfigurationService::problems(*configuration.snapshot())) {
+    log::warn("config", problem + " (fix it with adminctl; transportd --check-config lists every problem)");
+  }
   tracking::TrackingLog tracking_log(options.data_dir / "tracking.db",
                                      tracking::parse_retention(options.tracking_retention));
   if (store.created()) {
@@ -110,16 +134,12 @@ int run(const Options& options) {
                                 host_name + "\"");
   }
 
-  if (tls::ensure_default_pair(options.data_dir, host_name)) {
-    log::info("tls", "generated a self-signed certificate for " + host_name + " in " +
+  if (tls::ensure_default_pair(options.data_dir, names.fqdn)) {
+    log::info("tls", "generated a self-signed certificate for " + names.fqdn + " in " +
                          tls::default_pair_paths(options.data_dir).certificate.parent_path().string() +
                          " (connectors use it unless TlsCertificatePath is set)");
   }
-  configuration.set_connector_check([](const store::ReceiveConnector& connector) {
-    if (connector.tls_certificate_path.empty()) return;  // the default pair
-    std::string problem = tls::check_pair(connector.tls_certificate_path, connector.tls_key_path);
-    if (!problem.empty()) throw store::ValidationError("TlsCertificatePath", problem);
-  });
+  configuration.set_connector_check(check_tls_pair);
   remove_interrupted_deliveries(options.data_dir / "mailboxes");
   raise_open_file_limit();
   asio::io_context io;
@@ -216,7 +236,9 @@ int main(int argc, char** argv) {
                  "Bindings (IP:PORT, comma-separated) of the default connector, used only when the database is created")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--hostname", options.host_name, "Server name: the HOST of HOST\\Name identities and default Fqdn");
+  app.add_option("--hostname", options.host_name,
+                 "Server name instead of the system's: the HOST of HOST\\Name identities (stored when the database "
+                 "is created, kept after) and the default Fqdn");
   app.add_option("--threads", options.threads, "I/O threads serving SMTP sessions")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
@@ -225,12 +247,13 @@ int main(int argc, char** argv) {
   app.add_option("--tracking-retention", options.tracking_retention,
                  "How long message tracking events are kept: 30d, 12h, ...")
       ->capture_default_str();
-  app.add_flag("--check-config", options.check_config, "Validate the configuration database and exit");
+  app.add_flag("--check-config", options.check_config,
+               "Check the configuration database against every rule, read-only (also while transportd runs), and exit");
   app.set_version_flag("--version", std::string("transportd ") + TRANSPORTD_VERSION);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    return run(options);
+    return options.check_config ? check_config(options) : run(options);
   } catch (const std::exception& e) {
     transport::log::error("transportd", e.what());
     std::cerr << "transportd: " << e.what() << "\n";
