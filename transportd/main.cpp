@@ -19,6 +19,7 @@
 #include "store/text_util.h"
 #include "store/time_span.h"
 #include "store/value_error.h"
+#include "transportd/admin/admin_server.h"
 #include "transportd/admin/admin_service.h"
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
@@ -141,6 +142,10 @@ int run(const Options& options) {
   }
   configuration.set_connector_check(check_tls_pair);
   remove_interrupted_deliveries(options.data_dir / "mailboxes");
+  const std::filesystem::path socket_path =
+      options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
+  // Before any listener opens: a second daemon given a live socket must stop here, touching nothing.
+  auto admin_socket = std::make_unique<admin::AdminSocket>(socket_path);
   raise_open_file_limit();
   asio::io_context io;
   auto work = asio::make_work_guard(io);
@@ -190,17 +195,19 @@ int run(const Options& options) {
         if (std::find(listeners.begin(), listeners.end(), binding) == listeners.end()) listeners.push_back(binding);
       }
     }
-    for (const auto& binding : listeners) server.add_listeners(binding.to_string() + " " + smtp.binding_status(binding));
+    for (const auto& binding : listeners) server.add_listeners(binding.to_string() + " " + smtp.listener_status(binding));
     server.set_open_sessions(static_cast<std::int32_t>(smtp.session_count()));
     server.set_tarpitted_sessions(static_cast<std::int32_t>(tarpitted));
     return server;
   });
-  std::unique_ptr<grpc::Server> admin_server = admin::start_admin_server(socket_path, admin_service);
+  admin::AdminServer admin_server(io, std::move(admin_socket), admin_service);
   std::unique_ptr<observability::MetricsServer> metrics_server;
   if (!options.metrics_listen.empty()) {
     metrics_server = std::make_unique<observability::MetricsServer>(io, options.metrics_listen, [&] {
       return observability::listener_problem(*configuration.snapshot(),
-                                             [&smtp](const store::Binding& b) { return smtp.binding_status(b); })
+                                             [&smtp](const store::ReceiveConnector& c, const store::Binding& b) {
+                                               return smtp.binding_status(c, b);
+                                             })
           .empty();
     });
     log::info("transportd", "metrics on http://" + options.metrics_listen + "/metrics");
@@ -212,14 +219,12 @@ int run(const Options& options) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
-  admin_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  admin_server.stop(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));
   work.reset();
   io.stop();
   for (auto& thread : io_threads) thread.join();
-  std::error_code ignored;
-  std::filesystem::remove(socket_path, ignored);
   log::info("transportd", "stopped");
   return 0;
 }

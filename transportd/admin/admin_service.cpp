@@ -2,10 +2,6 @@
 // gRPC status codes.
 #include "transportd/admin/admin_service.h"
 
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server_builder.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <limits>
 
@@ -158,7 +154,7 @@ void AdminService::connector_to_proto(const store::Configuration& config, const 
   out.set_identity(ConfigurationService::identity(config, c));
   for (const store::Binding& binding : c.bindings) {
     out.add_binding_status(binding.to_string() + " " +
-                           (c.enabled ? binding_status_(binding) : std::string("not listening (connector disabled)")));
+                           (c.enabled ? binding_status_(c, binding) : std::string("not listening (connector disabled)")));
   }
 }
 
@@ -431,23 +427,6 @@ grpc::Status AdminService::SetTransportServer(grpc::ServerContext* context, cons
     properties_to_proto(store::transport_server_properties(), settings, *response);
     log_change("changed the transport server: " + request->update_mask().ShortDebugString());
   }, request->what_if());
-}
-
-std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service) {
-  std::error_code ignored;
-  std::filesystem::remove(socket_path, ignored);
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket_path.string(), grpc::InsecureServerCredentials());
-  builder.RegisterService(&service);
-  // The socket is created inside BuildAndStart with the process umask: make that 0600 from the start.
-  const mode_t previous = ::umask(0177);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ::umask(previous);
-  if (!server) throw std::runtime_error("cannot serve the admin API on " + socket_path.string());
-  if (::chmod(socket_path.c_str(), 0600) != 0) {
-    throw std::runtime_error("cannot set mode 0600 on " + socket_path.string());
-  }
-  return server;
 }
 
 }  // namespace transport::admin

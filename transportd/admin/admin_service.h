@@ -20,8 +20,8 @@ namespace v1 = ::transport::admin::v1;
 
 class AdminService final : public v1::TransportAdmin::Service {
  public:
-  // The listening state of a Binding, shown as BindingStatus.
-  using BindingStatus = std::function<std::string(const store::Binding&)>;
+  // The state of a connector's Binding, shown as BindingStatus (SmtpServer::binding_status).
+  using BindingStatus = std::function<std::string(const store::ReceiveConnector&, const store::Binding&)>;
 
   AdminService(config::ConfigurationService& configuration, BindingStatus binding_status)
       : configuration_(configuration), binding_status_(std::move(binding_status)) {}
@@ -82,10 +82,5 @@ class AdminService final : public v1::TransportAdmin::Service {
   std::atomic<tracking::TrackingLog*> tracking_log_{nullptr};
   ServerStatus server_status_;
 };
-
-// Starts the gRPC server on a unix socket created with mode 0600 (no window where it is wider).
-// A stale socket file at `socket_path` is replaced: the caller holds the data directory's lock, so
-// no live transportd owns it. Throws std::runtime_error when the socket cannot be served.
-std::unique_ptr<grpc::Server> start_admin_server(const std::filesystem::path& socket_path, AdminService& service);
 
 }  // namespace transport::admin

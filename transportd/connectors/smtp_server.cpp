@@ -12,7 +12,6 @@
 #include "store/connector_selection.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
-#include "transportd/tls/server_context.h"
 #include "transportd/tls/tls_credentials.h"
 
 namespace transport::connectors {
@@ -59,31 +58,47 @@ SmtpServer::~SmtpServer() {
 void SmtpServer::apply(store::ConfigurationPtr config) {
   // Every connector's series exist from the start (at 0), not only after its first session.
   for (const auto& connector : config->connectors) observability::ConnectorMetrics::of(connector.name);
-  serving_.store(std::make_shared<const ServingConfig>(config, load_tls_contexts(*config)));
+  auto [contexts, problems] = load_tls_contexts(*config);
+  serving_.store(std::make_shared<const ServingConfig>(config, std::move(contexts), std::move(problems)));
   listeners_.reconcile(std::move(config));
 }
 
-TlsContexts SmtpServer::load_tls_contexts(const store::Configuration& config) const {
-  TlsContexts contexts;
-  std::map<std::pair<std::string, std::string>, std::shared_ptr<asio::ssl::context>> by_pair;
-  for (const store::ReceiveConnector& connector : config.connectors) {
-    if (!connector.enabled || !connector.auth_mechanism.has(store::AuthMechanismFlag::tls)) continue;
-    const bool own_pair = !connector.tls_certificate_path.empty();
-    const auto pair = std::make_pair(own_pair ? connector.tls_certificate_path : default_certificate_.string(),
-                                     own_pair ? connector.tls_key_path : default_key_.string());
-    auto it = by_pair.find(pair);
-    if (it == by_pair.end()) {
-      std::shared_ptr<asio::ssl::context> context;
-      try {
-        context = tls::make_server_context(pair.first, pair.second);
-      } catch (const std::exception& e) {
-        log::error("tls", "connector \"" + connector.name + "\": " + e.what() + "; STARTTLS will be refused");
-      }
-      it = by_pair.emplace(pair, std::move(context)).first;
-    }
-    if (it->second) contexts.emplace(connector.id, it->second);
+std::string SmtpServer::binding_status(const store::ReceiveConnector& connector, const store::Binding& binding) const {
+  std::string status = listener_status(binding);
+  if (std::string problem = serving_.load()->tls_problem(connector.id); !problem.empty()) {
+    status += "; STARTTLS off: " + problem;
   }
-  return contexts;
+  return status;
+}
+
+std::pair<TlsContexts, TlsProblems> SmtpServer::load_tls_contexts(const store::Configuration& config) {
+  const auto pair_of = [this](const store::ReceiveConnector& connector) {
+    if (connector.tls_certificate_path.empty()) return tls::ContextCache::Pair{default_certificate_, default_key_};
+    return tls::ContextCache::Pair{connector.tls_certificate_path, connector.tls_key_path};
+  };
+  const auto offers_tls = [](const store::ReceiveConnector& connector) {
+    return connector.enabled && connector.auth_mechanism.has(store::AuthMechanismFlag::tls);
+  };
+  std::vector<tls::ContextCache::Pair> pairs;
+  for (const store::ReceiveConnector& connector : config.connectors) {
+    if (offers_tls(connector)) pairs.push_back(pair_of(connector));
+  }
+  const std::map<tls::ContextCache::Pair, tls::ContextCache::Loaded> loaded = tls_cache_.refresh(pairs);
+  TlsContexts contexts;
+  TlsProblems problems;
+  for (const store::ReceiveConnector& connector : config.connectors) {
+    if (!offers_tls(connector)) continue;
+    const tls::ContextCache::Loaded& pair = loaded.at(pair_of(connector));
+    if (pair.context) {
+      contexts.emplace(connector.id, pair.context);
+      continue;
+    }
+    problems.emplace(connector.id, pair.problem);
+    if (pair.reloaded) {
+      log::error("tls", "connector \"" + connector.name + "\": " + pair.problem + "; STARTTLS is not offered");
+    }
+  }
+  return {std::move(contexts), std::move(problems)};
 }
 
 void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
@@ -122,6 +137,8 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
 void SmtpServer::shut_down(std::chrono::seconds grace) {
   listeners_.close_all();
   registry_.shut_down_all(grace);
+  // A connector whose certificate pair stopped loading must not offer STARTTLS (DESIGN §3).
+  facts.tls_available = serving->tls_context(connector.id) != nullptr;
   std::size_t left = registry_.wait_until_empty(std::chrono::steady_clock::now() + grace + std::chrono::seconds(5));
   if (left > 0) log::warn("smtp", std::to_string(left) + " session(s) still open at shutdown");
 }

@@ -17,6 +17,7 @@
 #include "transportd/connectors/serving_config.h"
 #include "transportd/delivery/maildir.h"
 #include "transportd/smtp/session.h"
+#include "transportd/tls/context_cache.h"
 
 namespace transport::connectors {
 
@@ -33,8 +34,11 @@ class SmtpServer {
   // and waits for them (at most grace + 5 s). Call from a thread that is not running the io_context.
   void shut_down(std::chrono::seconds grace);
 
-  // For get-receiveconnector's BindingStatus.
-  std::string binding_status(const store::Binding& binding) const { return listeners_.status(binding); }
+  // For get-receiveconnector's BindingStatus and /healthz: the listener's state, followed by
+  // "; STARTTLS off: <why>" when the connector offers TLS but its certificate pair does not load.
+  std::string binding_status(const store::ReceiveConnector& connector, const store::Binding& binding) const;
+  // The listener's state alone (ListenerManager::status).
+  std::string listener_status(const store::Binding& binding) const { return listeners_.status(binding); }
 
   std::size_t session_count() const { return registry_.size(); }
 
@@ -45,8 +49,9 @@ class SmtpServer {
 
  private:
   void on_connection(asio::ip::tcp::socket socket);
-  // One TLS context per certificate pair in use, loaded from the files now.
-  TlsContexts load_tls_contexts(const store::Configuration& config) const;
+  // One TLS context per certificate pair in use: reused while its files are unchanged, else loaded
+  // now. Connectors whose pair does not load get a problem instead (logged when it is new).
+  std::pair<TlsContexts, TlsProblems> load_tls_contexts(const store::Configuration& config);
 
   asio::io_context& io_;
   std::atomic<std::shared_ptr<const ServingConfig>> serving_;
@@ -54,6 +59,7 @@ class SmtpServer {
   smtp::SessionRegistry registry_;
   std::filesystem::path default_certificate_;
   std::filesystem::path default_key_;
+  tls::ContextCache tls_cache_;
   delivery::MaildirStore mailboxes_;
   asio::thread_pool delivery_pool_;
   asio::thread_pool auth_pool_;  // argon2id verification: CPU-heavy, never on an I/O thread

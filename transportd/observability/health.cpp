@@ -7,7 +7,7 @@ std::string listener_problem(const store::Configuration& config, const BindingSt
   for (const store::ReceiveConnector& connector : config.connectors) {
     if (!connector.enabled) continue;
     for (const store::Binding& binding : connector.bindings) {
-      const std::string state = status(binding);
+      const std::string state = status(connector, binding);
       if (state != "listening") {
         return binding.to_string() + " of connector \"" + connector.name + "\": " + state;
       }

@@ -56,6 +56,9 @@ Reply utf8_needs_smtputf8() {
 
 // LOGIN's challenges: base64 of "Username:" and "Password:", as every LOGIN client expects.
 constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";
+// RFC 3207 §4's reply when the certificate pair does not load.
+Reply tls_unavailable() { return reply(454, "4.7.0", "TLS not available due to temporary reason"); }
+
 constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 }  // namespace
@@ -189,7 +192,9 @@ Step Protocol::on_ehlo(std::string_view argument, bool extended) {
     if (connector_.eight_bit_mime_enabled) text += "\n8BITMIME\nSMTPUTF8";
     if (connector_.enhanced_status_codes_enabled) text += "\nENHANCEDSTATUSCODES";
     if (connector_.chunking_enabled) text += "\nCHUNKING";
-    if (connector_.auth_mechanism.has(store::AuthMechanismFlag::tls) && !facts_.tls) text += "\nSTARTTLS";
+    if (connector_.auth_mechanism.has(store::AuthMechanismFlag::tls) && facts_.tls_available && !facts_.tls) {
+      text += "\nSTARTTLS";
+    }
     // Not to a session that is already authenticated (by AUTH, or by an ExternalAuthoritative
     // connector), and with BasicAuthRequireTLS only inside TLS.
     if (auth_offered() && !facts_.authenticated &&
@@ -207,6 +212,9 @@ Step Protocol::on_mail(std::string_view argument) {
   if (connector_.require_tls && !facts_.tls) {
     return finish(step(reply(530, "5.7.0", "Must issue a STARTTLS command first")));
   }
+    // Without a loadable certificate the client cannot do what 530 asks: a temporary failure, so
+    // the sender retries after the administrator repairs the pair (DESIGN §3).
+    if (!facts_.tls_available) return finish(step(tls_unavailable()));
   if (!facts_.authenticated && !connector_.permission_groups.has(store::PermissionGroup::anonymous_users)) {
     return finish(step(reply(530, "5.7.1", "Client was not authenticated")));
   }
@@ -474,6 +482,7 @@ Step Protocol::on_tls_started() {
   // RFC 3207 §4.2: discard any knowledge obtained from the client, which includes an identity it
   // proved by AUTH before TLS (RFC 4954 §4 leaves AUTH after STARTTLS to the client). What the
   // connector granted (ExternalAuthoritative) is not knowledge from the client and stays.
+  if (!facts_.tls_available) return finish(step(tls_unavailable()));
   end_sasl();
   state_ = State::greeted;
   reset_transaction();

@@ -78,6 +78,8 @@ struct SessionFacts {
 };
 
 // What a connector grants each of its sessions before the client says a word: an ExternalAuthoritative
+  bool tls_available = true;   // the connector's certificate pair loaded: false stops STARTTLS from
+                               // being offered (454 4.7.0 if asked, and to MAIL on RequireTLS)
 // connector's (trusted hosts) start authenticated and may relay (DESIGN §3). The listener sets the
 // facts with this, so that the tests exercise what the daemon does.
 void grant_connector_trust(const store::ReceiveConnector& connector, SessionFacts& facts);

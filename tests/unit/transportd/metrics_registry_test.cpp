@@ -193,7 +193,7 @@ TEST(Health, EveryBindingOfEveryEnabledConnectorMustListen) {
   config.connectors[1].bindings = {Binding::parse("127.0.0.1:2525")};
 
   std::string failing;
-  const auto status = [&](const Binding& b) {
+  const auto status = [&](const transport::store::ReceiveConnector&, const Binding& b) {
     return b.to_string() == failing ? std::string("failed: Address already in use") : std::string("listening");
   };
   EXPECT_EQ(transport::observability::listener_problem(config, status), "");

@@ -25,7 +25,8 @@ class TrackingAdminTest : public ::testing::Test {
     store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
     configuration_ = std::make_unique<config::ConfigurationService>(*store_, "MAIL01",
                                                                     std::vector<std::string>{"127.0.0.1:2525"});
-    service_ = std::make_unique<AdminService>(*configuration_, [](const store::Binding&) { return "listening"; });
+    service_ = std::make_unique<AdminService>(
+        *configuration_, [](const store::ReceiveConnector&, const store::Binding&) { return "listening"; });
     tracking_ = std::make_unique<tracking::TrackingLog>(dir_ / "tracking.db", 720h);
   }
   void TearDown() override {
