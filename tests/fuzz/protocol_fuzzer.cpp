@@ -1,5 +1,6 @@
 // Fuzz target: the whole ESMTP state machine (transportd/smtp/protocol.*) driven the way
-// smtp/session.cpp drives it, with the body reader for DATA, over one client byte stream.
+// smtp/session.cpp drives it, with the session's own MessageIntake (smtp/message_intake.*) for DATA and
+// BDAT, over one client byte stream.
 //
 // Input layout:
 //   bytes 0-3   the connector and the session (see Setup below): extensions on/off, AuthMechanism,
@@ -7,7 +8,7 @@
 //               filter switches, whether the TLS handshake and deliveries succeed
 //   the rest    what the client sends: command lines (split at LF, a CR before it dropped, lines
 //               over 512 octets discarded up to their LF and answered by on_overlong_line), DATA
-//               bodies (read by BodyReader), BDAT chunks (exactly the announced octets), AUTH
+//               bodies and BDAT chunks (exactly the announced octets) through MessageIntake, AUTH
 //               responses. Credentials are accepted when they name a mailbox and its password
 //               ("secret" for alice@example.com and its alias al@example.com, "hunter2" for bob).
 //
@@ -24,7 +25,8 @@
 //    expected only right after a 334.
 //  - delivery: at least one recipient, each a valid mailbox of an accepted domain (or relay allowed),
 //    no mailbox twice, no more than MaxRecipientsPerMessage; a valid or null sender; the body within
-//    MaxMessageSize; BODY=8BITMIME only when offered; TLS when RequireTLS; the session authenticated
+//    MaxMessageSize and made only of octets sent inside its own transaction (nothing of an aborted
+//    BDAT sequence); BODY=8BITMIME only when offered; TLS when RequireTLS; the session authenticated
 //    or AnonymousUsers permitted.
 //  - limits: no more 500/501/503 replies than MaxProtocolErrors before the 421; no more 535s than
 //    MaxLogonFailures before the 421.
@@ -42,8 +44,8 @@
 #include "store/configuration.h"
 #include "store/mailbox.h"
 #include "tests/fuzz/fuzz_check.h"
-#include "transportd/smtp/body_reader.h"
 #include "transportd/smtp/command_parser.h"
+#include "transportd/smtp/message_intake.h"
 #include "transportd/smtp/protocol.h"
 #include "transportd/smtp/recipient_index.h"
 #include "transportd/smtp/reply.h"
@@ -200,38 +202,35 @@ class Driver {
   bool perform(Step step) {
     while (true) {
       check_step(step);
+      if (intake_.follow(step, protocol_, setup_.connector, kTrace)) message_octets_ = 0;
       switch (step.action) {
         case Action::read_command:
           return true;
         case Action::close:
           return false;
         case Action::read_data: {
-          BodyReader reader(setup_.connector.max_message_size.bytes(), setup_.connector.max_header_size.bytes());
-          std::string body;
-          pos_ += reader.feed(in_.substr(pos_), body);
-          if (!reader.done()) return false;  // the client went away mid-body
-          if (reader.outcome() == BodyOutcome::complete) body_size_ = reader.size();
-          step = protocol_.on_message(reader.outcome(), reader.size());
-          if (step.action != Action::deliver) release();
+          const std::size_t consumed = intake_.feed(in_.substr(pos_));
+          message_octets_ += consumed;
+          pos_ += consumed;
+          if (!intake_.done()) return false;  // the client went away mid-body
+          step = protocol_.on_message(intake_.outcome(), intake_.size());
           break;
         }
         case Action::read_chunk: {
-          if (!in_chunking_) {
-            in_chunking_ = true;
-            chunk_total_ = 0;
-          }
           if (in_.size() - pos_ < step.chunk_size) return false;  // the client went away mid-chunk
-          pos_ += static_cast<std::size_t>(step.chunk_size);
-          chunk_total_ += step.chunk_size;
-          body_size_ = chunk_total_;
-          step = protocol_.on_chunk(chunk_total_);
-          if (step.action != Action::deliver && !protocol_.in_message()) release();
+          const std::string_view chunk = in_.substr(pos_, static_cast<std::size_t>(step.chunk_size));
+          pos_ += chunk.size();
+          if (protocol_.keep_chunk() && intake_.active()) {
+            intake_.feed(chunk);
+            message_octets_ += chunk.size();
+            if (step.last_chunk) intake_.finish_chunks();
+          }
+          step = protocol_.on_chunk(intake_.outcome(), intake_.size());
           break;
         }
         case Action::deliver:
           check_delivery();
           step = protocol_.on_delivered(setup_.delivery_fails ? DeliveryOutcome::failed : DeliveryOutcome::delivered);
-          release();
           break;
         case Action::start_tls:
           if (setup_.tls_fails) return false;
@@ -248,11 +247,6 @@ class Driver {
         }
       }
     }
-  }
-
-  void release() {
-    in_chunking_ = false;
-    chunk_total_ = 0;
   }
 
   std::string where() const {
@@ -369,7 +363,13 @@ class Driver {
     FUZZ_CHECK(envelope.recipients.size() <= static_cast<std::size_t>(k.max_recipients_per_message),
                "too many recipients: " + what());
     FUZZ_CHECK(envelope.mail_from.empty() || is_valid_mailbox(envelope.mail_from), "sender: " + what());
-    FUZZ_CHECK(body_size_ <= k.max_message_size.bytes(), "body over MaxMessageSize: " + what());
+    FUZZ_CHECK(intake_.active() && intake_.done() && intake_.outcome() == BodyOutcome::complete,
+               "delivery of a message not wholly received: " + what());
+    FUZZ_CHECK(intake_.size() <= k.max_message_size.bytes(), "body over MaxMessageSize: " + what());
+    // DATA's stuffing and terminator only shrink a body; BDAT's last line may gain its CRLF.
+    FUZZ_CHECK(intake_.size() <= message_octets_ + 2, "octets from outside the transaction in the message: " + what());
+    FUZZ_CHECK(intake_.buffer().size() >= kTrace.size() - 1 && intake_.buffer().find('\r') == std::string::npos,
+               "stored form: trace first, LF line ends: " + what());
     FUZZ_CHECK(envelope.declared_size <= k.max_message_size.bytes(), "SIZE= over MaxMessageSize: " + what());
     FUZZ_CHECK(!envelope.eight_bit || k.eight_bit_mime_enabled, "8BITMIME not offered: " + what());
     FUZZ_CHECK(!k.require_tls || protocol_.facts().tls, "RequireTLS without TLS: " + what());
@@ -392,9 +392,9 @@ class Driver {
   std::string_view in_;
   std::size_t pos_ = 0;
   std::string_view last_line_;
-  bool in_chunking_ = false;
-  std::uint64_t chunk_total_ = 0;
-  std::uint64_t body_size_ = 0;
+  static constexpr std::string_view kTrace = "Received: by fuzz\r\n";
+  MessageIntake intake_;
+  std::uint64_t message_octets_ = 0;  // octets the client sent as this message's body or chunks
   bool last_was_334_ = false;
   std::int64_t protocol_errors_ = 0;
   std::int32_t logon_failures_ = 0;

@@ -71,8 +71,8 @@ def parse_stored(path):
         if ":" in line and not line[0].isspace():
             name, value = line.split(":", 1)
             fields.setdefault(name.lower(), value.strip())
-    if not head.startswith(b"Received: "):
-        return None, "does not start with Received:"
+    if not head.startswith(b"Return-Path: <sender@remote.test>\nReceived: "):
+        return None, "does not start with Return-Path: and Received:"
     message_id = fields.get("message-id", "").strip("<>") or None
     for name in ("message-id", "x-body-sha256", "x-body-length"):
         if name not in fields:

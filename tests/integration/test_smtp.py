@@ -61,7 +61,7 @@ class DeliveryTest(SmtpTestCase):
         files = self.maildir("alice@example.com")
         self.assertEqual(len(files), 1)
         stored = self.read(files[0])
-        self.assertTrue(stored.startswith(b"Received: from client.test"), stored[:200])
+        self.assertTrue(stored.startswith(b"Return-Path: <sender@remote.test>\nReceived: from client.test"), stored[:200])
         self.assertIn(b"Subject: hello\n", stored)
         self.assertIn(EIGHT_BIT_BODY.replace("\r\n", "\n").encode("utf-8"), stored)
         self.assertIn(b"\n.leading dot\n", stored)  # dot-unstuffed exactly once
@@ -351,7 +351,7 @@ class ConnectionTest(SmtpTestCase):
         self.assertEqual(status, ["127.0.0.1:%d listening" % port])
         with RawSmtp(port) as c:
             self.assertEqual(c.reply()[0], 220)
-        self.ok("remove-receiveconnector", "Extra")
+        self.ok("remove-receiveconnector", "Extra", "--confirm=false")  # its Binding's last connector
         wait_until(lambda: not can_connect(port), 1.0, "the removed connector's listener to close")
 
     def test_a_binding_in_use_is_reported_and_the_rest_keep_running(self):
@@ -421,6 +421,70 @@ class ConnectionTest(SmtpTestCase):
         self.assertEqual(len(self.maildir("alice@example.com")), 1)
         idle.close()
         busy.close()
+
+
+class StandardsTest(SmtpTestCase):
+    """RFC 5321 §4.5.1 postmaster and RFC 6531 SMTPUTF8, with smtplib and raw sessions."""
+
+    def test_postmaster_without_domain_reaches_the_servers_postmaster(self):
+        self.ok("set-accepteddomain", "Example", "--default", "true")
+        self.ok("new-mailbox", "admin@example.com", "--email-addresses", "postmaster@example.com")
+        with RawSmtp(self.port) as c:  # anonymous, TarpitInterval 1 s: a refusal would be held
+            c.reply()
+            c.command("EHLO client.test")
+            self.assertEqual(c.command("MAIL FROM:<s@remote.test>")[0], 250)
+            code, text, took = c.command("RCPT TO:<Postmaster>")
+            self.assertEqual((code, text[:5]), (250, "2.1.5"))
+            self.assertLess(took, 0.5)
+            self.assertEqual(c.command("DATA")[0], 354)
+            c.send("Subject: to the postmaster\r\n\r\nhello\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+        files = self.maildir("admin@example.com")
+        self.assertEqual(len(files), 1)
+        self.assertIn(b"Subject: to the postmaster", self.read(files[0]))
+
+    def test_postmaster_without_any_postmaster_mailbox_is_held_not_refused(self):
+        with RawSmtp(self.port) as c:
+            c.reply()
+            c.command("EHLO client.test")
+            c.command("MAIL FROM:<s@remote.test>")
+            self.assertEqual(c.command("RCPT TO:<postmaster>")[0], 250)
+            self.assertEqual(c.command("RCPT TO:<POSTMASTER@example.com>")[0], 250)
+            self.assertEqual(c.command("DATA")[0], 354)
+            c.send("Subject: nobody is postmaster\r\n\r\nhello\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+        held = glob.glob(os.path.join(self.data_dir, "mailboxes", "_unroutable", "Maildir", "new", "*"))
+        self.assertEqual(len(held), 1)
+
+    def test_smtputf8_address_and_header_with_smtplib(self):
+        self.ok("new-mailbox", "jörg@example.com")
+        message = ("From: René <rené@remote.test>\r\nTo: Jörg <jörg@example.com>\r\n"
+                   "Subject: Grüße — 你好\r\n\r\n" + EIGHT_BIT_BODY).encode("utf-8")
+        with self.smtp() as client:
+            self.assertTrue(client.has_extn("smtputf8"))
+            # ASCII letters match in any case; "ö" must be the stored "ö".
+            client.sendmail("rené@remote.test", ["JöRG@example.com"], message,
+                            mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        files = self.maildir("jörg@example.com")
+        self.assertEqual(len(files), 1)
+        stored = self.read(files[0])
+        self.assertIn("Subject: Grüße — 你好\n".encode("utf-8"), stored)
+        self.assertIn("From: René <rené@remote.test>".encode("utf-8"), stored)
+
+    def test_utf8_address_without_smtputf8_is_refused_with_5_6_7(self):
+        self.ok("new-mailbox", "jörg@example.com")
+        self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:00")
+        with RawSmtp(self.port) as c:
+            c.reply()
+            self.assertIn("SMTPUTF8", c.command("EHLO client.test")[1].splitlines())
+            code, text, _ = c.command("MAIL FROM:<rené@remote.test>")
+            self.assertEqual((code, text[:5]), (553, "5.6.7"))
+            self.assertEqual(c.command("MAIL FROM:<s@remote.test>")[0], 250)
+            code, text, _ = c.command("RCPT TO:<jörg@example.com>")
+            self.assertEqual((code, text[:5]), (553, "5.6.7"))
+            c.send(b"RCPT TO:<j\xf6rg@example.com>\r\n")  # Latin-1: not UTF-8 at all
+            code, text = c.reply()
+            self.assertEqual((code, text[:5]), (501, "5.1.3"))
 
 
 if __name__ == "__main__":

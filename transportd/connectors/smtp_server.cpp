@@ -7,6 +7,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include <sys/stat.h>
+
 #include <map>
 
 #include "store/connector_selection.h"
@@ -47,8 +49,13 @@ SmtpServer::SmtpServer(asio::io_context& io, const std::filesystem::path& data_d
       mailboxes_(data_dir / "mailboxes"),
       delivery_pool_(delivery_threads),
       auth_pool_(2),
-      services_{mailboxes_, delivery_pool_, auth_pool_},
-      listeners_(io, [this](asio::ip::tcp::socket socket) { on_connection(std::move(socket)); }) {}
+      services_{mailboxes_, delivery_pool_, auth_pool_, /*tracking=*/nullptr, /*protocol_log=*/nullptr,
+                data_dir / "spool"},
+      listeners_(io, [this](asio::ip::tcp::socket socket) { on_connection(std::move(socket)); }) {
+  std::filesystem::create_directories(services_.spool_directory);
+  ::chmod(services_.spool_directory.c_str(), 0700);
+  delivery::SpoolFile::remove_leftovers(services_.spool_directory);
+}
 
 SmtpServer::~SmtpServer() {
   delivery_pool_.join();
@@ -130,6 +137,8 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
   // ExternalAuthoritative: the connector vouches for every session (DESIGN §3).
   facts.authenticated = connector.auth_mechanism.has(store::AuthMechanismFlag::external_authoritative);
   facts.may_relay = facts.authenticated;
+  // A connector whose certificate pair stopped loading must not offer STARTTLS (DESIGN §3).
+  facts.tls_available = serving->tls_context(connector.id) != nullptr;
   smtp::start_session(std::move(socket), std::move(serving), connector, std::move(facts), std::move(*ticket), services_,
                       registry_);
 }
@@ -137,8 +146,6 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
 void SmtpServer::shut_down(std::chrono::seconds grace) {
   listeners_.close_all();
   registry_.shut_down_all(grace);
-  // A connector whose certificate pair stopped loading must not offer STARTTLS (DESIGN §3).
-  facts.tls_available = serving->tls_context(connector.id) != nullptr;
   std::size_t left = registry_.wait_until_empty(std::chrono::steady_clock::now() + grace + std::chrono::seconds(5));
   if (left > 0) log::warn("smtp", std::to_string(left) + " session(s) still open at shutdown");
 }

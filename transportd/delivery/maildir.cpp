@@ -247,6 +247,46 @@ MaildirStore::MaildirStore(fs::path mailboxes_root) : root_(std::move(mailboxes_
 
 DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_addresses, std::string_view header,
                                      std::string_view body) {
+  const std::string message = to_lf_message(header, body);
+  return deliver_copies(mailbox_addresses, [&](int tmp_dir, const std::string& name, std::string& action) {
+    FileDescriptor file(::openat(tmp_dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!file.valid()) {
+      action = "cannot create";
+      return false;
+    }
+    if (!write_all(file.get(), message)) {
+      action = "cannot write";
+      return false;
+    }
+    if (::fsync(file.get()) != 0) {
+      action = "cannot fsync";
+      return false;
+    }
+    if (file.close() != 0) {
+      action = "cannot close";
+      return false;
+    }
+    return true;
+  });
+}
+
+DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_addresses, SpoolFile& message) {
+  std::string error;
+  if (!message.make_durable(error)) {
+    DeliveryResult result;
+    result.error = error;
+    return result;
+  }
+  // One durable file, linked into every mailbox (as qmail and Dovecot do): a copy costs a link, not a write.
+  return deliver_copies(mailbox_addresses, [&](int tmp_dir, const std::string& name, std::string& action) {
+    if (message.link_into(tmp_dir, name)) return true;
+    action = "cannot link the spool file as";
+    return false;
+  });
+}
+
+DeliveryResult MaildirStore::deliver_copies(const std::vector<std::string>& mailbox_addresses,
+                                            const MakeCopy& make_copy) {
   DeliveryResult result;
   if (mailbox_addresses.empty()) {
     result.error = "no mailbox to deliver to";
@@ -265,7 +305,6 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
     if (seen.insert(key).second) mailboxes.push_back(std::move(key));
   }
 
-  const std::string message = to_lf_message(header, body);
   std::vector<Copy> copies;
   copies.reserve(mailboxes.size());
   std::string failed_mailbox;
@@ -296,25 +335,19 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
 
     std::string name = unique_name();
     const fs::path tmp_path = maildir_path / "tmp" / name;
-    FileDescriptor file(::openat(tmp_dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!file.valid()) {
-      failure = {"cannot create", tmp_path, errno};
+    std::string action;
+    if (!make_copy(tmp_dir.get(), name, action)) {
+      const int error_number = errno;
+      // A file that was created before the failure is rolled back with the rest.
+      if (::faccessat(tmp_dir.get(), name.c_str(), F_OK, 0) == 0) {
+        copies.push_back({mailbox, name, tmp_path, maildir_path / "new" / name, std::move(tmp_dir),
+                          std::move(new_dir), false});
+      }
+      failure = {action, tmp_path, error_number};
       return false;
     }
     const fs::path new_path = maildir_path / "new" / name;
     copies.push_back({mailbox, std::move(name), tmp_path, new_path, std::move(tmp_dir), std::move(new_dir), false});
-    if (!write_all(file.get(), message)) {
-      failure = {"cannot write", tmp_path, errno};
-      return false;
-    }
-    if (::fsync(file.get()) != 0) {
-      failure = {"cannot fsync", tmp_path, errno};
-      return false;
-    }
-    if (file.close() != 0) {
-      failure = {"cannot close", tmp_path, errno};
-      return false;
-    }
     return true;
   };
 

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
+
+#include "transportd/delivery/spool_file.h"
 
 namespace transport::delivery {
 
@@ -33,6 +36,9 @@ class MaildirStore {
   // Thread-safe: several threads may deliver at once, to the same mailboxes too.
   DeliveryResult deliver(const std::vector<std::string>& mailbox_addresses, std::string_view header,
                          std::string_view body);
+  // The same, for a message already in a spool file (stored form: LF line ends, header included): the
+  // file is fsynced once and linked into each tmp/ instead of written there.
+  DeliveryResult deliver(const std::vector<std::string>& mailbox_addresses, SpoolFile& message);
 
   // Removes the tmp/ files that deliveries interrupted by a crash left in every <root>/*/Maildir/tmp/.
   // Only names in this store's own format are touched: a Maildir reader (Dovecot's IMAP APPEND) may be
@@ -53,6 +59,11 @@ class MaildirStore {
   };
 
  private:
+  // Makes the copy named `name` in the tmp/ directory open as `tmp_dir`, complete and durable; on failure
+  // sets `action` ("cannot write", ...) and leaves errno.
+  using MakeCopy = std::function<bool(int tmp_dir, const std::string& name, std::string& action)>;
+  DeliveryResult deliver_copies(const std::vector<std::string>& mailbox_addresses, const MakeCopy& make_copy);
+
   std::filesystem::path root_;
   DurableDirectories durable_;
 };

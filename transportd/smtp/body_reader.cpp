@@ -19,8 +19,8 @@ const char* find(const char* begin, const char* end, char c) {
 
 }  // namespace
 
-BodyReader::BodyReader(std::uint64_t max_message_size, std::uint64_t max_header_size)
-    : max_message_size_(max_message_size), max_header_size_(max_header_size) {}
+BodyReader::BodyReader(std::uint64_t max_message_size, std::uint64_t max_header_size, Framing framing)
+    : max_message_size_(max_message_size), max_header_size_(max_header_size), framing_(framing) {}
 
 void BodyReader::fail(BodyOutcome outcome) {
   if (failed_) return;  // the first broken limit is the one reported
@@ -69,7 +69,7 @@ std::size_t BodyReader::feed(std::string_view input, std::string& body) {
   while (p < end) {
     switch (position_) {
       case Position::line_start:
-        if (*p == '.') {
+        if (*p == '.' && framing_ == Framing::dot_terminated) {
           position_ = Position::line_dot;
           ++p;
         } else {
@@ -89,7 +89,7 @@ std::size_t BodyReader::feed(std::string_view input, std::string& body) {
           done_ = true;
           return static_cast<std::size_t>(p + 1 - begin);
         }
-        add_text("\r", 1, body);  // ".\r" then something else: a dropped dot and a lone CR
+        fail(BodyOutcome::bare_carriage_return);  // ".\r" then something else
         position_ = Position::text;
         break;
       case Position::text_cr:
@@ -98,7 +98,7 @@ std::size_t BodyReader::feed(std::string_view input, std::string& body) {
           end_line(body);
           position_ = Position::line_start;
         } else {
-          add_text("\r", 1, body);
+          fail(BodyOutcome::bare_carriage_return);  // and not a line end, just as a bare LF
           position_ = Position::text;
         }
         break;
@@ -122,6 +122,16 @@ std::size_t BodyReader::feed(std::string_view input, std::string& body) {
     }
   }
   return input.size();
+}
+
+void BodyReader::finish_chunks(std::string& body) {
+  if (done_) return;
+  if (position_ == Position::text_cr) {
+    fail(BodyOutcome::bare_carriage_return);
+  } else if (position_ == Position::text) {
+    end_line(body);
+  }
+  done_ = true;
 }
 
 }  // namespace transport::smtp

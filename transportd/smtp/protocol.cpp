@@ -36,6 +36,8 @@ Reply body_failure(BodyOutcome outcome) {
       return reply(554, "5.6.0", "Message line too long: at most 1000 octets including CRLF");
     case BodyOutcome::bare_line_feed:
       return reply(554, "5.6.0", "Bare LF is not allowed, use CRLF");
+    case BodyOutcome::bare_carriage_return:
+      return reply(554, "5.6.0", "Bare CR is not allowed, use CRLF");
     case BodyOutcome::nul_byte:
       return reply(554, "5.6.0", "NUL octets are not allowed in a message");
     case BodyOutcome::complete:
@@ -54,11 +56,11 @@ Reply utf8_needs_smtputf8() {
   return reply(553, "5.6.7", "Address holds non-ASCII characters: MAIL FROM needs the SMTPUTF8 parameter");
 }
 
-// LOGIN's challenges: base64 of "Username:" and "Password:", as every LOGIN client expects.
-constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";
 // RFC 3207 §4's reply when the certificate pair does not load.
 Reply tls_unavailable() { return reply(454, "4.7.0", "TLS not available due to temporary reason"); }
 
+// LOGIN's challenges: base64 of "Username:" and "Password:", as every LOGIN client expects.
+constexpr std::string_view kLoginUserChallenge = "VXNlcm5hbWU6";
 constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 }  // namespace
@@ -210,11 +212,11 @@ Step Protocol::on_mail(std::string_view argument) {
   if (state_ == State::greeted) return finish(step(send_ehlo_first()));
   if (state_ != State::ready) return finish(step(reply(503, "5.5.1", "Nested MAIL command")));
   if (connector_.require_tls && !facts_.tls) {
-    return finish(step(reply(530, "5.7.0", "Must issue a STARTTLS command first")));
-  }
     // Without a loadable certificate the client cannot do what 530 asks: a temporary failure, so
     // the sender retries after the administrator repairs the pair (DESIGN §3).
     if (!facts_.tls_available) return finish(step(tls_unavailable()));
+    return finish(step(reply(530, "5.7.0", "Must issue a STARTTLS command first")));
+  }
   if (!facts_.authenticated && !connector_.permission_groups.has(store::PermissionGroup::anonymous_users)) {
     return finish(step(reply(530, "5.7.1", "Client was not authenticated")));
   }
@@ -364,7 +366,9 @@ Step Protocol::on_data(std::string_view argument) {
   assert(state_ == State::recipients);
   in_message_ = true;
   awaiting_ = Awaiting::body;
-  return finish(step(reply(354, "", "Start mail input; end with <CRLF>.<CRLF>"), Action::read_data));
+  Step s = step(reply(354, "", "Start mail input; end with <CRLF>.<CRLF>"), Action::read_data);
+  s.starts_message = true;
+  return finish(std::move(s));
 }
 
 std::optional<Reply> Protocol::bdat_refusal(std::uint64_t size, bool last) {
@@ -401,19 +405,21 @@ Step Protocol::on_bdat(std::string_view argument) {
   pending_chunk_refusal_ = bdat_refusal(size, last);
   pending_chunk_size_ = size;
   bdat_last_ = last;
+  Step s;
   if (!pending_chunk_refusal_) {
+    s.starts_message = state_ == State::recipients;
     state_ = State::chunking;
     in_message_ = true;
     chunk_total_ += size;
   }
   awaiting_ = Awaiting::chunk;
-  Step s;
   s.action = Action::read_chunk;
   s.chunk_size = size;
+  s.last_chunk = last;
   return s;  // the reply comes after the chunk, from on_chunk
 }
 
-Step Protocol::on_chunk(std::uint64_t total_size) {
+Step Protocol::on_chunk(BodyOutcome outcome, std::uint64_t total_size) {
   if (state_ == State::closed) return step(Reply{}, Action::close);
   assert(awaiting_ == Awaiting::chunk);
   awaiting_ = Awaiting::command;
@@ -422,8 +428,12 @@ Step Protocol::on_chunk(std::uint64_t total_size) {
     pending_chunk_refusal_.reset();
     return finish(step(std::move(refusal)));
   }
-  if (total_size > connector_.max_message_size.bytes()) {
-    Reply failure = too_large();
+  if (outcome == BodyOutcome::complete && total_size > connector_.max_message_size.bytes()) {
+    outcome = BodyOutcome::too_large;
+  }
+  if (outcome != BodyOutcome::complete) {
+    // The same content rules as DATA; the rest of the sequence is refused the same way, up to LAST.
+    Reply failure = body_failure(outcome);
     reset_transaction();
     if (!bdat_last_) chunk_failure_ = failure;
     return finish(step(std::move(failure)));
@@ -472,6 +482,7 @@ Step Protocol::on_starttls(std::string_view argument) {
   if (state_ == State::greeted) return finish(step(send_ehlo_first()));
   if (!argument.empty()) return finish(step(reply(501, "5.5.4", "STARTTLS takes no arguments")));
   if (facts_.tls) return finish(step(reply(503, "5.5.1", "TLS already active")));
+  if (!facts_.tls_available) return finish(step(tls_unavailable()));
   if (state_ != State::ready) return finish(step(reply(503, "5.5.1", "STARTTLS not allowed during a mail transaction")));
   return finish(step(reply(220, "2.0.0", "Ready to start TLS"), Action::start_tls));
 }
@@ -482,7 +493,6 @@ Step Protocol::on_tls_started() {
   // RFC 3207 §4.2: discard any knowledge obtained from the client, which includes an identity it
   // proved by AUTH before TLS (RFC 4954 §4 leaves AUTH after STARTTLS to the client). What the
   // connector granted (ExternalAuthoritative) is not knowledge from the client and stays.
-  if (!facts_.tls_available) return finish(step(tls_unavailable()));
   end_sasl();
   state_ = State::greeted;
   reset_transaction();

@@ -60,6 +60,9 @@ struct Step {
                                   // replies are still written: RFC 3030 answers every chunk)
   Action action = Action::read_command;
   bool tarpit = false;            // hold this reply for the connector's TarpitInterval first
+  bool starts_message = false;    // read_data, or the first read_chunk of a message: whatever was kept of
+                                  // an earlier transaction is gone; a new message starts here
+  bool last_chunk = false;        // read_chunk of BDAT ... LAST: the message ends with this chunk
   std::uint64_t chunk_size = 0;   // for read_chunk
   RecipientRefusal refusal = RecipientRefusal::none;  // RCPT: why it was refused
   std::string recipient;          // RCPT: the address as parsed (no brackets, no source route;
@@ -75,11 +78,11 @@ struct SessionFacts {
   bool may_relay = false;      // relay permission: an ExternalAuthoritative connector's sessions (with no
                                // send connectors yet, their mail to other domains gets 550 5.4.4)
   bool tls = false;            // the session runs inside TLS (after STARTTLS)
+  bool tls_available = true;   // the connector's certificate pair loaded: false stops STARTTLS from
+                               // being offered (454 4.7.0 if asked, and to MAIL on RequireTLS)
 };
 
 // What a connector grants each of its sessions before the client says a word: an ExternalAuthoritative
-  bool tls_available = true;   // the connector's certificate pair loaded: false stops STARTTLS from
-                               // being offered (454 4.7.0 if asked, and to MAIL on RequireTLS)
 // connector's (trusted hosts) start authenticated and may relay (DESIGN §3). The listener sets the
 // facts with this, so that the tests exercise what the daemon does.
 void grant_connector_trust(const store::ReceiveConnector& connector, SessionFacts& facts);
@@ -112,6 +115,7 @@ enum class BodyOutcome : std::uint8_t {
   header_too_large,  // the header section exceeded MaxHeaderSize
   line_too_long,     // a text line over 1000 octets including CRLF (RFC 5321 §4.5.3.1.6)
   bare_line_feed,    // an LF not preceded by CR (refused: bare LF is how SMTP smuggling starts)
+  bare_carriage_return,  // a CR not followed by LF (refused for the same reason)
   nul_byte,          // a NUL octet (RFC 5321 §4.5.2 text may not hold one)
 };
 
@@ -131,8 +135,9 @@ class Protocol {
   Step on_overlong_line();
   // After read_data: how the body ended and its size.
   Step on_message(BodyOutcome outcome, std::uint64_t size);
-  // After read_chunk: the chunk was read; `total_size` is the message so far.
-  Step on_chunk(std::uint64_t total_size);
+  // After read_chunk: the chunk was read. `outcome` is the body reader's verdict on the message so far
+  // (for the LAST chunk, on the whole message); `total_size` is the message so far.
+  Step on_chunk(BodyOutcome outcome, std::uint64_t total_size);
   // After deliver.
   Step on_delivered(DeliveryOutcome outcome);
   // After start_tls, once the handshake succeeded (RFC 3207 §4.2): everything learned from the client

@@ -25,8 +25,8 @@
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
 #include "transportd/protocol_log/protocol_log.h"
-#include "transportd/smtp/body_reader.h"
 #include "transportd/smtp/command_parser.h"
+#include "transportd/smtp/message_intake.h"
 #include "transportd/tracking/tracking_log.h"
 
 namespace transport::smtp {
@@ -43,6 +43,8 @@ constexpr std::size_t kBodyReadSize = 64 * 1024;      // message bodies stream i
 constexpr std::size_t kRecordOctets = 1000;           // RFC 5321 text line with CRLF: progress for the inactivity clock
 constexpr std::size_t kMaxPendingInput = 64 * 1024;   // pipelined input buffered during a tarpit
 constexpr std::size_t kKeptBufferCapacity = 8 * 1024;  // shrink buffers back after a message
+constexpr std::size_t kSpoolWriteSize = 128 * 1024;    // a message buffer past this goes to its spool file
+constexpr std::size_t kMessageIdSearch = 64 * 1024;    // how far into a message tracking looks for Message-ID
 
 std::string next_queue_id() {
   static std::atomic<std::uint64_t> counter{0};
@@ -110,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
       queue_reply(*farewell);
       co_await write_out();
     }
+    if (tls_) co_await close_tls();
     if (plog_) plog_->disconnected(ending_name());
     finished_ = true;
     watchdog_timer_.cancel();
@@ -159,7 +162,7 @@ class Session : public std::enable_shared_from_this<Session> {
           }
         }
         Step step = result == LineResult::line ? protocol_.on_command(line) : protocol_.on_overlong_line();
-        if (result == LineResult::line && step.reply.code >= 400) refused_recipient(line, step.reply);
+        if (step.refusal != RecipientRefusal::none) refused_recipient(step);
         if (!co_await perform(std::move(step))) break;
       }
     }
@@ -169,9 +172,12 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> perform(Step step) {
     for (;;) {
       if (ending_ != Ending::none) co_return false;
+      follow(step);
       if (step.reply.code != 0) {
-        if (step.tarpit && connector_.tarpit_interval.seconds() > 0 && !co_await hold_for_tarpit(step.reply)) {
-          co_return false;
+        if (step.tarpit && connector_.tarpit_interval.seconds() > 0) {
+          // Each reply goes out when it is due: the replies before a held one are not held with it
+          // (a pipelining client waits on each reply with its own timeout, Postfix's 300 s).
+          if (!co_await flush() || !co_await hold_for_tarpit(step.reply)) co_return false;
         }
         queue_reply(step.reply);
       }
@@ -189,20 +195,13 @@ class Session : public std::enable_shared_from_this<Session> {
           break;
         }
         case Action::read_chunk: {
-          if (!in_chunking_) {  // the first chunk of a BDAT sequence
-            in_chunking_ = true;
-            body_.clear();
-            chunk_total_ = 0;
-          }
-          if (!co_await read_chunk(step.chunk_size)) co_return false;
+          if (!co_await read_chunk(step.chunk_size, step.last_chunk)) co_return false;
           if (plog_) plog_->received_data(step.chunk_size);
-          step = protocol_.on_chunk(chunk_total_);
-          if (step.action != Action::deliver && !protocol_.in_message()) release_message_buffers();
+          step = protocol_.on_chunk(intake_.outcome(), intake_.size());
           break;
         }
         case Action::deliver:
           step = co_await deliver();
-          release_message_buffers();
           break;
         case Action::start_tls: {
           if (!co_await flush() || !co_await start_tls()) co_return false;
@@ -338,6 +337,18 @@ class Session : public std::enable_shared_from_this<Session> {
     co_return !ec && ending_ == Ending::none;
   }
 
+  // TLS ends with our close_notify (RFC 8446 §6.1), so the client sees a clean end, not a truncation. The
+  // client's own close_notify is waited for at most a moment: it may simply close the connection.
+  asio::awaitable<void> close_tls() {
+    tarpit_timer_.expires_after(std::chrono::seconds(2));
+    tarpit_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+      std::error_code ignored;
+      if (!ec) self->socket_.cancel(ignored);
+    });
+    co_await tls_->async_shutdown(nothrow);
+    tarpit_timer_.cancel();
+  }
+
   // AUTH: the user is looked up in this session's snapshot and the password verified on the auth
   // pool. An unknown user costs the same verification against a stand-in hash, so neither the reply
   // nor its timing tells a harvester whether the mailbox exists.
@@ -361,26 +372,75 @@ class Session : public std::enable_shared_from_this<Session> {
     co_return verified && ending_ == Ending::none;
   }
 
-  // Reads a DATA body through BodyReader, then asks Protocol what follows.
+  // Keeps the message being received in step with the protocol (see MessageIntake::follow); a
+  // message that ended without delivery takes its spool file with it.
+  void follow(const Step& step) {
+    if (intake_.follow(step, protocol_, connector_, step.starts_message ? trace_lines() : std::string())) {
+      spool_.reset();
+      spool_error_.clear();
+    } else if (!intake_.active()) {
+      spool_.reset();
+      release_input_buffer();
+    }
+  }
+
+  // Return-Path: and Received:, the lines we put before the message (RFC 5321 §4.4).
+  std::string trace_lines() {
+    queue_id_ = next_queue_id();
+    const Envelope& envelope = protocol_.envelope();
+    delivery::ReceivedInfo info;
+    info.helo_name = std::string(protocol_.helo_name());
+    info.client_ip = protocol_.facts().remote.to_string();
+    info.server_fqdn = connector_.fqdn;
+    info.connector_name = connector_.name;
+    info.protocol = std::string(delivery::received_protocol(
+        {protocol_.extended(), protocol_.facts().tls, protocol_.authenticated_by_auth(), envelope.smtputf8}));
+    info.queue_id = queue_id_;
+    if (envelope.recipients.size() == 1) info.recipient = envelope.recipients.front().address;
+    info.when = std::chrono::system_clock::now();
+    return delivery::return_path_header(envelope.mail_from) + delivery::received_header(info);
+  }
+
+  // Moves the message buffer to the spool file on the delivery pool (the strand is free meanwhile, and
+  // the client is not read from: that is the back-pressure). A failure is remembered and reported when
+  // the message is delivered, as a temporary failure.
+  asio::awaitable<void> spool_buffered() {
+    if (intake_.buffer().empty() || !spool_error_.empty()) co_return;
+    try {
+      co_await asio::co_spawn(
+          services_.delivery_pool,
+          [&]() -> asio::awaitable<void> {
+            if (!spool_) spool_ = delivery::SpoolFile::create(services_.spool_directory, spool_error_);
+            if (spool_) spool_->append(intake_.buffer(), spool_error_);
+            co_return;
+          },
+          asio::use_awaitable);
+    } catch (const std::exception& e) {
+      spool_error_ = e.what();
+    }
+    intake_.buffer().clear();
+  }
+
+  // Reads a DATA body through the intake, then asks Protocol what follows.
   asio::awaitable<std::optional<Step>> read_body() {
-    BodyReader reader(connector_.max_message_size.bytes(), connector_.max_header_size.bytes());
-    body_.clear();
     for (;;) {
-      in_pos_ += reader.feed(std::string_view(in_).substr(in_pos_), body_);
-      if (reader.done()) break;
+      in_pos_ += intake_.feed(std::string_view(in_).substr(in_pos_));
+      if (intake_.buffer().size() >= kSpoolWriteSize && intake_.outcome() == BodyOutcome::complete) {
+        co_await spool_buffered();
+      }
+      if (intake_.done()) break;
       compact_input();
       if (!co_await fill_waiting_for_client(kBodyReadSize)) co_return std::nullopt;
     }
-    if (plog_) plog_->received_data(reader.size());
-    Step next = protocol_.on_message(reader.outcome(), reader.size());
-    if (next.action != Action::deliver) release_message_buffers();
+    if (plog_) plog_->received_data(intake_.size());
+    // A named Step, not a prvalue converted in co_return: GCC 12 miscompiles that conversion.
+    Step next = protocol_.on_message(intake_.outcome(), intake_.size());
     co_return next;
   }
 
-  // Reads exactly `size` octets of a BDAT chunk. Octets beyond MaxMessageSize are counted, not kept.
-  asio::awaitable<bool> read_chunk(std::uint64_t size) {
-    const std::uint64_t keep_limit = connector_.max_message_size.bytes();
-    const bool keep = protocol_.keep_chunk();  // a refused chunk is read and dropped
+  // Reads exactly `size` octets of a BDAT chunk into the intake; a refused chunk is read and dropped.
+  asio::awaitable<bool> read_chunk(std::uint64_t size, bool last) {
+    const bool keep = protocol_.keep_chunk() && intake_.active();
     while (size > 0) {
       if (in_pos_ == in_.size()) {
         compact_input();
@@ -390,11 +450,16 @@ class Session : public std::enable_shared_from_this<Session> {
         continue;
       }
       const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(size, in_.size() - in_pos_));
-      if (keep && chunk_total_ + take <= keep_limit) body_.append(in_, in_pos_, take);
-      chunk_total_ += take;
+      if (keep) {
+        intake_.feed(std::string_view(in_).substr(in_pos_, take));
+        if (intake_.buffer().size() >= kSpoolWriteSize && intake_.outcome() == BodyOutcome::complete) {
+          co_await spool_buffered();
+        }
+      }
       in_pos_ += take;
       size -= take;
     }
+    if (keep && last) intake_.finish_chunks();
     compact_input();
     co_return true;
   }
@@ -413,71 +478,64 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (unroutable) targets.emplace_back(kUnroutableMaildir);
 
-    delivery::ReceivedInfo info;
-    info.helo_name = std::string(protocol_.helo_name());
-    info.client_ip = protocol_.facts().remote.to_string();
-    info.server_fqdn = connector_.fqdn;
-    info.connector_name = connector_.name;
-    info.protocol = "ESMTP";
-    info.queue_id = next_queue_id();
-    if (envelope.recipients.size() == 1) info.recipient = envelope.recipients.front().address;
-    info.when = std::chrono::system_clock::now();
-    const std::string header = delivery::received_header(info);
-
+    co_await spool_buffered();
     delivery::DeliveryResult result;
-    try {
-      result = co_await asio::co_spawn(
-          services_.delivery_pool,
-          [&]() -> asio::awaitable<delivery::DeliveryResult> {
-            co_return services_.mailboxes.deliver(targets, header, body_);
-          },
-          asio::use_awaitable);
-    } catch (const std::exception& e) {
-      result.ok = false;
-      result.error = e.what();
+    std::optional<std::string> message_id;
+    if (!spool_error_.empty()) {
+      result.error = spool_error_;
+    } else {
+      try {
+        result = co_await asio::co_spawn(
+            services_.delivery_pool,
+            [&]() -> asio::awaitable<delivery::DeliveryResult> {
+              if (services_.tracking != nullptr) message_id = message_id_header(spool_->read_head(kMessageIdSearch));
+              co_return services_.mailboxes.deliver(targets, *spool_);
+            },
+            asio::use_awaitable);
+      } catch (const std::exception& e) {
+        result.ok = false;
+        result.error = e.what();
+      }
     }
+    const std::string client_ip = protocol_.facts().remote.to_string();
     if (result.ok) {
-      metrics_.count_delivered(body_.size());
-      log::info("delivery", "message " + info.queue_id + " from " + info.client_ip + " via \"" + connector_.name +
+      metrics_.count_delivered(intake_.size());
+      log::info("delivery", "message " + queue_id_ + " from " + client_ip + " via \"" + connector_.name +
                                 "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
                                 (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
     } else {
-      log::error("delivery", "message " + info.queue_id + " from " + info.client_ip + " not delivered: " + result.error);
+      log::error("delivery", "message " + queue_id_ + " from " + client_ip + " not delivered: " + result.error);
     }
     std::optional<Envelope> tracked;  // on_delivered ends the transaction: keep what tracking needs
     if (services_.tracking != nullptr) tracked = envelope;
     Step step = protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
-    if (tracked) track_message(*tracked, info.queue_id, step.reply);
+    if (tracked) track_message(*tracked, message_id.value_or(queue_id_), step.reply);
     co_return step;
   }
 
-  // A refused RCPT: counted by reason, and one FAIL tracking event (the reply says why).
-  void refused_recipient(std::string_view line, const Reply& reply) {
-    const Command command = parse_command(line);
-    if (command.verb != Verb::rcpt) return;
+  // A refused RCPT: counted by reason, and one FAIL tracking event for the address as parsed.
+  void refused_recipient(const Step& step) {
     using observability::RejectReason;
-    if (reply.code == 452) {
-      metrics_.count_rejected(RejectReason::limit);
-    } else if (reply.code == 501) {
-      metrics_.count_rejected(RejectReason::syntax);
-    } else if (reply.enhanced == "5.7.1") {
-      metrics_.count_rejected(RejectReason::relay);
-    } else if (reply.enhanced == "5.1.1") {
-      metrics_.count_rejected(reply.text.find("unknown") != std::string::npos ? RejectReason::unknown_user
-                                                                                : RejectReason::blocked);
+    switch (step.refusal) {
+      case RecipientRefusal::syntax: metrics_.count_rejected(RejectReason::syntax); break;
+      case RecipientRefusal::limit: metrics_.count_rejected(RejectReason::limit); break;
+      case RecipientRefusal::relay:
+      case RecipientRefusal::no_route: metrics_.count_rejected(RejectReason::relay); break;
+      case RecipientRefusal::blocked: metrics_.count_rejected(RejectReason::blocked); break;
+      case RecipientRefusal::unknown_user: metrics_.count_rejected(RejectReason::unknown_user); break;
+      case RecipientRefusal::sequence:
+      case RecipientRefusal::none: break;
     }
-    if (services_.tracking == nullptr) return;
-    const PathArgument path = parse_rcpt_to(command.argument);
-    tracking::TrackingEvent event = tracking_event(tracking::EventId::fail, protocol_.envelope(), reply);
-    event.recipient = std::string(path.address.empty() ? command.argument : path.address);
+    if (services_.tracking == nullptr || step.recipient.empty()) return;
+    tracking::TrackingEvent event = tracking_event(tracking::EventId::fail, protocol_.envelope(), step.reply);
+    event.recipient = step.recipient;
     services_.tracking->record(std::move(event));
   }
 
   // Message tracking: RECEIVE for every recipient of an accepted message and DELIVER for every
   // recipient with a mailbox — or FAIL for each when delivery failed.
-  void track_message(const Envelope& envelope, const std::string& queue_id, const Reply& reply) {
+  void track_message(const Envelope& envelope, const std::string& message_id, const Reply& reply) {
     const bool delivered = reply.code >= 200 && reply.code < 300;
-    const std::string message_id = message_id_header().value_or(queue_id);
     for (const Recipient& recipient : envelope.recipients) {
       for (tracking::EventId id : delivered ? std::vector{tracking::EventId::receive, tracking::EventId::deliver}
                                             : std::vector{tracking::EventId::fail}) {
@@ -485,7 +543,7 @@ class Session : public std::enable_shared_from_this<Session> {
         tracking::TrackingEvent event = tracking_event(id, envelope, reply);
         event.recipient = recipient.address;
         event.message_id = message_id;
-        event.total_bytes = body_.size();
+        event.total_bytes = intake_.size();
         services_.tracking->record(std::move(event));
       }
     }
@@ -502,18 +560,17 @@ class Session : public std::enable_shared_from_this<Session> {
     return event;
   }
 
-  // The Message-ID header's value, from the header section of the message just received.
-  std::optional<std::string> message_id_header() const {
-    std::string_view rest = body_;
+  // The Message-ID header's value, from the start of a stored message (LF line ends).
+  static std::optional<std::string> message_id_header(std::string_view rest) {
     while (!rest.empty()) {
-      const std::size_t end = rest.find("\r\n");
+      const std::size_t end = rest.find('\n');
+      if (end == std::string_view::npos) break;  // a line cut off by the search limit
       const std::string_view line = rest.substr(0, end);
       if (line.empty()) break;  // end of the header section
       if (line.size() > 11 && store::iequals(line.substr(0, 11), "message-id:")) {
         return std::string(store::trim(line.substr(11)));
       }
-      if (end == std::string_view::npos) break;
-      rest.remove_prefix(end + 2);
+      rest.remove_prefix(end + 1);
     }
     return std::nullopt;
   }
@@ -596,11 +653,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void release_message_buffers() {
-    in_chunking_ = false;
-    chunk_total_ = 0;
-    body_.clear();
-    if (body_.capacity() > kKeptBufferCapacity) std::string().swap(body_);
+  void release_input_buffer() {
     compact_input();
     if (in_.capacity() > kKeptBufferCapacity && in_.size() - in_pos_ < kKeptBufferCapacity) in_.shrink_to_fit();
   }
@@ -627,9 +680,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t in_pos_ = 0;
   bool discarding_line_ = false;
   std::string out_;         // replies not yet written
-  std::string body_;        // the message being received
-  std::uint64_t chunk_total_ = 0;  // octets of the BDAT sequence so far, kept or not
-  bool in_chunking_ = false;
+  MessageIntake intake_;    // the message being received
+  std::unique_ptr<delivery::SpoolFile> spool_;  // where it goes, once it outgrows a buffer or is delivered
+  std::string spool_error_;  // the spool file could not be made or written: the message gets 451
+  std::string queue_id_;    // of the message being received, for logs and Received:
 
   Clock::time_point connection_deadline_;
   Clock::time_point inactivity_deadline_ = Clock::time_point::max();
@@ -644,25 +698,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void SessionRegistry::add(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(mutex_);
-  sessions_.insert(session);
+  sessions_.emplace(session.get(), session);
 }
 
 void SessionRegistry::remove(Session* session) {
   std::shared_ptr<Session> keep;  // destroyed outside the lock
   std::lock_guard lock(mutex_);
-  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-    if (it->get() == session) {
-      keep = *it;
-      sessions_.erase(it);
-      break;
-    }
+  if (auto found = sessions_.find(session); found != sessions_.end()) {
+    keep = std::move(found->second);
+    sessions_.erase(found);
   }
   if (sessions_.empty()) emptied_.notify_all();
 }
 
 void SessionRegistry::shut_down_all(std::chrono::seconds grace) {
   std::lock_guard lock(mutex_);
-  for (const auto& session : sessions_) session->request_shutdown(grace);
+  for (const auto& [key, session] : sessions_) session->request_shutdown(grace);
 }
 
 std::size_t SessionRegistry::wait_until_empty(std::chrono::steady_clock::time_point deadline) {

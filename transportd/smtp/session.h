@@ -9,9 +9,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <memory>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "transportd/connectors/connection_limits.h"
 #include "transportd/connectors/serving_config.h"
@@ -36,6 +37,7 @@ struct SessionServices {
   asio::thread_pool& auth_pool;       // password verification (argon2id, ~100 ms each), bounded
   tracking::TrackingLog* tracking = nullptr;  // message tracking; null when off
   protocol_log::ProtocolLogWriter* protocol_log = nullptr;  // for connectors at ProtocolLoggingLevel Verbose
+  std::filesystem::path spool_directory;  // DATA_DIR/spool: messages being received (delivery::SpoolFile)
 };
 
 // Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and
@@ -58,7 +60,7 @@ class SessionRegistry {
  private:
   mutable std::mutex mutex_;
   std::condition_variable emptied_;
-  std::unordered_set<std::shared_ptr<Session>> sessions_;
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // O(1) removal of any session
 };
 
 // Starts a session for an accepted connection already matched to `connector` (which lives in

@@ -206,7 +206,7 @@ void reach(Protocol& p, Stage stage) {
   ASSERT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
   if (stage == Stage::recipients) return;
   ASSERT_EQ(p.on_command("BDAT 3").action, Action::read_chunk);
-  ASSERT_EQ(p.on_chunk(3).reply.code, 250);
+  ASSERT_EQ(p.on_chunk(BodyOutcome::complete, 3).reply.code, 250);
 }
 
 struct Row {
@@ -658,7 +658,7 @@ TEST(SmtpAuth, TlsStartedResetsTheSession) {
   // BDAT after the new EHLO works (extended again).
   EXPECT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
   ASSERT_EQ(p.on_command("BDAT 2 LAST").action, Action::read_chunk);
-  EXPECT_EQ(p.on_chunk(2).action, Action::deliver);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 2).action, Action::deliver);
 }
 
 TEST(SmtpAuth, TlsStartedAfterHeloNeedsEhloForAuth) {

@@ -99,10 +99,12 @@ TEST(SmtpBodyReader, Table) {
       {"pipelined command stays", "Hi\r\n.\r\n" + next_command, "Hi\r\n", BodyOutcome::complete, 7},
       {"second terminator stays", "Hi\r\n.\r\n.\r\n", "Hi\r\n", BodyOutcome::complete, 7},
       {"8-bit passes", "caf\xc3\xa9 \xff\x80\r\n.\r\n", "caf\xc3\xa9 \xff\x80\r\n", BodyOutcome::complete, kAll},
-      {"lone CR is data", "a\rb\r\n.\r\n", "a\rb\r\n", BodyOutcome::complete, kAll},
-      {"CR before CRLF", "a\r\r\n.\r\n", "a\r\r\n", BodyOutcome::complete, kAll},
-      {"\\r.\\r\\n does not end", "a\r.\r\nb\r\n.\r\n", "a\r.\r\nb\r\n", BodyOutcome::complete, kAll},
-      {".\\r then text: dot dropped, CR kept", ".\rx\r\n.\r\n", "\rx\r\n", BodyOutcome::complete, kAll},
+      {"bare CR", "a\rb\r\n.\r\n", "", BodyOutcome::bare_carriage_return, kAll},
+      {"CR before CRLF", "a\r\r\n.\r\n", "", BodyOutcome::bare_carriage_return, kAll},
+      {"\\r.\\r\\n does not end (smuggling)", "a\r.\r\n" + next_command + ".\r\n", "",
+       BodyOutcome::bare_carriage_return, kAll},
+      {".\\r then text", ".\rx\r\n.\r\n", "", BodyOutcome::bare_carriage_return, kAll},
+      {"bare CR then bare LF: the first counts", "a\rb\nc\r\n.\r\n", "", BodyOutcome::bare_carriage_return, kAll},
       {"bare LF", "a\nb\r\n.\r\n", "", BodyOutcome::bare_line_feed, kAll},
       {"bare LF at line start", "a\r\n\nb\r\n.\r\n", "", BodyOutcome::bare_line_feed, kAll},
       {"\\n.\\r\\n does not end (smuggling)", "a\n.\r\n" + next_command + ".\r\n", "",
@@ -250,7 +252,10 @@ Reading reference_reading(const std::string& input) {
     const std::size_t crlf = input.find("\r\n", start);
     std::string line = input.substr(start, crlf - start);
     start = crlf + 2;
-    if (line.find('\n') != std::string::npos) r.outcome = BodyOutcome::bare_line_feed;
+    const std::size_t stray = line.find_first_of("\r\n");
+    if (stray != std::string::npos && r.outcome == BodyOutcome::complete) {
+      r.outcome = line[stray] == '\r' ? BodyOutcome::bare_carriage_return : BodyOutcome::bare_line_feed;
+    }
     if (line.starts_with('.')) line.erase(0, 1);
     r.body += line + "\r\n";
   }
@@ -278,6 +283,48 @@ TEST(SmtpBodyReader, AgreesWithReferenceOnRandomInput) {
       return;
     }
   }
+}
+
+// BDAT: the same rules over counted chunks; no stuffing, no terminator, and the caller ends the message.
+Reading read_chunks(const std::vector<std::string>& chunks, Limits limits = {}) {
+  BodyReader reader(limits.message, limits.header, BodyReader::Framing::chunks);
+  Reading r;
+  for (const std::string& chunk : chunks) {
+    EXPECT_EQ(reader.feed(chunk, r.body), chunk.size()) << "a chunk is consumed whole";
+    EXPECT_FALSE(reader.done());
+  }
+  reader.finish_chunks(r.body);
+  r.done = reader.done();
+  r.outcome = reader.outcome();
+  r.size = reader.size();
+  return r;
+}
+
+TEST(SmtpBodyReader, ChunksFollowTheSameContentRules) {
+  const struct {
+    const char* name;
+    std::vector<std::string> chunks;
+    BodyOutcome outcome;
+  } cases[] = {
+      {"CRLF text", {"Subject: a\r\n\r\nbody\r\n"}, BodyOutcome::complete},
+      {"CRLF split across chunks", {"Subject: a\r", "\n\r\nbody\r\n"}, BodyOutcome::complete},
+      {"bare LF", {"Subject: a\n\r\nbody\r\n"}, BodyOutcome::bare_line_feed},
+      {"bare CR", {"Subject: a\r\n\r\nbo\rdy\r\n"}, BodyOutcome::bare_carriage_return},
+      {"CR ending the last chunk", {"Subject: a\r\n\r\nbody\r"}, BodyOutcome::bare_carriage_return},
+      {"NUL", {std::string("Subject: a\r\n\r\nb\0dy\r\n", 19)}, BodyOutcome::nul_byte},
+      {"999-octet line", {"\r\n" + std::string(500, 'x'), std::string(499, 'x') + "\r\n"}, BodyOutcome::line_too_long},
+      {"header over MaxHeaderSize", {"Subject: " + std::string(200, 'x') + "\r\n\r\n"}, BodyOutcome::header_too_large},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(read_chunks(c.chunks, Limits{1024 * 1024, 100}).outcome, c.outcome) << c.name;
+  }
+}
+
+TEST(SmtpBodyReader, ChunksKeepDotsAndGainAFinalLineEnd) {
+  const Reading r = read_chunks({"Subject: a\r\n\r\n.\r\n..x\r\n", "last line"});
+  EXPECT_EQ(r.outcome, BodyOutcome::complete);
+  EXPECT_EQ(r.body, "Subject: a\r\n\r\n.\r\n..x\r\nlast line\r\n");
+  EXPECT_TRUE(r.done);
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ void reach(Protocol& p, Stage stage) {
   if (stage == Stage::recipients) return;
   const Step bdat = p.on_command("BDAT 10");
   ASSERT_EQ(bdat.action, Action::read_chunk);
-  expect_code(p.on_chunk(10), 250, "BDAT chunk");
+  expect_code(p.on_chunk(BodyOutcome::complete, 10), 250, "BDAT chunk");
 }
 
 struct Row {
@@ -673,7 +673,7 @@ TEST(SmtpProtocol, BdatSequence) {
   EXPECT_TRUE(p.keep_chunk());
   EXPECT_TRUE(p.in_message());
   EXPECT_EQ(p.state(), State::chunking);
-  s = p.on_chunk(1000);
+  s = p.on_chunk(BodyOutcome::complete, 1000);
   EXPECT_EQ(s.reply.code, 250);
   EXPECT_EQ(s.reply.enhanced, "2.0.0");
   EXPECT_EQ(s.reply.text, "1000 octets received");
@@ -682,7 +682,7 @@ TEST(SmtpProtocol, BdatSequence) {
   s = p.on_command("BDAT 24 last");
   EXPECT_EQ(s.action, Action::read_chunk);
   EXPECT_EQ(s.chunk_size, 24u);
-  s = p.on_chunk(1024);
+  s = p.on_chunk(BodyOutcome::complete, 1024);
   EXPECT_EQ(s.reply.code, 0);
   EXPECT_EQ(s.action, Action::deliver);
   EXPECT_TRUE(p.in_message());
@@ -699,7 +699,7 @@ TEST(SmtpProtocol, BdatSequence) {
   s = p.on_command("BDAT 0 LAST");
   EXPECT_EQ(s.action, Action::read_chunk);
   EXPECT_EQ(s.chunk_size, 0u);
-  EXPECT_EQ(p.on_chunk(0).action, Action::deliver);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 0).action, Action::deliver);
 }
 
 TEST(SmtpProtocol, BdatRefusals) {
@@ -728,7 +728,7 @@ TEST(SmtpProtocol, BdatRefusals) {
     if (c.stage == Stage::chunking) {
       reach(p, Stage::recipients);
       ASSERT_EQ(p.on_command("BDAT 10").action, Action::read_chunk);
-      ASSERT_EQ(p.on_chunk(10).reply.code, 250);
+      ASSERT_EQ(p.on_chunk(BodyOutcome::complete, 10).reply.code, 250);
     } else {
       reach(p, c.stage);
     }
@@ -737,7 +737,7 @@ TEST(SmtpProtocol, BdatRefusals) {
     EXPECT_EQ(s.action, Action::read_chunk);
     EXPECT_EQ(s.reply.code, 0);
     EXPECT_FALSE(p.keep_chunk());
-    const Step reply = p.on_chunk(s.chunk_size);
+    const Step reply = p.on_chunk(BodyOutcome::complete, s.chunk_size);
     EXPECT_EQ(reply.reply.code, c.code) << reply.reply.text;
     EXPECT_EQ(reply.reply.enhanced, c.enhanced);
     EXPECT_EQ(reply.action, kRead);
@@ -767,13 +767,13 @@ TEST(SmtpProtocol, BdatFailedSequenceRefusesTheRest) {
   reach(p, Stage::recipients);
   ASSERT_EQ(p.on_command("BDAT 40000").action, Action::read_chunk);
   EXPECT_TRUE(p.keep_chunk());
-  EXPECT_EQ(p.on_chunk(40000).reply.code, 250);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 40000).reply.code, 250);
   // Over the limit: refused, and the client's pipelined chunks after it are read and refused too.
   for (const char* command : {"BDAT 40000", "BDAT 100", "BDAT 10 LAST"}) {
     const Step s = p.on_command(command);
     ASSERT_EQ(s.action, Action::read_chunk) << command;
     EXPECT_FALSE(p.keep_chunk()) << command;
-    const Step r = p.on_chunk(0);
+    const Step r = p.on_chunk(BodyOutcome::complete, 0);
     EXPECT_EQ(r.reply.code, 552) << command;
     EXPECT_EQ(r.reply.enhanced, "5.3.4") << command;
     EXPECT_FALSE(p.in_message()) << command;
@@ -781,13 +781,13 @@ TEST(SmtpProtocol, BdatFailedSequenceRefusesTheRest) {
   }
   // After LAST the sequence is over: a lone BDAT is a sequence error again.
   p.on_command("BDAT 5");
-  EXPECT_EQ(p.on_chunk(5).reply.code, 503);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 5).reply.code, 503);
   // And a new transaction works.
   p.on_command("MAIL FROM:<>");
   p.on_command("RCPT TO:<alice@example.com>");
   p.on_command("BDAT 5 LAST");
   EXPECT_TRUE(p.keep_chunk());
-  EXPECT_EQ(p.on_chunk(5).action, Action::deliver);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 5).action, Action::deliver);
 }
 
 TEST(SmtpProtocol, BdatNewTransactionAfterFailure) {
@@ -796,13 +796,13 @@ TEST(SmtpProtocol, BdatNewTransactionAfterFailure) {
   Protocol p = server.protocol();
   reach(p, Stage::recipients);
   p.on_command("BDAT 70000");
-  EXPECT_EQ(p.on_chunk(70000).reply.code, 552);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 70000).reply.code, 552);
   // The client gave up on the message without sending LAST: MAIL starts afresh.
   EXPECT_EQ(p.on_command("MAIL FROM:<>").reply.code, 250);
   EXPECT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
   p.on_command("BDAT 10");
   EXPECT_TRUE(p.keep_chunk());
-  EXPECT_EQ(p.on_chunk(10).reply.code, 250);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 10).reply.code, 250);
 }
 
 TEST(SmtpProtocol, BdatTotalReportedBySessionIsChecked) {
@@ -811,7 +811,7 @@ TEST(SmtpProtocol, BdatTotalReportedBySessionIsChecked) {
   Protocol p = server.protocol();
   reach(p, Stage::recipients);
   p.on_command("BDAT 100");
-  const Step s = p.on_chunk(65537);
+  const Step s = p.on_chunk(BodyOutcome::complete, 65537);
   EXPECT_EQ(s.reply.code, 552);
   EXPECT_EQ(p.state(), State::ready);
 }
@@ -825,7 +825,7 @@ TEST(SmtpProtocol, BdatAndDataDoNotMix) {
   EXPECT_EQ(s.reply.enhanced, "5.5.1");
   EXPECT_TRUE(p.in_message());
   p.on_command("BDAT 1 LAST");
-  EXPECT_EQ(p.on_chunk(11).action, Action::deliver);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 11).action, Action::deliver);
 }
 
 TEST(SmtpProtocol, TimeoutsAndShutdown) {
@@ -861,7 +861,7 @@ TEST(SmtpProtocol, FactsAndHeloName) {
   p.on_command("MAIL FROM:<>");
   p.on_command("RCPT TO:<alice@example.com>");
   p.on_command("BDAT 3 LAST");
-  EXPECT_EQ(p.on_chunk(3).reply.code, 503);
+  EXPECT_EQ(p.on_chunk(BodyOutcome::complete, 3).reply.code, 503);
   EXPECT_EQ(p.on_command("DATA").reply.code, 354);
 }
 
