@@ -322,12 +322,14 @@ void plan_set(const Invocation& invocation, std::istream& input, const PasswordP
   const auto* values_field = field_of_type(*request.GetDescriptor(), kind.message->full_name());
   auto& values = *request.GetReflection()->MutableMessage(&request, values_field);
   const auto edited = apply_list_edits(invocation, request);
-  const auto given = apply_properties(invocation, values, out_of_range, edited);
-  for (const auto* field : edited) {
-    if (std::find(given.begin(), given.end(), field) != given.end()) {
-      throw UsageError(exchange_name(*field) + " is given both a new list and entries to add or remove: give one");
+  for (const auto& [option, occurrences] : invocation.given) {
+    const bool new_list = option->role == OptionRole::Property &&
+                          !std::all_of(occurrences.begin(), occurrences.end(), is_list_edit_text);
+    if (new_list && std::find(edited.begin(), edited.end(), option->field) != edited.end()) {
+      throw UsageError(exchange_name(*option->field) + " is given both a new list and entries to add or remove: give one");
     }
   }
+  const auto given = apply_properties(invocation, values, out_of_range, edited);
   const bool password_given = has(invocation, OptionRole::PasswordStdin) ||
                               has(invocation, OptionRole::PasswordPrompt) || has(invocation, OptionRole::ClearPassword);
   if (given.empty() && edited.empty() && !password_given) {

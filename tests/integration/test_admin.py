@@ -130,7 +130,7 @@ class ReceiveConnectorTest(DaemonTestCase):
 
     def test_remove_connector(self):
         self.ok("new-receiveconnector", "Temp", "--bindings", "127.0.0.1:%d" % free_port())
-        self.ok("remove-receiveconnector", "Temp")
+        self.ok("remove-receiveconnector", "Temp", "--confirm=false")  # its Binding's last connector
         self.assertNotIn("Temp", connectors(self))
         self.refused("remove-receiveconnector", "Temp", expect_in=["Temp"])
         self.refused("get-receiveconnector", "Temp", expect_in=["Temp"])

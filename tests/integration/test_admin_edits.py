@@ -44,7 +44,7 @@ class ListEditTest(DaemonTestCase):
         self.assertIn("warning", r.stderr)
         self.assertIn("10.0.0.44", r.stderr)
         self.assertEqual(self.ranges(), ["10.0.0.1"])
-        # Removal matches the entry as get- shows it: 10.0.0.01 is 10.0.0.1.
+        # Removal and addition in one command: removals first.
         self.ok("set-receiveconnector", DEFAULT, "--add-remote-ip-ranges", "10.0.0.2",
                 "--remove-remote-ip-ranges", "10.0.0.1")
         self.assertEqual(self.ranges(), ["10.0.0.2"])
@@ -132,7 +132,7 @@ class WhatIfAndConfirmTest(DaemonTestCase):
         """Runs adminctl with a pseudo-terminal as stdin and stderr; answers the question."""
         master, slave = pty.openpty()
         env = dict(os.environ, ADMINCTL_SERVER="unix:" + self.daemon.socket)
-        proc = subprocess.Popen([ADMINCTL] + args, stdin=slave, stderr=slave, stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen([ADMINCTL] + args, stdin=slave, stderr=slave, stdout=subprocess.DEVNULL, env=env)
         os.close(slave)
         seen = b""
         deadline = time.monotonic() + 20

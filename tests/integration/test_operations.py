@@ -110,7 +110,7 @@ class OperationsTest(DaemonTestCase):
         try:
             self.ok("new-receiveconnector", "Busy", "--bindings", "127.0.0.1:%d" % blocker.getsockname()[1])
             wait_until(lambda: scrape(self.metrics_port, "/healthz")[0] == 503, 5, "/healthz to report the failure")
-            self.ok("remove-receiveconnector", "Busy")
+            self.ok("remove-receiveconnector", "Busy", "--confirm=false")  # its Binding's last connector
             wait_until(lambda: scrape(self.metrics_port, "/healthz")[0] == 200, 5, "/healthz to recover")
         finally:
             blocker.close()

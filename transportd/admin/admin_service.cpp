@@ -77,6 +77,14 @@ void log_change(const std::string& what) {
   if (!config::ChangeCaller::what_if()) log::info("admin", what);
 }
 
+// What a Set* request changes, for the log: the mask and the list edits (never the whole request).
+std::string change_text(const google::protobuf::FieldMask& mask,
+                        const google::protobuf::RepeatedPtrField<v1::ListEdit>& edits) {
+  std::string text = mask.ShortDebugString();
+  for (const v1::ListEdit& edit : edits) text += (text.empty() ? "" : " ") + edit.ShortDebugString();
+  return text;
+}
+
 // Postfix (smtp_rcpt_timeout, smtp_data_done_timeout) and most MTAs give up on a reply after 300 s
 // and defer the whole message: a tarpit that long turns a refused recipient into a lost delivery.
 constexpr std::int64_t kPatientClientSeconds = 300;
@@ -123,7 +131,7 @@ tracking::TrackingQuery tracking_query_from_proto(const v1::MessageTrackingQuery
   if (query.start && query.end && *query.start > *query.end) {
     throw store::ValidationError("Start", "--start " + request.start() + " is after --end " + request.end());
   }
-  if (request.result_size() != 0) {
+  if (request.has_result_size()) {
     if (request.result_size() < 1 || request.result_size() > 100000) {
       throw store::ValidationError("ResultSize", "--result-size " + std::to_string(request.result_size()) +
                                                      " is out of range: allowed 1 to 100000");
@@ -191,8 +199,8 @@ grpc::Status AdminService::SetReceiveConnector(grpc::ServerContext* context, con
       connector_to_proto(*config, c, *response->add_connectors());
       const std::string& identity = response->connectors().rbegin()->identity();
       warn_about_long_tarpit(identity, c, changes);
-      log_change("changed receive connector " + identity + ": " + request->update_mask().ShortDebugString() +
-                 (request->list_edits().empty() ? "" : " " + request->ShortDebugString()));
+      log_change("changed receive connector " + identity + ": " +
+                 change_text(request->update_mask(), request->list_edits()));
     }
   }, request->what_if());
 }
@@ -390,7 +398,7 @@ grpc::Status AdminService::SetRecipientFilterConfig(grpc::ServerContext* context
         changes_from_proto(request->values(), request->update_mask()),
         list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
     properties_to_proto(store::recipient_filter_properties(), filter, *response);
-    log_change("changed the recipient filter: " + request->ShortDebugString());
+    log_change("changed the recipient filter: " + change_text(request->update_mask(), request->list_edits()));
   }, request->what_if());
 }
 

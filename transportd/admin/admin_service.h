@@ -27,11 +27,11 @@ class AdminService final : public v1::TransportAdmin::Service {
       : configuration_(configuration), binding_status_(std::move(binding_status)) {}
 
   // The message tracking log that GetMessageTrackingLog searches; null (the default) = tracking is
-  // off, and the RPC answers UNAVAILABLE. The log must outlive the service.
+  // off, and the RPC answers FAILED_PRECONDITION. The log must outlive the service.
   void set_tracking_log(tracking::TrackingLog* log) { tracking_log_.store(log); }
 
-  // What GetTransportServer shows, built by the daemon on each call. Unset (the default) = the RPC
-  // answers UNAVAILABLE. Set it before the server starts serving.
+  // What GetTransportServer shows besides the settings, built by the daemon on each call. Unset (the
+  // default) = Get/SetTransportServer answer FAILED_PRECONDITION. Set it before the server starts serving.
   using ServerStatus = std::function<v1::TransportServer()>;
   void set_server_status(ServerStatus status) { server_status_ = std::move(status); }
 

@@ -5,6 +5,7 @@
 // outputs are what adminctl prints.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -117,14 +118,25 @@ std::string section_of(const std::string& docs, const ObjectKind& kind) {
   return docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
 }
 
-// Every "--flag" spelled in text.
+// Every "--flag" spelled in text (not the dashes inside a word, as in a link's #output-get---select).
 std::set<std::string> flags_in(const std::string& text) {
   static const std::regex flag("--[A-Za-z?][A-Za-z0-9-]*");
   std::set<std::string> found;
   for (auto it = std::sregex_iterator(text.begin(), text.end(), flag); it != std::sregex_iterator(); ++it) {
+    const auto at = static_cast<std::size_t>(it->position());
+    if (at > 0 && (text[at - 1] == '-' || std::isalnum(static_cast<unsigned char>(text[at - 1])))) continue;
     found.insert(it->str());
   }
   return found;
+}
+
+// The last cell of a table row; "\|" inside a cell is an escaped bar, not a cell border.
+std::string last_cell(const std::string& row) {
+  std::size_t border = row.size() - 1;  // the row's closing '|'
+  do {
+    border = row.rfind('|', border - 1);
+  } while (border != std::string::npos && border > 0 && row[border - 1] == '\\');
+  return row.substr(border);
 }
 
 std::set<std::string> spellings(const CommandOption& option) {
@@ -158,7 +170,7 @@ TEST(Docs, EveryCommandsFlagsAreItsDocumentedFlags) {
     const std::string row = command_row(section, command);
     ASSERT_FALSE(row.empty()) << "no row for `" << command.name << "` in the " << command.kind->noun << " section";
     // The last cell lists the flags that are not properties; the property rows list the rest.
-    const std::string flags_cell = row.substr(row.rfind('|', row.size() - 2));
+    const std::string flags_cell = last_cell(row);
     std::set<std::string> expected;
     bool has_properties = false;
     for (const auto& option : command_options(command)) {
@@ -248,10 +260,12 @@ TEST(Docs, NoFlagIsDocumentedThatDoesNotExist) {
   }
 }
 
-// The code block after `marker` in the docs.
-std::string sample_after(const std::string& docs, const std::string& marker) {
-  const auto at = docs.find(marker);
+// The code block after `marker` in the docs; inside_a_block: the marker is in a block of its own,
+// which is skipped.
+std::string sample_after(const std::string& docs, const std::string& marker, bool inside_a_block = false) {
+  auto at = docs.find(marker);
   if (at == std::string::npos) return {};
+  if (inside_a_block) at = docs.find("```\n", at) + 4;
   const auto open = docs.find("```\n", at);
   const auto close = docs.find("```\n", open + 4);
   return docs.substr(open + 4, close - open - 4);
@@ -278,7 +292,7 @@ TEST(Docs, TransportServerSampleIsWhatAdminctlPrints) {
   server.set_tarpitted_sessions(3);
   const Command& get = *find_command("get-transportserver");
   EXPECT_EQ(format_table({&server}, get.kind->default_columns),
-            sample_after(read_docs(), "adminctl get-transportserver --format json | jq .TarpittedSessions"));
+            sample_after(read_docs(), "adminctl get-transportserver --format json | jq .TarpittedSessions", true));
 }
 
 TEST(Docs, EveryCommandIsDocumented) {

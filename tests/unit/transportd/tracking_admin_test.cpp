@@ -127,6 +127,7 @@ TEST_F(TrackingAdminTest, BadFiltersAreInvalidArgumentNamingTheFlag) {
   refused([](auto& q) { q.set_end("2026-02-30"); }, "--end");
   refused([](auto& q) { q.set_result_size(100001); }, "--result-size");
   refused([](auto& q) { q.set_result_size(-1); }, "--result-size");
+  refused([](auto& q) { q.set_result_size(0); }, "--result-size");  // given, so judged like 99999999999
   refused([](auto& q) { q.set_start("2026-11-24"); q.set_end("2026-11-23"); }, "--start");
 }
 
