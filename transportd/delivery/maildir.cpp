@@ -57,15 +57,6 @@ struct Failure {
 
 std::string os_error(int error_number) { return std::generic_category().message(error_number); }
 
-// Addresses are validated upstream; this is the last guard before one becomes a directory name.
-std::string address_problem(std::string_view address) {
-  if (address.empty()) return "is empty";
-  if (address == "." || address == "..") return "is not usable as a directory name";
-  if (address.find('/') != std::string_view::npos) return "contains '/'";
-  if (address.find('\0') != std::string_view::npos) return "contains NUL";
-  return {};
-}
-
 std::string printable(std::string_view text) {
   std::string out;
   for (char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
@@ -297,7 +288,8 @@ DeliveryResult MaildirStore::deliver_copies(const std::vector<std::string>& mail
   std::vector<std::string> mailboxes;
   std::unordered_set<std::string> seen;
   for (const std::string& address : mailbox_addresses) {
-    if (std::string problem = address_problem(address); !problem.empty()) {
+    // Addresses are checked when a mailbox is made; this is the last guard before one names a directory.
+    if (std::string problem = store::mailbox_directory_problem(address); !problem.empty()) {
       result.error = "refusing mailbox address \"" + printable(address) + "\": " + problem;
       return result;
     }

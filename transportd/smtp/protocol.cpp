@@ -343,6 +343,12 @@ Step Protocol::on_rcpt(std::string_view argument) {
     case RecipientVerdict::accepted:
       break;
   }
+  // A mailbox stored before addresses were checked when made may have one that cannot name its
+  // Maildir. Only this recipient waits (450): it must never fail the message for the others.
+  if (decision.mailbox != nullptr &&
+      !store::mailbox_directory_problem(decision.mailbox->primary_smtp_address).empty()) {
+    return finish(step(reply(450, "4.2.1", "Mailbox unavailable, try again later")));
+  }
 
   // A mailbox named twice (or by two of its aliases) gets one copy: the key is the mailbox, or for
   // recipients without one, the address.

@@ -1041,5 +1041,23 @@ TEST(SmtpProtocol, CertificatePairThatDoesNotLoadStopsStarttls) {
   EXPECT_EQ(plain.on_command("STARTTLS").reply.code, 502);
 }
 
+// A mailbox whose address cannot name its Maildir (stored before addresses were checked when made):
+// only its own RCPT is deferred, and the other recipients of the message go through.
+TEST(SmtpProtocolMailboxes, AnUnstorableMailboxDefersOnlyItsOwnRecipient) {
+  Server server;
+  server.config.mailboxes.push_back(mailbox("a/b@example.com"));
+  server.index = std::make_unique<RecipientIndex>(server.config);
+  Protocol p = server.protocol();
+  p.on_command("EHLO client");
+  p.on_command("MAIL FROM:<s@example.org>");
+  const Step deferred = p.on_command("RCPT TO:<a/b@example.com>");
+  EXPECT_EQ(deferred.reply.code, 450);
+  EXPECT_EQ(deferred.reply.enhanced, "4.2.1");
+  EXPECT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
+  EXPECT_EQ(p.on_command("DATA").reply.code, 354);
+  ASSERT_EQ(p.envelope().recipients.size(), 1u);
+  EXPECT_EQ(p.envelope().recipients.front().address, "alice@example.com");
+}
+
 }  // namespace
 }  // namespace transport::smtp
