@@ -56,6 +56,8 @@ const char* name(BodyOutcome o) {
       return "line_too_long";
     case BodyOutcome::bare_line_feed:
       return "bare_line_feed";
+    case BodyOutcome::bare_carriage_return:
+      return "bare_carriage_return";
     case BodyOutcome::nul_byte:
       return "nul_byte";
   }
@@ -104,8 +106,8 @@ Reading read_in_pieces(std::string_view stream, const std::vector<std::size_t>& 
 }
 
 // The contract of body_reader.h, one octet at a time and as plainly as possible. Lines end only at
-// CRLF; ".\r\n" at the start of a line ends the body; a leading "." is dropped; a lone CR is data;
-// a bare LF or NUL fails (and is not data); each data octet counts against the line (998), the
+// CRLF; ".\r\n" at the start of a line ends the body; a leading "." is dropped; a bare CR, a bare
+// LF or a NUL fails (and is not data); each data octet counts against the line (998), the
 // message and, before the first empty line, the header limit, in that order; each CRLF against the
 // message and header limits. The first broken limit is the outcome; nothing is appended after it.
 Reading reference(std::string_view s, std::uint64_t max_message, std::uint64_t max_header) {
@@ -147,6 +149,8 @@ Reading reference(std::string_view s, std::uint64_t max_message, std::uint64_t m
     for (char c : line) {
       if (c == '\n') {
         fail(BodyOutcome::bare_line_feed);
+      } else if (c == '\r') {
+        fail(BodyOutcome::bare_carriage_return);
       } else if (c == '\0') {
         fail(BodyOutcome::nul_byte);
       } else {
@@ -206,6 +210,7 @@ void check_complete_body(const Reading& r, std::uint64_t max_message, std::uint6
   std::size_t line_start = 0;
   for (std::size_t i = 0; i < r.body.size(); ++i) {
     FUZZ_CHECK(r.body[i] != '\0', "NUL in a complete body");
+    FUZZ_CHECK(r.body[i] != '\r' || (i + 1 < r.body.size() && r.body[i + 1] == '\n'), "bare CR in a complete body");
     if (r.body[i] == '\n') {
       FUZZ_CHECK(i > 0 && r.body[i - 1] == '\r', "bare LF in a complete body");
       FUZZ_CHECK(i - 1 - line_start <= 998, "line over 998 octets in a complete body");

@@ -375,10 +375,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Keeps the message being received in step with the protocol (see MessageIntake::follow); a
   // message that ended without delivery takes its spool file with it.
   void follow(const Step& step) {
+    const bool had_message = intake_.active();
     if (intake_.follow(step, protocol_, connector_, step.starts_message ? trace_lines() : std::string())) {
       spool_.reset();
       spool_error_.clear();
-    } else if (!intake_.active()) {
+    } else if (had_message && !intake_.active()) {
       spool_.reset();
       release_input_buffer();
     }
@@ -405,7 +406,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // the client is not read from: that is the back-pressure). A failure is remembered and reported when
   // the message is delivered, as a temporary failure.
   asio::awaitable<void> spool_buffered() {
-    if (intake_.buffer().empty() || !spool_error_.empty()) co_return;
+    if (!spool_error_.empty()) intake_.buffer().clear();  // the message is lost already: keep nothing
+    if (intake_.buffer().empty()) co_return;
     try {
       co_await asio::co_spawn(
           services_.delivery_pool,
