@@ -483,8 +483,8 @@ class Session : public std::enable_shared_from_this<Session> {
     co_await spool_buffered();
     delivery::DeliveryResult result;
     std::optional<std::string> message_id;
-    if (!spool_error_.empty()) {
-      result.error = spool_error_;
+    if (!spool_error_.empty() || !spool_) {
+      result.error = spool_error_.empty() ? "the message was never spooled" : spool_error_;
     } else {
       try {
         result = co_await asio::co_spawn(
