@@ -142,6 +142,13 @@ class SecondDaemonTest(DaemonTestCase):
             for _ in range(20):
                 self.assertEqual(banner(self.port), (220, "first.example ready"))
             self.assertEqual(binding_status(self, DEFAULT), ["127.0.0.1:%d listening" % self.port])
+            # The port is retried: once the first daemon is gone the second one takes it.
+            self.assertEqual(self.daemon.stop(), 0)
+            def listening():
+                r = ctl_within(other, 10, "get-receiveconnector", "--format", "json")
+                return json.loads(r.stdout)[0]["BindingStatus"] == ["127.0.0.1:%d listening" % self.port]
+            wait_until(listening, 10, "the second daemon to take the freed port")
+            self.assertEqual(banner(self.port)[0], 220)
         finally:
             self.assertEqual(other.stop(), 0)
 

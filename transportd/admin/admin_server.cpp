@@ -110,14 +110,14 @@ AdminSocket::~AdminSocket() {
 int AdminSocket::release_descriptor() { return std::exchange(fd_, -1); }
 
 AdminServer::AdminServer(asio::io_context& io, std::unique_ptr<AdminSocket> socket, AdminService& service)
-    : io_(io), socket_(std::move(socket)), acceptor_(io), pause_(io) {
+    : socket_(std::move(socket)), strand_(asio::make_strand(io)), acceptor_(strand_), pause_(strand_) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
   server_ = builder.BuildAndStart();
   if (!server_) throw std::runtime_error("cannot start the admin API's gRPC server");
   acceptor_.assign(asio::local::stream_protocol(), socket_->release_descriptor());
   asio::co_spawn(
-      io_,
+      strand_,
       [this]() -> asio::awaitable<void> {
         log::LogThrottle throttle(std::chrono::seconds(10));
         while (!stopped_) {
@@ -148,7 +148,7 @@ AdminServer::~AdminServer() {
 
 void AdminServer::stop(std::chrono::system_clock::time_point deadline) {
   auto closed = std::make_shared<std::promise<void>>();
-  asio::post(io_, [this, closed] {
+  asio::post(strand_, [this, closed] {
     stopped_ = true;
     std::error_code ignored;
     acceptor_.close(ignored);

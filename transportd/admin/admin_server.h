@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -57,10 +58,8 @@ class AdminServer {
   void stop(std::chrono::system_clock::time_point deadline);
 
  private:
-  void accept_next();
-
-  asio::io_context& io_;
   std::unique_ptr<AdminSocket> socket_;
+  asio::strand<asio::io_context::executor_type> strand_;  // the accept loop and stop(), one at a time
   asio::local::stream_protocol::acceptor acceptor_;
   asio::steady_timer pause_;
   std::unique_ptr<grpc::Server> server_;

@@ -53,7 +53,7 @@ void refuse_at_once(asio::ip::tcp::socket& socket) {
 }  // namespace
 
 struct ListenerManager::Listener {
-  explicit Listener(asio::io_context& io) : acceptor(io), pause(io) {}
+  explicit Listener(const asio::strand<asio::io_context::executor_type>& strand) : acceptor(strand), pause(strand) {}
   asio::ip::tcp::acceptor acceptor;
   asio::steady_timer pause;
   bool closed = false;
@@ -67,18 +67,21 @@ struct ListenerManager::Listener {
 };
 
 ListenerManager::ListenerManager(asio::io_context& io, ConnectionHandler handler)
-    : io_(io), handler_(std::move(handler)), open_file_limit_(current_open_file_limit()), retry_timer_(io) {}
+    : handler_(std::move(handler)),
+      open_file_limit_(current_open_file_limit()),
+      strand_(asio::make_strand(io)),
+      retry_timer_(strand_) {}
 
 ListenerManager::~ListenerManager() = default;
 
 void ListenerManager::reconcile(store::ConfigurationPtr config) {
-  asio::post(io_, [this, config = std::move(config)] {
+  asio::post(strand_, [this, config = std::move(config)] {
     if (!closed_) reconcile_now(*config);
   });
 }
 
 void ListenerManager::close_all() {
-  asio::post(io_, [this] {
+  asio::post(strand_, [this] {
     closed_ = true;
     retry_timer_.cancel();
     for (auto& [text, listener] : listeners_) listener->close();
@@ -140,7 +143,7 @@ void ListenerManager::schedule_retry() {
 }
 
 void ListenerManager::open(const std::string& text, const store::Binding& binding) {
-  auto listener = std::make_shared<Listener>(io_);
+  auto listener = std::make_shared<Listener>(strand_);
   std::error_code ec;
   asio::ip::tcp::endpoint endpoint(to_asio(binding.address), binding.port);
   listener->acceptor.open(endpoint.protocol(), ec);
@@ -169,11 +172,13 @@ void ListenerManager::open(const std::string& text, const store::Binding& bindin
   const std::uint64_t limit = open_file_limit_;
   const std::uint64_t reserve = descriptor_reserve(limit);
   asio::co_spawn(
-      io_,
-      [listener, handler = handler_, text, limit, reserve]() -> asio::awaitable<void> {
+      strand_,
+      [listener, handler = handler_, text, limit, reserve,
+       io = asio::any_io_executor(strand_.get_inner_executor())]() -> asio::awaitable<void> {
         log::LogThrottle throttle(kWarningInterval);
         while (!listener->closed) {
-          auto [ec, socket] = co_await listener->acceptor.async_accept(nothrow_awaitable);
+          // The session's socket belongs to the io_context, not to this strand: sessions run in parallel.
+          auto [ec, socket] = co_await listener->acceptor.async_accept(io, nothrow_awaitable);
           if (listener->closed || ec == asio::error::operation_aborted) break;
           std::string pause_reason;
           if (ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||

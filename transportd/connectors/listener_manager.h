@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -47,11 +48,12 @@ class ListenerManager {
   void open(const std::string& text, const store::Binding& binding);
   void schedule_retry();
 
-  asio::io_context& io_;
   ConnectionHandler handler_;
   const std::uint64_t open_file_limit_;  // RLIMIT_NOFILE when the manager was made (after main raised it)
+  // Reconciling, retrying and every accept loop run here, one at a time, whichever I/O thread runs them.
+  asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer retry_timer_;
-  // Touched on io_ only.
+  // Touched on strand_ only.
   std::map<std::string, std::shared_ptr<Listener>> listeners_;  // by socket Binding text
   std::map<std::string, store::Binding> failed_;                // planned sockets not open, retried
   bool retry_scheduled_ = false;
