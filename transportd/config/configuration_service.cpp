@@ -229,7 +229,7 @@ void apply(Model& model, const PropertyChanges& changes) {
   }
 }
 
-// The entry as the property shows it (10.0.0.05 -> 10.0.0.5), or the trimmed text when it is not a
+// The entry as the property shows it (2001:DB8:0::1 -> 2001:db8::1), or the trimmed text when it is not a
 // valid entry on its own: it then matches nothing.
 template <class Model>
 std::string normalized_entry(const store::Property<Model>& property, const Model& model, const std::string& entry) {

@@ -24,7 +24,7 @@ using PropertyChanges = std::vector<std::pair<std::string, store::PropertyValues
 
 // Entries to remove from and then add to one list property (by Exchange name), applied to the list as
 // it is inside the change. A removal matches an entry case-insensitively after both are normalized by
-// the property (10.0.0.05 matches 10.0.0.5); one that matches nothing changes nothing and warns the
+// the property (2001:DB8:0::1 matches 2001:db8::1); one that matches nothing changes nothing and warns the
 // caller. An added entry already there is kept once.
 struct ListEdit {
   std::string property;

@@ -236,10 +236,11 @@ TEST_F(ConfigurationServiceTest, ProblemsIncludeTheConnectorCheck) {
 }
 
 TEST_F(ConfigurationServiceTest, ListEditsApplyToTheListAsItIsInsideTheChange) {
-  service_->set_connectors({"*"}, {{"RemoteIPRanges", {"10.0.0.1", "10.0.0.2"}}});
+  service_->set_connectors({"*"}, {{"RemoteIPRanges", {"2001:db8::1", "10.0.0.2"}}});
   // Two edits made one after the other both count: each edits the list as the other left it.
   service_->set_connectors({"*"}, {}, {{"RemoteIPRanges", {"10.0.0.3"}, {}}});
-  service_->set_connectors({"*"}, {}, {{"RemoteIPRanges", {"10.0.0.4"}, {"10.0.0.01"}}});
+  // An entry to remove is normalized like the list's entries before they are compared.
+  service_->set_connectors({"*"}, {}, {{"RemoteIPRanges", {"10.0.0.4"}, {"2001:DB8:0::1"}}});
   const auto ranges = service_->snapshot()->connectors[0].remote_ip_ranges;
   ASSERT_EQ(ranges.size(), 3u);
   EXPECT_EQ(ranges[0].to_string(), "10.0.0.2");
