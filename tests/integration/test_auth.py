@@ -155,14 +155,32 @@ class ConnectorKindsTest(AuthTestCase):
                 "--remote-ip-ranges", "127.0.0.2", "--tarpit-interval", "00:00:02")
         got = json.loads(self.ok("get-receiveconnector", "Trusted", "--format", "json"))[0]
         self.assertIn("ExternalAuthoritative", got["AuthMechanism"])
+        # Exactly what the daemon answers a trusted host: authenticated from the start (no AUTH offered,
+        # nothing held), allowed to relay, but with no send connector yet a foreign domain has no route:
+        # 550 5.4.4 at once, never 250 and parked. Local recipients are checked as for anyone.
         with RawSmtp(self.port, source="127.0.0.2") as c:
-            c.reply()
-            c.command("EHLO client.test")
-            c.command("MAIL FROM:<s@remote.test>")
-            for line in ["RCPT TO:<nobody@example.com>", "VRFY alice", "FROBNICATE"]:
-                code, _, took = c.command(line)
-                self.assertGreaterEqual(code, 252)
+            self.assertEqual(c.reply()[0], 220)
+            code, text, _ = c.command("EHLO client.test")
+            self.assertEqual(code, 250)
+            self.assertNotIn("AUTH", text)
+            expected = [
+                ("MAIL FROM:<s@remote.test>", 250, "2.1.0"),
+                ("RCPT TO:<victim@elsewhere.test>", 550, "5.4.4"),
+                ("RCPT TO:<nobody@example.com>", 550, "5.1.1"),
+                ("RCPT TO:<alice@example.com>", 250, "2.1.5"),
+                ("VRFY alice", 252, "2.5.0"),
+                ("FROBNICATE", 500, "5.5.1"),
+                ("DATA", 354, ""),
+            ]
+            for line, want_code, want_enhanced in expected:
+                code, text, took = c.command(line)
+                self.assertEqual((code, text[:len(want_enhanced)]), (want_code, want_enhanced), line + ": " + text)
                 self.assertLess(took, 0.5, line)
+            c.send("Subject: from a trusted host\r\n\r\nhello\r\n.\r\n")
+            self.assertEqual(c.reply()[0], 250)
+        mailboxes = os.path.join(self.data_dir, "mailboxes")
+        self.assertEqual(len(os.listdir(os.path.join(mailboxes, "alice@example.com", "Maildir", "new"))), 1)
+        self.assertFalse(os.path.exists(os.path.join(mailboxes, "_unroutable")), "nothing parked")
 
     def test_connector_without_anonymous_users_refuses_anonymous_mail(self):
         self.ok("set-receiveconnector", DEFAULT, "--permission-groups", "ExchangeUsers", "--tarpit-interval", "00:00:00")
