@@ -190,11 +190,13 @@ class SecondDaemonTest(DaemonTestCase):
 class WildcardAndSpecificTest(DaemonTestCase):
     def test_one_process_serves_a_wildcard_and_a_specific_binding_on_one_port(self):
         port = free_port()
-        self.ok("new-receiveconnector", "Everyone", "--bindings", "0.0.0.0:%d" % port,
-                "--banner", "220 wildcard ready")
         self.ok("new-receiveconnector", "Loopback", "--bindings", "127.0.0.1:%d" % port,
                 "--banner", "220 specific ready")
-        wait_until(lambda: can_connect(port), 2, "the wildcard listener")
+        wait_until(lambda: can_connect(port), 2, "the specific listener")
+        # The wildcard arrives: its socket replaces the specific one.
+        self.ok("new-receiveconnector", "Everyone", "--bindings", "0.0.0.0:%d" % port,
+                "--banner", "220 wildcard ready")
+        wait_until(lambda: can_connect(port, "127.0.0.2"), 2, "the wildcard listener")
         self.assertEqual(binding_status(self, "Everyone"), ["0.0.0.0:%d listening" % port])
         self.assertEqual(binding_status(self, "Loopback"), ["127.0.0.1:%d listening" % port])
         self.assertEqual(banner(port, "127.0.0.1"), (220, "specific ready"))

@@ -106,7 +106,11 @@ void ListenerManager::reconcile_now(const store::Configuration& config) {
       ++it;
       continue;
     }
-    log::info("listener", "closing " + it->first + ": no enabled connector is bound to it alone");
+    auto wildcard = plan.served_by.find(it->first);
+    log::info("listener", "closing " + it->first +
+                              (wildcard == plan.served_by.end()
+                                   ? ": no enabled connector is bound to it"
+                                   : ": its connections arrive on " + wildcard->second + " now"));
     it->second->close();
     it = listeners_.erase(it);
   }
