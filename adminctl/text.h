@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/text_util.h"
+
 namespace adminctl {
 
 std::string to_lower(std::string_view text);
@@ -13,8 +15,7 @@ std::string_view trim(std::string_view text);
 // Splits on ',', trims each piece and drops empty pieces.
 std::vector<std::string> split_list(std::string_view text);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
-// The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or npos when all of text is.
-std::size_t invalid_utf8_offset(std::string_view text);
+// One UTF-8 check for the daemon and adminctl.
+using transport::store::invalid_utf8_offset;
 
 }  // namespace adminctl
