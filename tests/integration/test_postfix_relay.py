@@ -130,6 +130,8 @@ class PrivatePostfix:
             time.sleep(0.05)
         if master and os.path.exists("/proc/%d" % master):
             os.kill(master, signal.SIGKILL)  # our own instance's master only
+        if master:
+            wait_until(lambda: not os.path.exists("/proc/%d" % master), 10, "Postfix's master to exit")
         self.started = False
 
     def log(self):
@@ -150,8 +152,17 @@ class PostfixRelayTest(DaemonTestCase):
         self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:00")
         wait_until(lambda: can_connect(self.port), 5, "the SMTP listener")
         self.postfix = PrivatePostfix(os.path.join(self.tmp.name, "postfix"), self.port)
-        self.addCleanup(self.postfix.stop)
-        self.postfix.start()
+        try:
+            self.postfix.start()
+        except BaseException:  # tearDown does not run after a failed setUp: leave nothing running
+            self.postfix.stop()
+            super().tearDown()
+            raise
+
+    def tearDown(self):
+        # Before the temp dir goes: Postfix finds its master's pid there.
+        self.postfix.stop()
+        super().tearDown()
 
     def maildir(self, address):
         return sorted(glob.glob(os.path.join(self.data_dir, "mailboxes", address, "Maildir", "new", "*")))
