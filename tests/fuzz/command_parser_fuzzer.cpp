@@ -15,6 +15,7 @@
 //  - parse_decimal agrees with a 128-bit reference conversion.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -248,7 +249,15 @@ void check_path(std::string_view argument, bool mail) {
     FUZZ_CHECK(path.address.empty(), "null path with an address: " + what());
   } else {
     FUZZ_CHECK(!path.address.empty(), "empty address, not null path: " + what());
-    FUZZ_CHECK(is_valid_mailbox(path.address), "accepted address is not a valid mailbox: " + what());
+    if (path.postmaster) {
+      // RFC 5321 §4.5.1: "<Postmaster>" alone, RCPT only.
+      FUZZ_CHECK(!mail && same_ignoring_case(path.address, "postmaster"), "postmaster: " + what());
+    } else {
+      FUZZ_CHECK(is_valid_mailbox(path.address, true), "accepted address is not a valid mailbox: " + what());
+      const bool non_ascii = std::any_of(path.address.begin(), path.address.end(),
+                                         [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+      FUZZ_CHECK(path.utf8 == non_ascii, "utf8 flag: " + what());
+    }
   }
   for (const EsmtpParameter& p : path.parameters) {
     FUZZ_CHECK(inside(p.keyword, argument) && inside(p.value, argument), "parameter views: " + what());

@@ -362,7 +362,9 @@ class Driver {
     FUZZ_CHECK(!envelope.recipients.empty(), "no recipients: " + what());
     FUZZ_CHECK(envelope.recipients.size() <= static_cast<std::size_t>(k.max_recipients_per_message),
                "too many recipients: " + what());
-    FUZZ_CHECK(envelope.mail_from.empty() || is_valid_mailbox(envelope.mail_from), "sender: " + what());
+    FUZZ_CHECK(envelope.mail_from.empty() || is_valid_mailbox(envelope.mail_from, envelope.smtputf8),
+               "sender: " + what());
+    FUZZ_CHECK(!envelope.smtputf8 || k.eight_bit_mime_enabled, "SMTPUTF8 without 8BITMIME: " + what());
     FUZZ_CHECK(intake_.active() && intake_.done() && intake_.outcome() == BodyOutcome::complete,
                "delivery of a message not wholly received: " + what());
     FUZZ_CHECK(intake_.size() <= k.max_message_size.bytes(), "body over MaxMessageSize: " + what());
@@ -377,8 +379,12 @@ class Driver {
                "anonymous delivery without AnonymousUsers: " + what());
     std::set<std::string> keys;
     for (const Recipient& r : envelope.recipients) {
-      FUZZ_CHECK(is_valid_mailbox(r.address), "recipient \"" + escaped(r.address) + "\": " + what());
-      const RecipientDecision decision = directory_.index->check(r.address, protocol_.facts().may_relay);
+      // "<Postmaster>" without a domain goes to the server's postmaster (RFC 5321 §4.5.1).
+      const bool postmaster = store::address_key(r.address) == "postmaster";
+      FUZZ_CHECK(postmaster || is_valid_mailbox(r.address, envelope.smtputf8),
+                 "recipient \"" + escaped(r.address) + "\": " + what());
+      const RecipientDecision decision =
+          postmaster ? directory_.index->postmaster() : directory_.index->check(r.address, protocol_.facts().may_relay);
       FUZZ_CHECK(decision.verdict == RecipientVerdict::accepted && decision.mailbox == r.mailbox,
                  "recipient not accepted by the filter: \"" + escaped(r.address) + "\": " + what());
       const std::string key = store::address_key(r.mailbox ? r.mailbox->primary_smtp_address : r.address);

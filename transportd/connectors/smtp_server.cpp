@@ -134,9 +134,7 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
   smtp::SessionFacts facts;
   facts.remote = remote_address;
   facts.local = local_binding;
-  // ExternalAuthoritative: the connector vouches for every session (DESIGN §3).
-  facts.authenticated = connector.auth_mechanism.has(store::AuthMechanismFlag::external_authoritative);
-  facts.may_relay = facts.authenticated;
+  smtp::grant_connector_trust(connector, facts);  // ExternalAuthoritative (DESIGN §3)
   // A connector whose certificate pair stopped loading must not offer STARTTLS (DESIGN §3).
   facts.tls_available = serving->tls_context(connector.id) != nullptr;
   smtp::start_session(std::move(socket), std::move(serving), connector, std::move(facts), std::move(*ticket), services_,
