@@ -27,7 +27,7 @@ from benchlib import procstat, report  # noqa: E402
 from benchlib.fleet import Fleet, legit_run, sources, split  # noqa: E402
 from benchlib.procstat import summary_ms  # noqa: E402
 from benchlib.servers import Postfix, Transportd, USERS  # noqa: E402
-from benchlib import loadgen  # noqa: E402
+from benchlib import harvest_matrix, loadgen  # noqa: E402
 
 mono = time.monotonic
 SCENARIOS = ["hold", "harvest", "throughput", "accuracy", "admin"]
@@ -47,9 +47,18 @@ class Settings:
         self.legit_idle = 20 if quick else 100
         self.legit_held = 20 if quick else 200
         self.legit_budget = 10 if quick else 40
-        self.harvest_connections = 10 if quick else 50
-        self.harvest_seconds = 15 if quick else 60
+        # harvest: the matrix of benchlib/harvest_matrix.py, every cell at once for harvest_seconds after a
+        # baseline in which only the legitimate senders run.
+        self.harvest_seconds = 20 if quick else 120
+        self.harvest_baseline = 8 if quick else 30
+        self.harvest_per_source = 5  # connections per attacking address, as in issue 10's measurement
+        self.harvest_patience = 0.5  # the impatient attacker hangs up when a RCPT reply takes longer
         self.harvest_valid = 0.05
+        self.harvest_addresses = 400 if quick else 4000  # real addresses to find, split between a cell's sources
+        self.legit_rate = 2.0  # the legitimate sender's messages per second (1..3 recipients each)
+        self.legit_stale = 0.03
+        self.legit_held_s = 1.0  # an accepted recipient answered this late was held
+        self.legit_added_p99_ms = 20.0  # "no added delay": under the hold scenario's whole-transaction budget
         self.tp_sessions = 4 if quick else 20
         self.tp_messages = 100 if quick else 2000
         self.tp_size = 4096
@@ -226,55 +235,6 @@ def hold_level(cfg, srv, tmp, count):
     log("hold: %s C=%d served %d held %d, PSS/session %s KiB, legit held p99 %s ms (%d/%d ok)" % (
         srv.name, count, served, held_now, report.num(out["pss_per_held_session_kib"], 1),
         report.num(legit["latency"].get("p99_ms"), 1), legit["ok"], legit["attempts"]))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- harvest
-
-def scenario_harvest(cfg, srv, tmp):
-    wait_idle(srv)
-    n = cfg.harvest_connections
-    workers = 2
-    srcs = sources(200, math.ceil(n / 5))  # 5 connections per source address
-    specs, first = [], 0
-    for k in split(n, workers):
-        specs.append({"mode": "harvest", "host": "127.0.0.1", "port": srv.port, "count": k,
-                      "sources": srcs[first // 5:(first + k + 4) // 5] or srcs[:1], "seconds": cfg.harvest_seconds,
-                      "valid_fraction": cfg.harvest_valid, "seed": 7, "max_seconds": cfg.harvest_seconds + 30})
-        first += k
-    log("harvest: %s, %d connections for %d s" % (srv.name, n, cfg.harvest_seconds))
-    fleet = Fleet(specs, tmp)
-    try:
-        time.sleep(0.3)
-        fleet.send("go")
-        results = fleet.results(timeout=cfg.harvest_seconds + 60)
-    finally:
-        fleet.kill()
-    c = counts_of(results)
-    seconds = max((r or {}).get("seconds", cfg.harvest_seconds) for r in results)
-    d5 = merged([r["delays"] for r in results if r], "5xx")
-    d2 = merged([r["delays"] for r in results if r], "2xx")
-    discovered = set()
-    valid_probed = set()
-    for r in results:
-        if r:
-            discovered.update(r["discovered"])
-            valid_probed.update(r["valid_probed"])
-    answered = c.get("probes answered", 0)
-    out = {
-        "connections": n, "seconds": seconds, "probes_sent": c.get("probes sent", 0), "probes_answered": answered,
-        "probes_per_s": answered / seconds if seconds else None,
-        "hours_for_15000_names": 15000 / (answered / seconds) / 3600 if answered and seconds else None,
-        "replies": {k[6:]: v for k, v in c.items() if k.startswith("reply ")},
-        "delay_5xx": summary_ms(d5), "delay_2xx": summary_ms(d2),
-        "valid_discovered": len(discovered), "valid_probed": len(valid_probed),
-        "rejected_per_s": sum(v for k, v in c.items() if k.startswith("reply 5")) / seconds if seconds else None,
-        "disconnects": c.get("disconnects", 0), "connections_opened": c.get("connections", 0),
-        "other": {k: v for k, v in c.items() if k.startswith(("setup failed", "connect failed", "probes unanswered", "probes lost"))},
-        "client_cpu_s": client_cpu(results),
-    }
-    log("harvest: %s %.1f probes/s, %d valid found, %d disconnects" % (
-        srv.name, out["probes_per_s"] or 0, out["valid_discovered"], out["disconnects"]))
     return out
 
 
@@ -627,7 +587,7 @@ def main():
     ap.add_argument("--hold", metavar="C,C,...", help="hold: session counts instead of 1000,5000,19000")
     ap.add_argument("--waits", type=int, help="accuracy: concurrent waits instead of 10000")
     ap.add_argument("--messages", metavar="SESSIONS,MESSAGES", help="throughput: instead of 20,2000")
-    ap.add_argument("--harvest-seconds", type=int, help="harvest: instead of 60")
+    ap.add_argument("--harvest-seconds", type=int, help="harvest: attack seconds per cell instead of 120")
     ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.source_state:
@@ -669,12 +629,14 @@ def main():
     results["machine"]["fsync_4k"] = fsync_probe(tmp)
     status = 0
     try:
-        if "transportd" in which:
+        # The harvest matrix starts servers of its own (one per cell); the others share these two.
+        shared = [s for s in scenarios if s != "harvest"]
+        if shared and "transportd" in which:
             td = Transportd(args.build_dir, tmp, tarpit="00:00:%02d" % cfg.tarpit_seconds)
             servers.append(td)
             td.start()
             td.configure()
-        if "postfix" in which:
+        if shared and "postfix" in which:
             pf = Postfix(tmp, cfg.tarpit_seconds, log=args.postfix_log)
             servers.append(pf)
             pf.configure()
@@ -688,14 +650,16 @@ def main():
         for scen in order:
             entry = {"run_at": datetime.datetime.now().isoformat(timespec="seconds"),
                      "commit": results["machine"]["commit"], "quick": args.quick, "loadavg_at_start": loadavg()}
-            for srv in servers:
+            if scen == "harvest":
+                t = mono()
+                entry["matrix"] = harvest_matrix.run(cfg, args.build_dir, tmp, which, log)
+                entry["matrix"]["scenario_seconds"] = mono() - t
+            for srv in servers if scen != "harvest" else []:
                 if scen == "admin" and srv.name != "transportd":
                     continue
                 t = mono()
                 if scen == "hold":
                     entry[srv.name] = scenario_hold(cfg, srv, tmp)
-                elif scen == "harvest":
-                    entry[srv.name] = scenario_harvest(cfg, srv, tmp)
                 elif scen == "throughput":
                     entry[srv.name] = scenario_throughput(cfg, srv, tmp)
                 elif scen == "accuracy":

@@ -389,61 +389,110 @@ async def run_accuracy(spec, cmds):
 
 # ------------------------------------------------------------------------------------------- harvest
 
+class Dictionary:
+    """One attacking source's guesses, in order: a fraction `valid_fraction` are real mailboxes, taken
+    without repetition from the source's own slice of them (so discoveries never saturate and sources of
+    one cell never guess the same address), the rest names that exist nowhere. Every connection of the
+    source takes its next guess from here, as one harvester working through one list would."""
+
+    def __init__(self, rng, valid_fraction, valid, tag):
+        self.rng, self.valid_fraction, self.valid, self.tag = rng, valid_fraction, valid, tag
+        self.next_valid = 0
+        self.k = 0
+        self.exhausted = 0
+
+    def guess(self):
+        """(address, really valid?)."""
+        self.k += 1
+        if self.rng.random() < self.valid_fraction:
+            if self.next_valid < len(self.valid):
+                self.next_valid += 1
+                return self.valid[self.next_valid - 1], True
+            self.exhausted += 1  # reported: would mean discoveries saturated
+        return "nobody.%s.%d@example.test" % (self.tag, self.k), False
+
+
 async def run_harvest(spec, cmds):
-    """Connections guessing recipients one RCPT at a time (a fraction valid) until the time is up;
-    a connection the server drops is reopened, as a harvester would."""
-    await cmds.wait("go", mono() + spec["max_seconds"])
+    """A directory harvester: `per_source` connections from each source address guess recipients one RCPT
+    at a time until the time is up. Patient (`patience` null) it waits for every reply; impatient it hangs
+    up when a RCPT reply takes longer than `patience` seconds, reads the silence as "unknown user"
+    (that is the timing oracle of a fixed tarpit), reconnects and goes on with the next guess. A
+    connection the server drops or refuses is reopened after a short backoff, as a harvester would.
+    The attack starts `delay_seconds` after "go" (the legitimate sender's baseline runs first)."""
+    if not await cmds.wait("go", mono() + spec["max_seconds"]):
+        return {"error": "no go"}
+    await asyncio.sleep(spec.get("delay_seconds", 0))
     t0 = mono()
     stop_at = t0 + spec["seconds"]
-    n, sources = spec["count"], spec["sources"]
-    rng = random.Random(spec.get("seed", 1) * 1000 + spec["worker"])
-    c = collections.Counter()
+    patience = spec.get("patience")
+    rng = random.Random(spec.get("seed", 1))
+    per = {}
+    for n, src in enumerate(spec["sources"]):
+        per[src] = {"counts": collections.Counter(), "discoveries": [], "verdict_times": [],
+                    "dictionary": Dictionary(random.Random(spec.get("seed", 1) * 1000 + n), spec["valid_fraction"],
+                                             spec["valid"][n], "%d.%d" % (spec.get("cell", 0), n))}
     delays = {"2xx": [], "4xx": [], "5xx": []}
-    discovered = set()
-    valid_probed = set()
+    setup_delays = []  # connect -> banner, EHLO, MAIL answered: shows held banners
+    lag = LagMonitor(0.02)
+    lag.start()
 
-    async def connection(i):
-        k = 0
+    def verdict(st, addr, valid, said_valid, t):
+        c = st["counts"]
+        c["verdicts"] += 1
+        c["right" if valid == said_valid else "wrong"] += 1
+        c["%s said %s" % ("valid" if valid else "invalid", "valid" if said_valid else "invalid")] += 1
+        st["verdict_times"].append(t - t0)
+        if valid and said_valid:
+            st["discoveries"].append((t - t0, addr))
+
+    async def connection(src):
+        st = per[src]
+        c = st["counts"]
+        backoff = 0.1
         while mono() < stop_at:
-            conn, why = await connect(spec["host"], spec["port"], sources[i % len(sources)], stop_at)
+            conn, why = await connect(spec["host"], spec["port"], src, stop_at)
             if conn is None:
                 c["connect failed"] += 1
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(min(backoff, max(0.0, stop_at - mono())))
+                backoff = min(2.0, backoff * 2)
                 continue
             c["connections"] += 1
+            t_banner = mono()
             why = await greet(conn, stop_at)
             if why is not None:
                 if mono() < stop_at:
                     c["setup failed: " + why] += 1
-                    c["disconnects"] += 1 if conn.lost else 0
                 conn.close()
+                await asyncio.sleep(min(backoff, max(0.0, stop_at - mono())))
+                backoff = min(2.0, backoff * 2)
                 continue
+            backoff = 0.1
+            c["greeted"] += 1
+            setup_delays.append(mono() - t_banner)
             while mono() < stop_at:
-                k += 1
-                if rng.random() < spec["valid_fraction"]:
-                    addr = "user%d@example.test" % rng.randint(1, 100)
-                    valid_probed.add(addr)
-                else:
-                    addr = "guess%d.%d.%d@example.test" % (spec["worker"], i, k)
+                addr, valid = st["dictionary"].guess()
                 t = mono()
                 conn.send(b"RCPT TO:<%s>\r\n" % addr.encode())
                 c["probes sent"] += 1
-                r = await conn.reply(stop_at)
+                limit = stop_at if patience is None else min(stop_at, t + patience)
+                r = await conn.reply(limit)
                 if r is None:
                     if conn.lost:
-                        c["disconnects"] += 1
                         c["probes lost to disconnect"] += 1
-                    else:
+                    elif mono() >= stop_at:
                         c["probes unanswered at end"] += 1
+                    else:  # impatient: silence read as "unknown user"; hang up, next guess on a new connection
+                        c["gave up waiting"] += 1
+                        verdict(st, addr, valid, False, mono())
                     break
                 code = r[0]
-                c["probes answered"] += 1
                 c["reply %d" % code] += 1
                 delays["%dxx" % (code // 100) if code // 100 in (2, 4, 5) else "5xx"].append(r[1] - t)
-                if code == 250:
-                    discovered.add(addr)
+                if code == 250 or code == 251:
+                    verdict(st, addr, valid, True, r[1])
+                elif code >= 500:
+                    verdict(st, addr, valid, False, r[1])
                 if code == 421:
-                    c["disconnects"] += 1
                     break
                 if code == 452:  # too many recipients for this transaction: start a new one
                     conn.send(b"RSET\r\nMAIL FROM:<probe@remote.test>\r\n")
@@ -451,11 +500,108 @@ async def run_harvest(spec, cmds):
                     await conn.reply(stop_at)
             conn.close()
 
-    await asyncio.gather(*(connection(i) for i in range(n)))
+    await asyncio.gather(*(connection(src) for src in spec["sources"] for _ in range(spec["per_source"])))
+    seconds = mono() - t0
     for v in delays.values():
         v.sort()
-    return {"counts": dict(c), "delays": delays, "discovered": sorted(discovered),
-            "valid_probed": sorted(valid_probed), "seconds": mono() - t0, "cpu_s": cpu_seconds()}
+    setup_delays.sort()
+    out = {}
+    for src, st in per.items():
+        st["counts"]["dictionary valid slice exhausted"] += st["dictionary"].exhausted
+        out[src] = {"counts": dict(st["counts"]), "discoveries": st["discoveries"],
+                    "verdict_times": st["verdict_times"]}
+    return {"sources": out, "delays": delays, "setup_delays": setup_delays, "seconds": seconds, "cpu_s": cpu_seconds(), "loop_lag": lag.stop()}
+
+
+async def run_legit_mail(spec, cmds):
+    """A legitimate MTA sending steady mail from its own address: a message every 1/rate s on its own
+    connection, 1..3 recipients each, a fraction `stale_fraction` of them addresses that no longer exist.
+    It waits for every reply as real MTAs do. Each accepted recipient's RCPT -> 250 delay is kept with the
+    time it was sent, so the parent can split the run into the baseline (no attack yet) and the attack."""
+    if not await cmds.wait("go", mono() + spec["max_seconds"]):
+        return {"error": "no go"}
+    t0 = mono()
+    stop_at = t0 + spec["seconds"]
+    rng = random.Random(spec.get("seed", 1))
+    c = collections.Counter()
+    accepted, refused = [], []  # (time since go, delay)
+    busy = [0]
+    reply_limit = spec.get("reply_timeout", 60.0)
+    lag = LagMonitor(0.02)
+    lag.start()
+
+    async def message(k, rcpts):
+        busy[0] += 1
+        try:
+            deadline = mono() + reply_limit
+            conn, why = await connect(spec["host"], spec["port"], spec["source"], deadline)
+            if conn is None:
+                c["message failed: " + why] += 1
+                return
+            try:
+                why = await greet(conn, deadline, b"EHLO mta.friend.test\r\n", b"MAIL FROM:<news@friend.test>\r\n")
+                if why is not None:
+                    c["message failed: " + why] += 1
+                    return
+                ok = 0
+                for addr, stale in rcpts:
+                    t = mono()
+                    conn.send(b"RCPT TO:<%s>\r\n" % addr.encode())
+                    r = await conn.reply(t + reply_limit)
+                    if r is None:
+                        c["message failed: no RCPT reply"] += 1
+                        return
+                    c["rcpt %d%s" % (r[0], " (stale)" if stale else "")] += 1
+                    if r[0] == 250:
+                        ok += 1
+                        if not stale:
+                            accepted.append((t - t0, r[1] - t))
+                    elif stale:
+                        refused.append((t - t0, r[1] - t))
+                if ok:
+                    conn.send(b"DATA\r\n")
+                    r = await conn.reply(mono() + reply_limit)
+                    if r is None or r[0] != 354:
+                        c["message failed: DATA %s" % (r and r[0])] += 1
+                        return
+                    conn.send(b"From: <news@friend.test>\r\nSubject: steady mail %d\r\n\r\nHello.\r\n.\r\n" % k)
+                    r = await conn.reply(mono() + reply_limit)
+                    if r is None or r[0] != 250:
+                        c["message failed: after . %s" % (r and r[0])] += 1
+                        return
+                conn.send(b"QUIT\r\n")
+                await conn.reply(mono() + 5)
+                c["messages ok"] += 1
+            finally:
+                conn.close()
+        finally:
+            busy[0] -= 1
+
+    tasks = []
+    k = 0
+    interval = 1.0 / spec["rate"]
+    next_at = mono()
+    while next_at < stop_at:
+        await asyncio.sleep(max(0.0, next_at - mono()))
+        next_at += interval
+        k += 1
+        rcpts = []
+        for _ in range(rng.randint(1, 3)):
+            if rng.random() < spec["stale_fraction"]:
+                rcpts.append(("former%d.%d@example.test" % (spec.get("cell", 0), k), True))
+            else:
+                rcpts.append((rng.choice(spec["mailboxes"]), False))
+        if busy[0] >= spec.get("max_concurrent", 20):
+            c["messages skipped: sender busy"] += 1
+            continue
+        c["messages started"] += 1
+        tasks.append(asyncio.get_running_loop().create_task(message(k, rcpts)))
+    if tasks:
+        await asyncio.wait(tasks, timeout=reply_limit * 3)
+    for t in tasks:
+        t.cancel()
+    return {"counts": dict(c), "accepted": accepted, "refused": refused, "seconds": mono() - t0,
+            "cpu_s": cpu_seconds(), "loop_lag": lag.stop()}
 
 
 # ---------------------------------------------------------------------------------------- throughput
@@ -600,7 +746,8 @@ async def run_throughput(spec, cmds):
             "t_end": max(ends) if ends else mono(), "cpu_s": cpu_seconds()}
 
 
-MODES = {"hold": run_hold, "accuracy": run_accuracy, "harvest": run_harvest, "throughput": run_throughput}
+MODES = {"hold": run_hold, "accuracy": run_accuracy, "harvest": run_harvest, "legit_mail": run_legit_mail,
+         "throughput": run_throughput}
 
 
 async def main_async(spec):
@@ -612,7 +759,7 @@ def main():
     spec = json.loads(sys.argv[1])
     if not spec["host"].startswith("127."):
         raise SystemExit("loadgen: only 127.0.0.0/8 targets are allowed")
-    for s in spec.get("sources", []):
+    for s in spec.get("sources", []) + ([spec["source"]] if "source" in spec else []):
         if not s.startswith("127."):
             raise SystemExit("loadgen: only 127.0.0.0/8 source addresses are allowed")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -12,6 +12,12 @@ def _read(path):
         return ""
 
 
+def loadavg():
+    """The 1-minute load average, as /proc/loadavg writes it."""
+    text = _read("/proc/loadavg")
+    return text.split()[0] if text else None
+
+
 def stat_fields(pid):
     """Fields of /proc/PID/stat after the command name (index 0 is field 3, the state)."""
     s = _read("/proc/%d/stat" % pid)

@@ -78,7 +78,107 @@ def hold_section(entry, servers):
     return "\n\n".join(out)
 
 
+def verdict_of(ok):
+    return "—" if ok is None else ("**pass**" if ok else "**FAIL**")
+
+
+def reputation_summary(records):
+    """"3 Discredited, 1 Suspect" for the attacker's addresses and prefixes; the legitimate sender apart."""
+    if not isinstance(records, list):
+        return "—" if not records else str(records.get("error", records))[:80]
+    states = {}
+    for r in records:
+        state = r.get("State") or r.get("state") or "?"
+        states[state] = states.get(state, 0) + 1
+    return ", ".join("%d %s" % (n, s) for s, n in sorted(states.items())) or "no records"
+
+
+def harvest_matrix_section(m):
+    st = m["settings"]
+    out = ["Every cell at once, each with its own server instance (own port, fresh data directory), its own "
+           "attacking /24 and a legitimate sender in another /24. TarpitInterval (Postfix: "
+           "smtpd_error_sleep_time) %d s; %d s of attack after %d s in which only the legitimate senders run "
+           "(their baseline); %d connections per attacking address; %s of the guesses are real mailboxes, "
+           "drawn without repetition from %s real addresses split between a cell's sources; the impatient "
+           "attacker hangs up when a RCPT reply takes over %s s and counts the silence as \"unknown user\". "
+           "Legitimate sender: %s messages/s of 1–3 recipients, %s of them stale. Setup %s s, load %s s, "
+           "load average at the start of the load %s." % (
+               st["tarpit_seconds"], st["attack_seconds"], st["baseline_seconds"], st["connections_per_source"],
+               "%.0f %%" % (100 * st["valid_fraction"]), num(st["attacked_addresses"]), num(st["patience_s"]),
+               num(st["legit_messages_per_s"]), "%.0f %%" % (100 * st["legit_stale_fraction"]),
+               num(m.get("setup_seconds"), 0), num(m.get("load_wall_seconds"), 0), m.get("loadavg_at_go") or "?"), ""]
+    cols = ["cell", "**verdicts/s**", "**valid found per source** (2nd half)", "**accuracy**",
+            "valid read as unknown", "250 / 5xx delay p50 (ms)", "banner+EHLO+MAIL p50 / max (ms)",
+            "connections opened / refused", "legit RCPT→250 p50 / p99: baseline → attack (ms)",
+            "**legit added p50 / p99 (ms)**", "legit held / messages ok of started", "reputation at the end"]
+    rows = []
+    for c in m["cells"]:
+        if "verdicts_per_s" not in c:
+            rows.append([c["name"], c.get("error", "no result")] + [""] * (len(cols) - 2))
+            continue
+        lg = c.get("legit") or {}
+        b, a = lg.get("baseline") or {}, lg.get("during_attack") or {}
+        lc = lg.get("counts") or {}
+        refused = sum(c["setup_failures"].values()) + c.get("connect_failures", 0)
+        defence = c.get("defence_setting") or {}
+        name = c["name"] + ("" if c["server"] != "transportd" or not c["defence"] or defence.get("available", True)
+                            else " (**defence not in this build**)")
+        rows.append([
+            name, "**%s**" % num(c["verdicts_per_s"], 2),
+            "**%s** (%s)" % (num(c["discovered_per_source"], 2), num(c["discovered_per_source_second_half"], 2)),
+            "**%s**" % ("—" if c["accuracy"] is None else "%.1f %%" % (100 * c["accuracy"])),
+            "%s of %s" % (num(c["confusion"]["valid said invalid"]),
+                          num(c["confusion"]["valid said invalid"] + c["confusion"]["valid said valid"])),
+            "%s / %s" % (num(c["delay_250"].get("p50_ms"), 0), num(c["delay_5xx"].get("p50_ms"), 0)),
+            pair(c["setup_delay"], "p50_ms", "max_ms", 0),
+            "%s / %s" % (num(c["connections_opened"]), num(refused)),
+            "%s / %s → %s / %s" % (num(b.get("p50_ms"), 2), num(b.get("p99_ms"), 2), num(a.get("p50_ms"), 2),
+                                   num(a.get("p99_ms"), 2)),
+            "**%s / %s**" % (num(lg.get("added_p50_ms"), 2), num(lg.get("added_p99_ms"), 2)),
+            "%s / %s of %s" % (num(lg.get("accepted_held")), num(lc.get("messages ok", 0)),
+                               num(lc.get("messages started", 0))),
+            reputation_summary(c.get("reputation_at_end")) if c["server"] == "transportd" else "—",
+        ])
+    out.append("| " + " | ".join(cols) + " |")
+    out.append("|---" * len(cols) + "|")
+    for r in rows:
+        out.append("| " + " | ".join(str(x) for x in r) + " |")
+    out.append("")
+    out.append("**Targets** (DESIGN §9):")
+    out.append("")
+    out.append("| target | figures | result |")
+    out.append("|---|---|---|")
+    for t in m["targets"]:
+        out.append("| %s | %s | %s |" % (t["target"], t["figures"], verdict_of(t["pass"])))
+    out.append("")
+    failures = []
+    for c in m["cells"]:
+        bits = []
+        if c.get("setup_failures"):
+            bits.append("attacker setup failures: " + kv(c["setup_failures"]))
+        lc = (c.get("legit") or {}).get("counts") or {}
+        bad = {k: v for k, v in lc.items() if k.startswith(("message failed", "messages skipped"))}
+        if bad:
+            bits.append("legitimate sender: " + kv(bad))
+        if c.get("dictionary_exhausted"):
+            bits.append("valid addresses ran out %d times" % c["dictionary_exhausted"])
+        if c.get("server_alive_at_end") is False:
+            bits.append("**server died**")
+        if bits:
+            failures.append("- %s: %s" % (c["name"], "; ".join(bits)))
+    if failures:
+        out.append("Refusals and failures:")
+        out.append("")
+        out.extend(failures)
+        out.append("")
+    for note in m.get("server_notes", []):
+        out.append(note)
+    return "\n".join(out)
+
+
 def harvest_section(entry, servers):
+    if "matrix" in entry:
+        return harvest_matrix_section(entry["matrix"])
     g = lambda f: side(entry, f, servers)  # noqa: E731
     rows = [
         ["connections / seconds"] + g(lambda x: "%d / %s" % (x["connections"], num(x["seconds"]))),

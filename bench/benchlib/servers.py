@@ -40,6 +40,13 @@ def wait_for_banner(port, timeout):
     raise RuntimeError("no SMTP banner on 127.0.0.1:%d within %.0f s (%s)" % (port, timeout, last))
 
 
+def mailbox_list(mailboxes):
+    """"user1..user100" (and the rest) for the configuration notes."""
+    if list(mailboxes) == USERS:
+        return "user1..user100"
+    return "%d mailboxes (user1..user100 and %d more)" % (len(mailboxes), len(mailboxes) - len(USERS))
+
+
 def count_files(path):
     try:
         return len(os.listdir(path))
@@ -141,7 +148,8 @@ MASTER_SERVICES = None  # the Debian master.cf, read once
 class Postfix:
     name = "Postfix"
 
-    def __init__(self, tmp, tarpit_seconds, log=False):
+    def __init__(self, tmp, tarpit_seconds, log=False, mailboxes=USERS):
+        self.mailboxes = mailboxes
         self.base = os.path.join(tmp, "postfix")
         self.etc = os.path.join(self.base, "etc")
         self.spool = os.path.join(self.base, "spool")
@@ -174,7 +182,7 @@ class Postfix:
         os.chown(self.lib, pwd.getpwnam("postfix").pw_uid, -1)
         os.chown(self.vmail, nobody.pw_uid, nobody.pw_gid)
         with open(os.path.join(self.etc, "vmailbox"), "w") as f:
-            for u in USERS:
+            for u in self.mailboxes:
                 f.write("%s %s/%s/\n" % (u, DOMAIN, u.split("@")[0]))  # trailing slash: Maildir
         main = [
             "# bench/run: a private Postfix instance; everything not set here is Postfix's default",
@@ -223,8 +231,8 @@ class Postfix:
             "smtp service on 127.0.0.1:%d (master.cf), inet_interfaces = 127.0.0.1, inet_protocols = ipv4" % self.port,
             "chroot off for every service (Debian's master.cf chroots most; a chroot needs /etc copies in the queue)",
             "virtual delivery: virtual_mailbox_domains = example.test, virtual_mailbox_maps = texthash: with "
-            "user1..user100 (Maildir, trailing /), owned by nobody; unknown recipients get 550 5.1.1 at RCPT by "
-            "default (smtpd_reject_unlisted_recipient = yes)",
+            "%s (Maildir, trailing /), owned by nobody; unknown recipients get 550 5.1.1 at RCPT by "
+            "default (smtpd_reject_unlisted_recipient = yes)" % mailbox_list(self.mailboxes),
             "smtpd_peername_lookup = no: no reverse DNS lookup of the 127.0.x.y clients (they would go to this "
             "machine's resolver, off the machine, and one lost answer costs 5 s; transportd does no such lookup)",
             "mydestination, alias_maps empty (no local delivery); compatibility_level = 3.6 and biff = no as in "
