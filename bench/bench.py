@@ -588,6 +588,8 @@ def main():
     ap.add_argument("--waits", type=int, help="accuracy: concurrent waits instead of 10000")
     ap.add_argument("--messages", metavar="SESSIONS,MESSAGES", help="throughput: instead of 20,2000")
     ap.add_argument("--harvest-seconds", type=int, help="harvest: attack seconds per cell instead of 120")
+    ap.add_argument("--harvest-cells", metavar="TEXT;TEXT", help="harvest: only the cells whose name contains one "
+                    "of these, e.g. 'defence on, impatient, 16' (names as in the results table)")
     ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.source_state:
@@ -652,7 +654,8 @@ def main():
                      "commit": results["machine"]["commit"], "quick": args.quick, "loadavg_at_start": loadavg()}
             if scen == "harvest":
                 t = mono()
-                entry["matrix"] = harvest_matrix.run(cfg, args.build_dir, tmp, which, log)
+                entry["matrix"] = harvest_matrix.run(cfg, args.build_dir, tmp, which, log,
+                                                     args.harvest_cells.split(";") if args.harvest_cells else None)
                 entry["matrix"]["scenario_seconds"] = mono() - t
             for srv in servers if scen != "harvest" else []:
                 if scen == "admin" and srv.name != "transportd":

@@ -82,15 +82,17 @@ def verdict_of(ok):
     return "—" if ok is None else ("**pass**" if ok else "**FAIL**")
 
 
-def reputation_summary(records):
-    """"3 Discredited, 1 Suspect" for the attacker's addresses and prefixes; the legitimate sender apart."""
-    if not isinstance(records, list):
-        return "—" if not records else str(records.get("error", records))[:80]
-    states = {}
-    for r in records:
-        state = r.get("State") or r.get("state") or "?"
-        states[state] = states.get(state, 0) + 1
-    return ", ".join("%d %s" % (n, s) for s, n in sorted(states.items())) or "no records"
+def reputation_summary(rep):
+    """"attacker: 2 Discredited; legit: 1 Clean": the states of the server's records at the end."""
+    if not rep:
+        return "—"
+    if "error" in rep:
+        return "(%s)" % rep["error"][:60]
+    parts = []
+    for side in ("attacker", "legit", "other"):
+        if rep.get(side):
+            parts.append("%s: %s" % (side, ", ".join("%d %s" % (n, s) for s, n in sorted(rep[side].items()))))
+    return "; ".join(parts) or "no records"
 
 
 def harvest_matrix_section(m):
@@ -102,15 +104,17 @@ def harvest_matrix_section(m):
            "drawn without repetition from %s real addresses split between a cell's sources; the impatient "
            "attacker hangs up when a RCPT reply takes over %s s and counts the silence as \"unknown user\". "
            "Legitimate sender: %s messages/s of 1–3 recipients, %s of them stale. Setup %s s, load %s s, "
-           "load average at the start of the load %s." % (
+           "load average (1 min) at the start of the load %s, at its end %s." % (
                st["tarpit_seconds"], st["attack_seconds"], st["baseline_seconds"], st["connections_per_source"],
                "%.0f %%" % (100 * st["valid_fraction"]), num(st["attacked_addresses"]), num(st["patience_s"]),
                num(st["legit_messages_per_s"]), "%.0f %%" % (100 * st["legit_stale_fraction"]),
-               num(m.get("setup_seconds"), 0), num(m.get("load_wall_seconds"), 0), m.get("loadavg_at_go") or "?"), ""]
+               num(m.get("setup_seconds"), 0), num(m.get("load_wall_seconds"), 0), m.get("loadavg_at_go") or "?",
+               m.get("loadavg_at_end") or "?"), ""]
     cols = ["cell", "**verdicts/s**", "**valid found per source** (2nd half)", "**accuracy**",
             "valid read as unknown", "250 / 5xx delay p50 (ms)", "banner+EHLO+MAIL p50 / max (ms)",
             "connections opened / refused", "legit RCPT→250 p50 / p99: baseline → attack (ms)",
-            "**legit added p50 / p99 (ms)**", "legit held / messages ok of started", "reputation at the end"]
+            "**legit added p50 / p99 (ms)**", "legit held / messages ok of started", "legit client's own lag p99 (ms)",
+            "server / attacker CPU (s)", "reputation at the end"]
     rows = []
     for c in m["cells"]:
         if "verdicts_per_s" not in c:
@@ -137,6 +141,8 @@ def harvest_matrix_section(m):
             "**%s / %s**" % (num(lg.get("added_p50_ms"), 2), num(lg.get("added_p99_ms"), 2)),
             "%s / %s of %s" % (num(lg.get("accepted_held")), num(lc.get("messages ok", 0)),
                                num(lc.get("messages started", 0))),
+            num((lg.get("loop_lag") or {}).get("p99_ms"), 0),
+            "%s / %s" % (num(c.get("server_cpu_s"), 1), num(c.get("attacker_cpu_s"), 1)),
             reputation_summary(c.get("reputation_at_end")) if c["server"] == "transportd" else "—",
         ])
     out.append("| " + " | ".join(cols) + " |")
