@@ -10,6 +10,8 @@ namespace transport::reputation {
 namespace {
 
 constexpr std::chrono::seconds kWriteBehindPeriod{1};
+constexpr int kSweepEvery = 60;  // write-behind periods
+constexpr std::size_t kMaxDecayChanges = 10'000;
 
 std::size_t max_records(const store::HarvestDefenceConfig& config) {
   return static_cast<std::size_t>(std::max<std::int64_t>(config.max_source_records, 1));
@@ -249,6 +251,36 @@ SourceReputation::Counts LocalSourceReputation::counts() const {
   return Counts{c.clean, c.suspect, c.discredited};
 }
 
+void LocalSourceReputation::sweep(TimePoint now) {
+  const std::shared_ptr<const Settings> s = settings();
+  const Seconds at = to_seconds(now);
+  std::vector<StateChange> found;
+  table_.sweep([&](const SourceKey& key, SourceRecord& stored) {
+    if (stored.standing == Standing::clean) return;  // decay only ever lowers a standing
+    SourceRecord record = stored;
+    record.decay_to(at, s->scoring.half_life);
+    const Standing now_standing = record.evaluate(key.is_prefix() ? s->scoring.prefix : s->scoring.address);
+    if (now_standing == stored.standing) return;
+    if (found.size() < kMaxDecayChanges) found.push_back(StateChange{to_string(key), stored.standing, now_standing});
+    record.standing = now_standing;
+    if (now_standing != Standing::discredited) record.level = 0;
+    stored = record;
+  });
+  if (found.empty()) return;
+  std::lock_guard lock(decay_changes_mutex_);
+  for (StateChange& change : found) {
+    if (decay_changes_.size() >= kMaxDecayChanges) break;
+    decay_changes_.push_back(std::move(change));
+  }
+}
+
+std::vector<StateChange> LocalSourceReputation::take_decay_changes() {
+  std::lock_guard lock(decay_changes_mutex_);
+  std::vector<StateChange> taken;
+  taken.swap(decay_changes_);
+  return taken;
+}
+
 void LocalSourceReputation::flush() {
   std::lock_guard lock(file_mutex_);
   write_changes();
@@ -274,8 +306,10 @@ void LocalSourceReputation::write_changes() {
 void LocalSourceReputation::write_behind() {
   std::unique_lock lock(writer_mutex_);
   bool failing = false;
+  int periods = 0;
   while (!writer_wake_.wait_for(lock, kWriteBehindPeriod, [this] { return stopping_; })) {
     lock.unlock();
+    if (++periods % kSweepEvery == 0) sweep(Clock::now());
     try {
       flush();
       if (failing && warn_) warn_("writing source records to reputation.db works again");

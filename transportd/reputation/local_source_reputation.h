@@ -44,6 +44,11 @@ class LocalSourceReputation final : public SourceReputation {
                                  std::size_t limit) override;
   std::size_t forgive(const SourceFilter& filter) override;
   Counts counts() const override;
+  std::vector<StateChange> take_decay_changes() override;
+
+  // Re-judges every record at `now` and stores the standings decay has changed (the writer thread does
+  // this once a minute).
+  void sweep(TimePoint now);
 
   // Writes every change so far, on the caller's thread. Throws ReputationFileError.
   void flush();
@@ -76,6 +81,9 @@ class LocalSourceReputation final : public SourceReputation {
   mutable std::mutex file_mutex_;  // the file, and the order of forgive() against the writer
   std::unique_ptr<ReputationFile> file_;
   std::vector<SourceKey> pending_evicted_;  // evictions a failed write could not delete yet
+
+  std::mutex decay_changes_mutex_;
+  std::vector<StateChange> decay_changes_;  // at most kMaxDecayChanges: past that they go unreported
 
   mutable std::mutex connections_mutex_;
   std::unordered_map<SourceKey, std::uint32_t, KeyHash> connections_;

@@ -71,6 +71,21 @@ class ReputationTable {
     }
   }
 
+  // fn(const SourceKey&, SourceRecord&) for every record, one stripe locked at a time; a record whose
+  // standing fn changes is counted anew and marked for writing.
+  template <class F>
+  void sweep(F&& fn) {
+    for (auto& stripe : stripes_) {
+      std::lock_guard lock(stripe->mutex);
+      for (Entry& entry : stripe->slots) {
+        if (entry.family == 0) continue;
+        const Standing before = entry.record.standing;
+        fn(static_cast<const SourceKey&>(entry.key()), entry.record);
+        if (entry.record.standing != before) stripe->touched(entry, before);
+      }
+    }
+  }
+
   // Removes the records pred(key, record) names; returns their keys. Not marked for the write-behind:
   // the caller deletes them from the file itself.
   template <class P>

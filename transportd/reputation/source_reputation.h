@@ -128,7 +128,12 @@ class SourceReputation {
   // clear-sourcereputation: forgets the matching records at once (memory and reputation.db); returns how many.
   virtual std::size_t forgive(const SourceFilter& filter) = 0;
 
-  // Records by the standing they were last judged at (the metrics' sources-by-state gauge).
+  // State changes that decay alone made (no event came to report them), found by a sweep about once a
+  // minute; each is returned once, for the log. record() returns the changes events make.
+  virtual std::vector<StateChange> take_decay_changes() { return {}; }
+
+  // Records by the standing they were last judged at (the metrics' sources-by-state gauge); the sweep
+  // moves records that decay has changed, so a finished attack leaves the gauge within about a minute.
   struct Counts {
     std::uint64_t clean = 0, suspect = 0, discredited = 0;
   };

@@ -221,3 +221,37 @@ TEST_F(LocalReputationTest, CountsByStanding) {
 
 }  // namespace
 }  // namespace transport::reputation
+
+namespace transport::reputation {
+namespace {
+
+TEST_F(LocalReputationTest, TheSweepMovesRecordsDecayHasChanged) {
+  store::HarvestDefenceConfig config;
+  config.half_life = store::TimeSpan::from_seconds(2);
+  open(config);
+  add("192.0.2.7", Event::refused_recipient, 25);  // address Discredited, prefix Suspect
+  add("192.0.2.7", Event::refused_recipient, 2);   // level 2
+  ASSERT_EQ(reputation_->counts().discredited, 1u);
+  now_ += 3s;  // 27 → 9.5: the address is Suspect, the prefix (hysteresis at 7.5) still Suspect
+  reputation_->sweep(now_);
+  SourceReputation::Counts counts = reputation_->counts();
+  EXPECT_EQ(counts.discredited, 0u);
+  EXPECT_EQ(counts.suspect, 2u);
+  std::vector<StateChange> changes = reputation_->take_decay_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].source, "192.0.2.7");
+  EXPECT_EQ(changes[0].from, Standing::discredited);
+  EXPECT_EQ(changes[0].to, Standing::suspect);
+  EXPECT_TRUE(reputation_->take_decay_changes().empty());  // each once
+  now_ += 10s;
+  reputation_->sweep(now_);
+  EXPECT_EQ(reputation_->counts().clean, 2u);
+  EXPECT_EQ(reputation_->take_decay_changes().size(), 2u);
+  // An event after the sweep reports no second move.
+  changes_.clear();
+  add("192.0.2.7", Event::accepted_recipient);
+  EXPECT_TRUE(changes_.empty());
+}
+
+}  // namespace
+}  // namespace transport::reputation
