@@ -54,6 +54,7 @@ class Settings:
         self.harvest_per_source = 5  # connections per attacking address, as in issue 10's measurement
         self.harvest_patience = 0.5  # the impatient attacker hangs up when a RCPT reply takes longer
         self.harvest_valid = 0.05
+        self.harvest_all_at_once = quick  # else cells run in waves of twins (see harvest_matrix.waves)
         self.harvest_addresses = 400 if quick else 4000  # real addresses to find, split between a cell's sources
         self.legit_rate = 2.0  # the legitimate sender's messages per second (1..3 recipients each)
         self.legit_stale = 0.03
@@ -588,6 +589,8 @@ def main():
     ap.add_argument("--waits", type=int, help="accuracy: concurrent waits instead of 10000")
     ap.add_argument("--messages", metavar="SESSIONS,MESSAGES", help="throughput: instead of 20,2000")
     ap.add_argument("--harvest-seconds", type=int, help="harvest: attack seconds per cell instead of 120")
+    ap.add_argument("--harvest-all-at-once", action="store_true", help="harvest: every cell at once (as --quick does) "
+                    "instead of in waves of twins")
     ap.add_argument("--harvest-cells", metavar="TEXT;TEXT", help="harvest: only the cells whose name contains one "
                     "of these, e.g. 'defence on, impatient, 16' (names as in the results table)")
     ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
@@ -609,6 +612,8 @@ def main():
         cfg.tp_sessions, cfg.tp_messages = (int(x) for x in args.messages.split(","))
     if args.harvest_seconds:
         cfg.harvest_seconds = args.harvest_seconds
+    if args.harvest_all_at_once:
+        cfg.harvest_all_at_once = True
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the daemons inherit it

@@ -376,26 +376,36 @@ def server_notes(matrix, servers, cfg):
     return [n + "\n" for n in notes]
 
 
-def run(cfg, build_dir, tmp, which, log, only=None):
-    matrix = cells(which, only)
-    if not matrix:
-        raise RuntimeError("no harvest cell matches %s" % only)
-    attacked = staff(cfg.harvest_addresses)
-    valid_pool = all_addresses(attacked)
+def waves(matrix, all_at_once):
+    """Which cells run together. A cell's own load barely touches another's timers, but the legitimate
+    sender's latency and the impatient attacker's reconnect rate are CPU-bound, and twelve cells at once
+    on two cores skewed both (measured: an impatient 16-source attack got less than half its verdicts/s
+    alone). So by default only a defence-off cell and its defence-on twin (same attacker) run together,
+    which also gives each its control at the same moment; Postfix's cells run in pairs of the same
+    source count. `all_at_once` (--quick) runs every cell together."""
+    if all_at_once:
+        return [matrix]
+    groups = {}
+    for c in matrix:
+        key = (c["server"], c["sources"], c["patient"] if c["server"] == "transportd" else None)
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
+
+
+def run_wave(wave, number, cfg, build_dir, tmp, template, valid_pool, log):
+    """Starts the wave's servers, runs baseline and attack, collects each cell's figures, stops them."""
     servers = {}
+    figs = []
     t_start = mono()
     try:
-        template = None
-        if any(c["server"] == "transportd" for c in matrix):
-            template = transportd_template(build_dir, tmp, attacked, log)
-        for c in matrix:
+        for c in wave:
             servers[c["index"]] = start_cell_server(c, cfg, build_dir, tmp, template)
             c["port"] = servers[c["index"]].port
-        notes = server_notes(matrix, servers, cfg)
-        log("harvest: %d cells up after %.0f s; %.0f s of baseline, then %d s of attack" % (
-            len(matrix), mono() - t_start, cfg.harvest_baseline, cfg.harvest_seconds))
+        notes = server_notes(wave, servers, cfg)
+        log("harvest wave %d: %s up after %.0f s; %.0f s of baseline, then %d s of attack" % (
+            number, " + ".join(c["name"] for c in wave), mono() - t_start, cfg.harvest_baseline, cfg.harvest_seconds))
         specs = []
-        for c in matrix:
+        for c in wave:
             specs.extend(specs_for(c, cfg, c["port"], valid_pool))
         fleet = Fleet(specs, tmp)
         load0 = procstat.loadavg()
@@ -408,10 +418,9 @@ def run(cfg, build_dir, tmp, which, log, only=None):
             cpu1 = {k: srv.cpu_seconds() for k, srv in servers.items()}
         finally:
             fleet.kill()
-        wall = mono() - t_go
-        load1 = procstat.loadavg()
-        figs = []
-        for k, c in enumerate(matrix):
+        wave_info = {"wave": number, "load_seconds": mono() - t_go, "setup_seconds": t_go - t_start,
+                     "loadavg_at_go": load0, "loadavg_at_end": procstat.loadavg(), "cells_together": len(wave)}
+        for k, c in enumerate(wave):
             f = cell_figures(c, cfg, results[2 * k], results[2 * k + 1])
             srv = servers[c["index"]]
             if c["server"] == "transportd":
@@ -419,6 +428,7 @@ def run(cfg, build_dir, tmp, which, log, only=None):
                 f["reputation_at_end"] = reputation_records(srv, c)
             f["server_alive_at_end"] = srv.alive()
             f["server_cpu_s"] = minus(cpu1[c["index"]], cpu0[c["index"]])
+            f.update(wave_info)
             figs.append(dict(c, **f))
             log("harvest: %-48s %7.2f verdicts/s, %6.2f found/source, accuracy %s, legit added p99 %s ms" % (
                 c["name"], f.get("verdicts_per_s") or 0, f.get("discovered_per_source") or 0,
@@ -430,6 +440,26 @@ def run(cfg, build_dir, tmp, which, log, only=None):
                 srv.stop()
             except Exception as e:  # noqa: BLE001
                 log("stopping a harvest cell's server: %s" % e)
+    return figs, notes
+
+
+def run(cfg, build_dir, tmp, which, log, only=None):
+    matrix = cells(which, only)
+    if not matrix:
+        raise RuntimeError("no harvest cell matches %s" % only)
+    attacked = staff(cfg.harvest_addresses)
+    valid_pool = all_addresses(attacked)
+    t_start = mono()
+    template = None
+    if any(c["server"] == "transportd" for c in matrix):
+        template = transportd_template(build_dir, tmp, attacked, log)
+    figs, notes = [], []
+    plan = waves(matrix, cfg.harvest_all_at_once)
+    for number, wave in enumerate(plan, 1):
+        f, n = run_wave(wave, number, cfg, build_dir, tmp, template, valid_pool, log)
+        figs.extend(f)
+        notes.extend(x for x in n if not any(x[:20] == y[:20] for y in notes))
+    figs.sort(key=lambda c: c["index"])
     memory = reputation_memory(build_dir, log) if "transportd" in which else None
     return {
         "cells": figs, "targets": targets(figs, cfg, memory), "reputation_memory": memory, "server_notes": notes,
@@ -438,6 +468,7 @@ def run(cfg, build_dir, tmp, which, log, only=None):
                      "patience_s": cfg.harvest_patience, "valid_fraction": cfg.harvest_valid,
                      "attacked_addresses": cfg.harvest_addresses, "legit_messages_per_s": cfg.legit_rate,
                      "legit_stale_fraction": cfg.legit_stale, "legit_held_s": cfg.legit_held_s,
-                     "legit_added_p99_ms_limit": cfg.legit_added_p99_ms},
-        "load_wall_seconds": wall, "setup_seconds": t_go - t_start, "loadavg_at_go": load0, "loadavg_at_end": load1,
+                     "legit_added_p99_ms_limit": cfg.legit_added_p99_ms, "waves": len(plan),
+                     "all_at_once": cfg.harvest_all_at_once},
+        "wall_seconds": mono() - t_start,
     }

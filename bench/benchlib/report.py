@@ -97,24 +97,25 @@ def reputation_summary(rep):
 
 def harvest_matrix_section(m):
     st = m["settings"]
-    out = ["Every cell at once, each with its own server instance (own port, fresh data directory), its own "
-           "attacking /24 and a legitimate sender in another /24. TarpitInterval (Postfix: "
-           "smtpd_error_sleep_time) %d s; %d s of attack after %d s in which only the legitimate senders run "
-           "(their baseline); %d connections per attacking address; %s of the guesses are real mailboxes, "
-           "drawn without repetition from %s real addresses split between a cell's sources; the impatient "
+    together = ("all %d cells at once" % len(m["cells"]) if st.get("all_at_once") else
+                "in %d waves one after another; in a wave, a defence-off cell and its defence-on twin (same attacker), "
+                "or two Postfix cells, run at once" % st.get("waves", 0))
+    out = ["Each cell has its own server instance (own port, fresh data directory), its own attacking /24 and a "
+           "legitimate sender in another /24; the cells ran %s. TarpitInterval (Postfix: "
+           "smtpd_error_sleep_time) %d s; %d s of attack after %d s in which only the legitimate sender runs "
+           "(its baseline); %d connections per attacking address; %s of the guesses are real addresses, "
+           "drawn without repetition from %s of them split between a cell's sources; the impatient "
            "attacker hangs up when a RCPT reply takes over %s s and counts the silence as \"unknown user\". "
-           "Legitimate sender: %s messages/s of 1–3 recipients, %s of them stale. Setup %s s, load %s s, "
-           "load average (1 min) at the start of the load %s, at its end %s." % (
-               st["tarpit_seconds"], st["attack_seconds"], st["baseline_seconds"], st["connections_per_source"],
+           "Legitimate sender: %s messages/s of 1–3 recipients, %s of them stale. Whole scenario %s s." % (
+               together, st["tarpit_seconds"], st["attack_seconds"], st["baseline_seconds"], st["connections_per_source"],
                "%.0f %%" % (100 * st["valid_fraction"]), num(st["attacked_addresses"]), num(st["patience_s"]),
                num(st["legit_messages_per_s"]), "%.0f %%" % (100 * st["legit_stale_fraction"]),
-               num(m.get("setup_seconds"), 0), num(m.get("load_wall_seconds"), 0), m.get("loadavg_at_go") or "?",
-               m.get("loadavg_at_end") or "?"), ""]
+               num(m.get("wall_seconds", m.get("load_wall_seconds")), 0)), ""]
     cols = ["cell", "**verdicts/s**", "**valid found per source** (2nd half)", "**accuracy**",
             "valid read as unknown", "250 / 5xx delay p50 (ms)", "banner+EHLO+MAIL p50 / max (ms)",
             "connections opened / refused", "legit RCPT→250 p50 / p99: baseline → attack (ms)",
             "**legit added p50 / p99 (ms)**", "legit held / messages ok of started", "legit client's own lag p99 (ms)",
-            "server / attacker CPU (s)", "reputation at the end"]
+            "server / attacker CPU (s)", "wave: load average at start → end", "reputation at the end"]
     rows = []
     for c in m["cells"]:
         if "verdicts_per_s" not in c:
@@ -143,6 +144,7 @@ def harvest_matrix_section(m):
                                num(lc.get("messages started", 0))),
             num((lg.get("loop_lag") or {}).get("p99_ms"), 0),
             "%s / %s" % (num(c.get("server_cpu_s"), 1), num(c.get("attacker_cpu_s"), 1)),
+            "%s: %s → %s" % (c.get("wave", "—"), c.get("loadavg_at_go") or "?", c.get("loadavg_at_end") or "?"),
             reputation_summary(c.get("reputation_at_end")) if c["server"] == "transportd" else "—",
         ])
     out.append("| " + " | ".join(cols) + " |")
