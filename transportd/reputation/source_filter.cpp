@@ -37,8 +37,25 @@ bool glob_matches(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
+// The text as it can be shown back: bytes outside printable ASCII as \xNN.
+std::string shown(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out.push_back(c);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void refuse(std::string_view text, const std::string& why) {
-  throw store::ValueError("\"" + std::string(text) + "\" is not a source: " + why +
+  throw store::ValueError("\"" + shown(text) + "\" is not a source: " + why +
                           "; write an address (192.0.2.7), a CIDR block (192.0.2.0/24) or a glob (192.0.2.*)");
 }
 
@@ -64,7 +81,11 @@ SourceFilter SourceFilter::parse(std::string_view raw) {
   try {
     range = store::IpRange::parse(text);
   } catch (const store::ValueError& e) {
-    refuse(text, e.what());
+    // Its message starts with the text again: keep only what it says about it.
+    const std::string_view message = e.what();
+    std::size_t end = std::string_view::npos;
+    for (std::string_view marker : {"\" is ", "\" has "}) end = std::min(end, message.find(marker));
+    refuse(text, end == std::string_view::npos ? std::string(message) : "it" + std::string(message.substr(end + 1)));
   }
   if (range.form() == store::IpRange::Form::span) refuse(text, "a start-end range is not a source");
   filter.kind_ = Kind::block;

@@ -65,6 +65,22 @@ TEST(SourceFilter, GlobsMatchTheSourceText) {
   EXPECT_TRUE(names(SourceFilter::parse("**2**"), address_key(ip("192.0.2.7"))));
 }
 
+TEST(SourceFilter, RefusalsSayWhy) {
+  try {
+    SourceFilter::parse("192.0.2.7/24");
+    ADD_FAILURE();
+  } catch (const store::ValueError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("\"192.0.2.7/24\" is not a source: it has host bits set: did you mean 192.0.2.0/24", 0), 0u)
+        << e.what();
+  }
+  try {
+    SourceFilter::parse(std::string("a\0b*", 4));
+    ADD_FAILURE();
+  } catch (const store::ValueError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("\"a\\x00b*\" is not a source", 0), 0u) << e.what();
+  }
+}
+
 TEST(SourceFilter, BadTextSaysWhatIsAllowed) {
   for (const char* text : {"mail.example.com", "192.0.2.0/33", "192.0.2.1-192.0.2.9", "192.0.2.7/24", "192.0.2.x*",
                            "10.0.0.0/8 junk"}) {
