@@ -528,6 +528,7 @@ std::vector<std::string> read_identity_lines(std::istream& input) {
   std::vector<std::string> identities;
   std::string line;
   while (std::getline(input, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // a CRLF file
     const auto identity = trim(line);
     if (!identity.empty()) identities.emplace_back(identity);
   }

@@ -9,9 +9,10 @@
 
 namespace adminctl {
 
-std::string to_lower(std::string_view text);
-bool iequals(std::string_view a, std::string_view b);
-std::string_view trim(std::string_view text);
+// The store's helpers, so that adminctl and the daemon fold case and trim alike.
+using transport::store::iequals;
+using transport::store::to_lower;
+using transport::store::trim;
 // Splits on ',', trims each piece and drops empty pieces.
 std::vector<std::string> split_list(std::string_view text);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);

@@ -1,7 +1,6 @@
 // adminctl: flag text -> proto field values, by reflection over the field's type.
 #include "adminctl/value_conversion.h"
 
-#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -28,7 +27,7 @@ bool parse_integer(std::string_view text, Integer& out) {
 bool is_whole_number(std::string_view text) {
   text = trim(text);
   if (!text.empty() && (text.front() == '+' || text.front() == '-')) text.remove_prefix(1);
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return transport::store::all_digits(text);
 }
 
 template <typename Integer>
@@ -138,13 +137,7 @@ void set_value(pb::Message& object, const pb::FieldDescriptor& field, const std:
 }  // namespace
 
 bool parse_bool(std::string_view text, std::string_view property) {
-  const auto word = trim(text);
-  for (const char* yes : {"true", "$true", "yes", "1"}) {
-    if (iequals(word, yes)) return true;
-  }
-  for (const char* no : {"false", "$false", "no", "0"}) {
-    if (iequals(word, no)) return false;
-  }
+  if (const auto value = transport::store::bool_word(text)) return *value;
   throw UsageError(std::string(property) + " '" + std::string(text) + "' is not valid; allowed: true or false");
 }
 

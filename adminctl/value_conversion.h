@@ -15,7 +15,7 @@
 
 namespace adminctl {
 
-// true/false/$true/$false/yes/no/1/0, any case; UsageError naming the property otherwise.
+// The store's boolean words (store::bool_word); UsageError naming the property otherwise.
 bool parse_bool(std::string_view text, std::string_view property);
 
 // A decimal int32; UsageError naming the property and its allowed values when text is not a whole

@@ -17,14 +17,6 @@ constexpr std::string_view kForm = "write a.b.c.d:port or [ipv6]:port, e.g. 0.0.
   throw ValueError("\"" + std::string(text) + "\" is not a valid binding: " + std::string(reason));
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 std::uint16_t parse_port(std::string_view text, std::string_view port) {
   if (port.empty()) refuse(text, "the port after ':' is missing; " + std::string(kForm));
   if (!all_digits(port)) refuse(text, "the port must be a number 1-65535; " + std::string(kForm));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/accepted_domain.h"
+#include "store/harvest_defence_config.h"
 #include "store/mailbox.h"
 #include "store/receive_connector.h"
 #include "store/recipient_filter_config.h"
@@ -21,6 +22,7 @@ struct Configuration {
   std::vector<Mailbox> mailboxes;
   RecipientFilterConfig recipient_filter;
   TransportServerSettings transport_server;
+  HarvestDefenceConfig harvest_defence;
 };
 
 using ConfigurationPtr = std::shared_ptr<const Configuration>;

@@ -1,5 +1,6 @@
-// The property tables of every model: names, defaults, allowed values, and text parsing with range
-// checks. Messages name the property and the allowed range; this is the one place they are written.
+// The property tables of every model: names, defaults, ranges, and text parsing with range checks.
+// Messages name the property and the allowed range; a range is written once, in its entry's
+// ValueRange, and every check and message of that property is made from it.
 #include "store/property.h"
 
 #include <charconv>
@@ -9,6 +10,20 @@
 #include "store/value_error.h"
 
 namespace transport::store {
+
+std::string ValueRange::to_string() const {
+  const auto bound = [this](std::int64_t value) -> std::string {
+    switch (unit) {
+      case Unit::time_span: return TimeSpan::from_seconds(value).to_string();
+      case Unit::byte_size: return ByteSize(static_cast<std::uint64_t>(value)).to_string();
+      case Unit::number:
+      case Unit::none: break;
+    }
+    return std::to_string(value);
+  };
+  if (unit == Unit::none) return {};
+  return bound(min) + " to " + bound(max) + (or_unlimited ? ", or unlimited" : "");
+}
 
 namespace {
 
@@ -31,66 +46,68 @@ auto parse_value(std::string_view property, Parse parse) {
   }
 }
 
-template <class T>
-void check_range(std::string_view property, const T& value, const T& min, const T& max) {
-  if (value < min || value > max) {
-    fail(property, std::string(property) + " " + value.to_string() + " is out of range: allowed " +
-                       min.to_string() + " to " + max.to_string());
+bool is_unlimited(const PropertyValues& values) { return values.size() == 1 && iequals(trim(values.front()), "unlimited"); }
+
+template <class P, class T>
+void check_range(const P& p, const T& value, std::int64_t amount) {
+  if (amount < p.range.min || amount > p.range.max) {
+    fail(p.name, std::string(p.name) + " " + value.to_string() + " is out of range: allowed " + p.range.to_string());
   }
 }
 
 // Like parse_value, and the message of a value that does not parse names the range too: a value too
 // large to parse (1000.00:00:00, 99999999999999999999GB) is the same mistake as one just out of range.
-template <class T, class Parse>
-T parse_in_range(std::string_view property, Parse parse, const T& min, const T& max) {
+template <class P, class Parse>
+auto parse_in_range(const P& p, Parse parse) {
   try {
     return parse();
   } catch (const ValueError& e) {
-    fail(property, std::string(property) + ": " + e.what() + "; allowed " + min.to_string() + " to " + max.to_string());
+    fail(p.name, std::string(p.name) + ": " + e.what() + "; allowed " + p.range.to_string());
   }
 }
 
-TimeSpan time_span_in(std::string_view property, const PropertyValues& values, std::int64_t min_seconds,
-                      std::int64_t max_seconds) {
-  const TimeSpan min = TimeSpan::from_seconds(min_seconds), max = TimeSpan::from_seconds(max_seconds);
-  TimeSpan span = parse_in_range(property, [&] { return TimeSpan::parse(single(property, values)); }, min, max);
-  check_range(property, span, min, max);
+template <class P>
+TimeSpan time_span_in(const P& p, const PropertyValues& values) {
+  TimeSpan span = parse_in_range(p, [&] { return TimeSpan::parse(single(p.name, values)); });
+  check_range(p, span, span.seconds());
   return span;
 }
 
-ByteSize byte_size_in(std::string_view property, const PropertyValues& values, ByteSize min, ByteSize max) {
-  ByteSize size = parse_in_range(property, [&] { return ByteSize::parse(single(property, values)); }, min, max);
-  check_range(property, size, min, max);
+template <class P>
+ByteSize byte_size_in(const P& p, const PropertyValues& values) {
+  ByteSize size = parse_in_range(p, [&] { return ByteSize::parse(single(p.name, values)); });
+  const auto bytes = size.bytes() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                         ? std::numeric_limits<std::int64_t>::max()
+                         : static_cast<std::int64_t>(size.bytes());
+  check_range(p, size, bytes);
   return size;
 }
 
-std::int64_t integer_in(std::string_view property, std::string_view text, std::int64_t min, std::int64_t max) {
+template <class P>
+std::int64_t integer_in(const P& p, const PropertyValues& values) {
+  const std::string& text = single(p.name, values);
   std::string_view digits = trim(text);
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  const std::string range = std::to_string(min) + " to " + std::to_string(max);
+  const std::string name(p.name);
   if (digits.empty() || ec == std::errc::invalid_argument || end != digits.data() + digits.size()) {
-    fail(property, std::string(property) + ": \"" + std::string(text) + "\" is not a whole number: allowed " + range);
+    fail(p.name, name + ": \"" + text + "\" is not a whole number: allowed " + p.range.to_string());
   }
-  if (ec == std::errc::result_out_of_range || value < min || value > max) {
-    fail(property, std::string(property) + " " + std::string(digits) + " is out of range: allowed " + range);
+  if (ec == std::errc::result_out_of_range || value < p.range.min || value > p.range.max) {
+    fail(p.name, name + " " + std::string(digits) + " is out of range: allowed " + p.range.to_string());
   }
   return value;
 }
 
-std::int32_t int32_in(std::string_view property, const PropertyValues& values, std::int32_t min, std::int32_t max) {
-  return static_cast<std::int32_t>(integer_in(property, single(property, values), min, max));
+template <class P>
+std::int32_t int32_in(const P& p, const PropertyValues& values) {
+  return static_cast<std::int32_t>(integer_in(p, values));
 }
 
-CountLimit count_limit_in(std::string_view property, const PropertyValues& values, std::int64_t min,
-                          std::int64_t max) {
-  const std::string& text = single(property, values);
-  if (iequals(trim(text), "unlimited")) return std::nullopt;
-  try {
-    return integer_in(property, text, min, max);
-  } catch (const ValidationError& e) {
-    fail(property, std::string(e.what()) + ", or unlimited");
-  }
+template <class P>
+CountLimit count_limit_in(const P& p, const PropertyValues& values) {
+  if (is_unlimited(values)) return std::nullopt;
+  return integer_in(p, values);
 }
 
 PropertyValues count_limit_text(const CountLimit& limit) {
@@ -153,8 +170,12 @@ std::string banner_in(std::string_view property, const PropertyValues& values) {
 }
 
 bool bool_value(std::string_view property, const PropertyValues& values) {
-  return parse_bool(property, single(property, values));
+  const std::string& text = single(property, values);
+  if (const auto value = bool_word(text)) return *value;
+  fail(property, std::string(property) + " \"" + text + "\" is not allowed: true or false");
 }
+
+PropertyValues bool_values(bool value) { return {std::string(bool_text(value))}; }
 
 std::vector<std::string> addresses(std::string_view property, const PropertyValues& values) {
   std::vector<std::string> out;
@@ -163,11 +184,12 @@ std::vector<std::string> addresses(std::string_view property, const PropertyValu
   return out;
 }
 
-template <class T, class Parse>
-std::vector<T> list_of(std::string_view property, const PropertyValues& values, Parse parse) {
+// Each value parsed by T::parse (Binding, IpRange).
+template <class T>
+std::vector<T> list_of(std::string_view property, const PropertyValues& values) {
   std::vector<T> out;
   out.reserve(values.size());
-  for (const std::string& v : values) out.push_back(parse_value(property, [&] { return parse(v); }));
+  for (const std::string& v : values) out.push_back(parse_value(property, [&] { return T::parse(v); }));
   return out;
 }
 
@@ -180,148 +202,129 @@ PropertyValues texts(const std::vector<T>& items) {
 }
 
 using RC = ReceiveConnector;
+using RCP = Property<RC>;
+constexpr ValueRange kNoRange{};
 
-const Property<RC> kReceiveConnectorProperties[] = {
-    {"Name", PropertyKind::text, "", "1 to 64 characters, unique (case-insensitive), no \\, * or ?",
-     [](RC& c, const PropertyValues& v) { c.name = object_name("Name", v); },
+const RCP kReceiveConnectorProperties[] = {
+    {"Name", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.name = object_name(p.name, v); },
      [](const RC& c) { return PropertyValues{c.name}; }},
-    {"Bindings", PropertyKind::list, "", "IPv4 a.b.c.d:port or IPv6 [addr]:port, port 1 to 65535",
-     [](RC& c, const PropertyValues& v) {
-       c.bindings = list_of<Binding>("Bindings", v, [](const std::string& s) { return Binding::parse(s); });
-     },
+    {"Bindings", PropertyKind::list, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.bindings = list_of<Binding>(p.name, v); },
      [](const RC& c) { return texts(c.bindings); }},
-    {"RemoteIPRanges", PropertyKind::list,
-     "0.0.0.0-255.255.255.255,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-     "addresses, start-end ranges or CIDR blocks, IPv4 or IPv6",
-     [](RC& c, const PropertyValues& v) {
-       c.remote_ip_ranges =
-           list_of<IpRange>("RemoteIPRanges", v, [](const std::string& s) { return IpRange::parse(s); });
-     },
+    {"RemoteIPRanges", PropertyKind::list, "0.0.0.0-255.255.255.255,::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+     kNoRange, [](const RCP& p, RC& c, const PropertyValues& v) { c.remote_ip_ranges = list_of<IpRange>(p.name, v); },
      [](const RC& c) { return texts(c.remote_ip_ranges); }},
-    {"TarpitInterval", PropertyKind::text, "00:00:05", "00:00:00 to 00:10:00",
-     [](RC& c, const PropertyValues& v) { c.tarpit_interval = time_span_in("TarpitInterval", v, 0, 600); },
+    {"TarpitInterval", PropertyKind::text, "00:00:05", seconds(0, 600),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.tarpit_interval = time_span_in(p, v); },
      [](const RC& c) { return PropertyValues{c.tarpit_interval.to_string()}; }},
-    {"Enabled", PropertyKind::boolean, "true", "true or false",
-     [](RC& c, const PropertyValues& v) { c.enabled = bool_value("Enabled", v); },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.enabled))}; }},
-    {"Fqdn", PropertyKind::text, "", "a host name",
-     [](RC& c, const PropertyValues& v) { c.fqdn = host_name_in("Fqdn", v); },
+    {"Enabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.enabled = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.enabled); }},
+    {"Fqdn", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.fqdn = host_name_in(p.name, v); },
      [](const RC& c) { return PropertyValues{c.fqdn}; }},
-    {"Banner", PropertyKind::text, "", "empty, or 7-bit text starting with \"220 \"",
-     [](RC& c, const PropertyValues& v) { c.banner = banner_in("Banner", v); },
+    {"Banner", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.banner = banner_in(p.name, v); },
      [](const RC& c) { return PropertyValues{c.banner}; }},
-    {"MaxMessageSize", PropertyKind::text, "10MB", "64KB to 2GB",
-     [](RC& c, const PropertyValues& v) {
-       c.max_message_size = byte_size_in("MaxMessageSize", v, ByteSize::kilobytes(64), ByteSize::gigabytes(2));
-     },
+    {"MaxMessageSize", PropertyKind::text, "10MB", byte_sizes(ByteSize::kilobytes(64), ByteSize::gigabytes(2)),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_message_size = byte_size_in(p, v); },
      [](const RC& c) { return PropertyValues{c.max_message_size.to_string()}; }},
-    {"MaxHeaderSize", PropertyKind::text, "64KB", "32KB to 2GB",
-     [](RC& c, const PropertyValues& v) {
-       c.max_header_size = byte_size_in("MaxHeaderSize", v, ByteSize::kilobytes(32), ByteSize::gigabytes(2));
-     },
+    {"MaxHeaderSize", PropertyKind::text, "64KB", byte_sizes(ByteSize::kilobytes(32), ByteSize::gigabytes(2)),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_header_size = byte_size_in(p, v); },
      [](const RC& c) { return PropertyValues{c.max_header_size.to_string()}; }},
-    {"MaxRecipientsPerMessage", PropertyKind::integer, "200", "1 to 512000",
-     [](RC& c, const PropertyValues& v) {
-       c.max_recipients_per_message = int32_in("MaxRecipientsPerMessage", v, 1, 512000);
-     },
+    {"MaxRecipientsPerMessage", PropertyKind::integer, "200", numbers(1, 512000),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_recipients_per_message = int32_in(p, v); },
      [](const RC& c) { return PropertyValues{std::to_string(c.max_recipients_per_message)}; }},
-    {"MaxInboundConnection", PropertyKind::text, "5000", "1 to 2147483647, or unlimited",
-     [](RC& c, const PropertyValues& v) {
-       c.max_inbound_connection = count_limit_in("MaxInboundConnection", v, 1, std::numeric_limits<std::int32_t>::max());
-     },
+    {"MaxInboundConnection", PropertyKind::text, "5000",
+     numbers(1, std::numeric_limits<std::int32_t>::max(), true),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_inbound_connection = count_limit_in(p, v); },
      [](const RC& c) { return count_limit_text(c.max_inbound_connection); }},
-    {"MaxInboundConnectionPerSource", PropertyKind::text, "20", "1 to 10000, or unlimited",
-     [](RC& c, const PropertyValues& v) {
-       c.max_inbound_connection_per_source = count_limit_in("MaxInboundConnectionPerSource", v, 1, 10000);
-     },
+    {"MaxInboundConnectionPerSource", PropertyKind::text, "20", numbers(1, 10000, true),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_inbound_connection_per_source = count_limit_in(p, v); },
      [](const RC& c) { return count_limit_text(c.max_inbound_connection_per_source); }},
-    {"MaxInboundConnectionPercentagePerSource", PropertyKind::integer, "2", "1 to 100",
-     [](RC& c, const PropertyValues& v) {
-       c.max_inbound_connection_percentage_per_source = int32_in("MaxInboundConnectionPercentagePerSource", v, 1, 100);
+    {"MaxInboundConnectionPercentagePerSource", PropertyKind::integer, "2", numbers(1, 100),
+     [](const RCP& p, RC& c, const PropertyValues& v) {
+       c.max_inbound_connection_percentage_per_source = int32_in(p, v);
      },
      [](const RC& c) { return PropertyValues{std::to_string(c.max_inbound_connection_percentage_per_source)}; }},
-    {"ConnectionTimeout", PropertyKind::text, "00:10:00", "00:00:01 to 1.00:00:00",
-     [](RC& c, const PropertyValues& v) { c.connection_timeout = time_span_in("ConnectionTimeout", v, 1, 86400); },
+    {"ConnectionTimeout", PropertyKind::text, "00:10:00", seconds(1, 86400),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.connection_timeout = time_span_in(p, v); },
      [](const RC& c) { return PropertyValues{c.connection_timeout.to_string()}; }},
-    {"ConnectionInactivityTimeout", PropertyKind::text, "00:05:00", "00:00:01 to 1.00:00:00",
-     [](RC& c, const PropertyValues& v) {
-       c.connection_inactivity_timeout = time_span_in("ConnectionInactivityTimeout", v, 1, 86400);
-     },
+    {"ConnectionInactivityTimeout", PropertyKind::text, "00:05:00", seconds(1, 86400),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.connection_inactivity_timeout = time_span_in(p, v); },
      [](const RC& c) { return PropertyValues{c.connection_inactivity_timeout.to_string()}; }},
-    {"MaxProtocolErrors", PropertyKind::text, "5", "0 to 2147483647, or unlimited",
-     [](RC& c, const PropertyValues& v) {
-       c.max_protocol_errors = count_limit_in("MaxProtocolErrors", v, 0, std::numeric_limits<std::int32_t>::max());
-     },
+    {"MaxProtocolErrors", PropertyKind::text, "5", numbers(0, std::numeric_limits<std::int32_t>::max(), true),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_protocol_errors = count_limit_in(p, v); },
      [](const RC& c) { return count_limit_text(c.max_protocol_errors); }},
-    {"PermissionGroups", PropertyKind::list, "AnonymousUsers,ExchangeUsers",
-     "None, or any of AnonymousUsers, ExchangeUsers, ExchangeServers, Partners",
-     [](RC& c, const PropertyValues& v) {
-       c.permission_groups = parse_value("PermissionGroups", [&] { return parse_permission_groups(v); });
+    {"PermissionGroups", PropertyKind::list, "AnonymousUsers,ExchangeUsers", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) {
+       c.permission_groups = parse_value(p.name, [&] { return parse_permission_groups(v); });
      },
      [](const RC& c) { return to_strings(c.permission_groups); }},
-    {"AuthMechanism", PropertyKind::list, "Tls,BasicAuth,BasicAuthRequireTLS",
-     "None, or any of Tls, BasicAuth, BasicAuthRequireTLS, ExternalAuthoritative",
-     [](RC& c, const PropertyValues& v) {
-       c.auth_mechanism = parse_value("AuthMechanism", [&] { return parse_auth_mechanism(v); });
+    {"AuthMechanism", PropertyKind::list, "Tls,BasicAuth,BasicAuthRequireTLS", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) {
+       c.auth_mechanism = parse_value(p.name, [&] { return parse_auth_mechanism(v); });
      },
      [](const RC& c) { return to_strings(c.auth_mechanism); }},
-    {"MaxLogonFailures", PropertyKind::integer, "3", "0 to 10",
-     [](RC& c, const PropertyValues& v) { c.max_logon_failures = int32_in("MaxLogonFailures", v, 0, 10); },
+    {"MaxLogonFailures", PropertyKind::integer, "3", numbers(0, 10),
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.max_logon_failures = int32_in(p, v); },
      [](const RC& c) { return PropertyValues{std::to_string(c.max_logon_failures)}; }},
-    {"TlsCertificatePath", PropertyKind::text, "", "empty or an absolute path",
-     [](RC& c, const PropertyValues& v) { c.tls_certificate_path = absolute_path_or_empty("TlsCertificatePath", v); },
+    {"TlsCertificatePath", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.tls_certificate_path = absolute_path_or_empty(p.name, v); },
      [](const RC& c) { return PropertyValues{c.tls_certificate_path}; }},
-    {"TlsKeyPath", PropertyKind::text, "", "empty or an absolute path",
-     [](RC& c, const PropertyValues& v) { c.tls_key_path = absolute_path_or_empty("TlsKeyPath", v); },
+    {"TlsKeyPath", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.tls_key_path = absolute_path_or_empty(p.name, v); },
      [](const RC& c) { return PropertyValues{c.tls_key_path}; }},
-    {"RequireTLS", PropertyKind::boolean, "false", "true or false",
-     [](RC& c, const PropertyValues& v) { c.require_tls = bool_value("RequireTLS", v); },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.require_tls))}; }},
-    {"PipeliningEnabled", PropertyKind::boolean, "true", "true or false",
-     [](RC& c, const PropertyValues& v) { c.pipelining_enabled = bool_value("PipeliningEnabled", v); },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.pipelining_enabled))}; }},
-    {"EnhancedStatusCodesEnabled", PropertyKind::boolean, "true", "true or false",
-     [](RC& c, const PropertyValues& v) {
-       c.enhanced_status_codes_enabled = bool_value("EnhancedStatusCodesEnabled", v);
-     },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.enhanced_status_codes_enabled))}; }},
-    {"ChunkingEnabled", PropertyKind::boolean, "true", "true or false",
-     [](RC& c, const PropertyValues& v) { c.chunking_enabled = bool_value("ChunkingEnabled", v); },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.chunking_enabled))}; }},
-    {"EightBitMimeEnabled", PropertyKind::boolean, "true", "true or false",
-     [](RC& c, const PropertyValues& v) { c.eight_bit_mime_enabled = bool_value("EightBitMimeEnabled", v); },
-     [](const RC& c) { return PropertyValues{std::string(bool_text(c.eight_bit_mime_enabled))}; }},
-    {"ProtocolLoggingLevel", PropertyKind::text, "None", "None or Verbose",
-     [](RC& c, const PropertyValues& v) {
-       const std::string& text = single("ProtocolLoggingLevel", v);
+    {"RequireTLS", PropertyKind::boolean, "false", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.require_tls = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.require_tls); }},
+    {"PipeliningEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.pipelining_enabled = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.pipelining_enabled); }},
+    {"EnhancedStatusCodesEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.enhanced_status_codes_enabled = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.enhanced_status_codes_enabled); }},
+    {"ChunkingEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.chunking_enabled = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.chunking_enabled); }},
+    {"EightBitMimeEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.eight_bit_mime_enabled = bool_value(p.name, v); },
+     [](const RC& c) { return bool_values(c.eight_bit_mime_enabled); }},
+    {"ProtocolLoggingLevel", PropertyKind::text, "None", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) {
+       const std::string& text = single(p.name, v);
        if (iequals(trim(text), "None")) {
          c.protocol_logging_level = ProtocolLoggingLevel::none;
        } else if (iequals(trim(text), "Verbose")) {
          c.protocol_logging_level = ProtocolLoggingLevel::verbose;
        } else {
-         fail("ProtocolLoggingLevel", "ProtocolLoggingLevel \"" + text + "\" is not allowed: None or Verbose");
+         fail(p.name, std::string(p.name) + " \"" + text + "\" is not allowed: None or Verbose");
        }
      },
      [](const RC& c) {
        return PropertyValues{c.protocol_logging_level == ProtocolLoggingLevel::verbose ? "Verbose" : "None"};
      }},
-    {"Comment", PropertyKind::text, "", "at most 1024 characters",
-     [](RC& c, const PropertyValues& v) { c.comment = text_in("Comment", v, 1024); },
+    {"Comment", PropertyKind::text, "", kNoRange,
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.comment = text_in(p.name, v, 1024); },
      [](const RC& c) { return PropertyValues{c.comment}; }},
 };
 
-const Property<AcceptedDomain> kAcceptedDomainProperties[] = {
-    {"Name", PropertyKind::text, "", "1 to 64 characters, unique (case-insensitive)",
-     [](AcceptedDomain& d, const PropertyValues& v) { d.name = object_name("Name", v); },
-     [](const AcceptedDomain& d) { return PropertyValues{d.name}; }},
-    {"DomainName", PropertyKind::text, "", "example.com or *.example.com",
-     [](AcceptedDomain& d, const PropertyValues& v) {
-       d.domain_name = parse_value("DomainName", [&] { return normalize_domain_name(single("DomainName", v)); });
+using AD = AcceptedDomain;
+using ADP = Property<AD>;
+
+const ADP kAcceptedDomainProperties[] = {
+    {"Name", PropertyKind::text, "", kNoRange,
+     [](const ADP& p, AD& d, const PropertyValues& v) { d.name = object_name(p.name, v); },
+     [](const AD& d) { return PropertyValues{d.name}; }},
+    {"DomainName", PropertyKind::text, "", kNoRange,
+     [](const ADP& p, AD& d, const PropertyValues& v) {
+       d.domain_name = parse_value(p.name, [&] { return normalize_domain_name(single(p.name, v)); });
      },
-     [](const AcceptedDomain& d) { return PropertyValues{d.domain_name}; }},
-    {"DomainType", PropertyKind::text, "Authoritative", "Authoritative, InternalRelay or ExternalRelay",
-     [](AcceptedDomain& d, const PropertyValues& v) {
-       std::string_view text = trim(single("DomainType", v));
+     [](const AD& d) { return PropertyValues{d.domain_name}; }},
+    {"DomainType", PropertyKind::text, "Authoritative", kNoRange,
+     [](const ADP& p, AD& d, const PropertyValues& v) {
+       std::string_view text = trim(single(p.name, v));
        if (iequals(text, "Authoritative")) {
          d.domain_type = DomainType::authoritative;
        } else if (iequals(text, "InternalRelay")) {
@@ -329,11 +332,11 @@ const Property<AcceptedDomain> kAcceptedDomainProperties[] = {
        } else if (iequals(text, "ExternalRelay")) {
          d.domain_type = DomainType::external_relay;
        } else {
-         fail("DomainType", "DomainType \"" + std::string(text) +
-                                "\" is not allowed: Authoritative, InternalRelay or ExternalRelay");
+         fail(p.name, std::string(p.name) + " \"" + std::string(text) +
+                          "\" is not allowed: Authoritative, InternalRelay or ExternalRelay");
        }
      },
-     [](const AcceptedDomain& d) {
+     [](const AD& d) {
        switch (d.domain_type) {
          case DomainType::internal_relay: return PropertyValues{"InternalRelay"};
          case DomainType::external_relay: return PropertyValues{"ExternalRelay"};
@@ -341,62 +344,117 @@ const Property<AcceptedDomain> kAcceptedDomainProperties[] = {
        }
        return PropertyValues{"Authoritative"};
      }},
-    {"Default", PropertyKind::boolean, "false", "true or false",
-     [](AcceptedDomain& d, const PropertyValues& v) { d.is_default = bool_value("Default", v); },
-     [](const AcceptedDomain& d) { return PropertyValues{std::string(bool_text(d.is_default))}; }},
+    {"Default", PropertyKind::boolean, "false", kNoRange,
+     [](const ADP& p, AD& d, const PropertyValues& v) { d.is_default = bool_value(p.name, v); },
+     [](const AD& d) { return bool_values(d.is_default); }},
 };
 
-const Property<Mailbox> kMailboxProperties[] = {
-    {"PrimarySmtpAddress", PropertyKind::text, "", "local@domain, unique",
-     [](Mailbox& m, const PropertyValues& v) {
-       m.primary_smtp_address =
-           parse_value("PrimarySmtpAddress", [&] { return normalize_address(single("PrimarySmtpAddress", v)); });
+using MP = Property<Mailbox>;
+
+const MP kMailboxProperties[] = {
+    {"PrimarySmtpAddress", PropertyKind::text, "", kNoRange,
+     [](const MP& p, Mailbox& m, const PropertyValues& v) {
+       m.primary_smtp_address = parse_value(p.name, [&] { return normalize_address(single(p.name, v)); });
      },
      [](const Mailbox& m) { return PropertyValues{m.primary_smtp_address}; }},
-    {"EmailAddresses", PropertyKind::list, "", "addresses (local@domain), each unique",
-     [](Mailbox& m, const PropertyValues& v) { m.email_addresses = addresses("EmailAddresses", v); },
+    {"EmailAddresses", PropertyKind::list, "", kNoRange,
+     [](const MP& p, Mailbox& m, const PropertyValues& v) { m.email_addresses = addresses(p.name, v); },
      [](const Mailbox& m) { return PropertyValues(m.email_addresses); }},
-    {"DisplayName", PropertyKind::text, "", "at most 256 characters",
-     [](Mailbox& m, const PropertyValues& v) { m.display_name = text_in("DisplayName", v, 256); },
+    {"DisplayName", PropertyKind::text, "", kNoRange,
+     [](const MP& p, Mailbox& m, const PropertyValues& v) { m.display_name = text_in(p.name, v, 256); },
      [](const Mailbox& m) { return PropertyValues{m.display_name}; }},
 };
 
-const Property<RecipientFilterConfig> kRecipientFilterProperties[] = {
-    {"RecipientValidationEnabled", PropertyKind::boolean, "true", "true or false",
-     [](RecipientFilterConfig& r, const PropertyValues& v) {
-       r.recipient_validation_enabled = bool_value("RecipientValidationEnabled", v);
-     },
-     [](const RecipientFilterConfig& r) { return PropertyValues{std::string(bool_text(r.recipient_validation_enabled))}; }},
-    {"BlockListEnabled", PropertyKind::boolean, "false", "true or false",
-     [](RecipientFilterConfig& r, const PropertyValues& v) { r.block_list_enabled = bool_value("BlockListEnabled", v); },
-     [](const RecipientFilterConfig& r) { return PropertyValues{std::string(bool_text(r.block_list_enabled))}; }},
-    {"BlockedRecipients", PropertyKind::list, "", "addresses (local@domain)",
-     [](RecipientFilterConfig& r, const PropertyValues& v) { r.blocked_recipients = addresses("BlockedRecipients", v); },
-     [](const RecipientFilterConfig& r) { return PropertyValues(r.blocked_recipients); }},
+using RF = RecipientFilterConfig;
+using RFP = Property<RF>;
+
+const RFP kRecipientFilterProperties[] = {
+    {"RecipientValidationEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const RFP& p, RF& r, const PropertyValues& v) { r.recipient_validation_enabled = bool_value(p.name, v); },
+     [](const RF& r) { return bool_values(r.recipient_validation_enabled); }},
+    {"BlockListEnabled", PropertyKind::boolean, "false", kNoRange,
+     [](const RFP& p, RF& r, const PropertyValues& v) { r.block_list_enabled = bool_value(p.name, v); },
+     [](const RF& r) { return bool_values(r.block_list_enabled); }},
+    {"BlockedRecipients", PropertyKind::list, "", kNoRange,
+     [](const RFP& p, RF& r, const PropertyValues& v) { r.blocked_recipients = addresses(p.name, v); },
+     [](const RF& r) { return PropertyValues(r.blocked_recipients); }},
 };
 
 using TS = TransportServerSettings;
+using TSP = Property<TS>;
 
-const Property<TS> kTransportServerProperties[] = {
-    {"ReceiveProtocolLogMaxAge", PropertyKind::text, "30.00:00:00", "00:00:00 (no age limit) to 999.00:00:00",
-     [](TS& s, const PropertyValues& v) {
-       s.receive_protocol_log_max_age = time_span_in("ReceiveProtocolLogMaxAge", v, 0, 999 * 86400);
-     },
+const TSP kTransportServerProperties[] = {
+    {"ReceiveProtocolLogMaxAge", PropertyKind::text, "30.00:00:00", seconds(0, 999 * 86400),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.receive_protocol_log_max_age = time_span_in(p, v); },
      [](const TS& s) { return PropertyValues{s.receive_protocol_log_max_age.to_string()}; }},
-    {"ReceiveProtocolLogMaxDirectorySize", PropertyKind::text, "250MB", "1MB to 1024GB, or unlimited",
-     [](TS& s, const PropertyValues& v) {
-       constexpr std::string_view name = "ReceiveProtocolLogMaxDirectorySize";
-       if (iequals(trim(single(name, v)), "unlimited")) {
+    {"ReceiveProtocolLogMaxDirectorySize", PropertyKind::text, "250MB",
+     byte_sizes(ByteSize::megabytes(1), ByteSize::gigabytes(1024), true),
+     [](const TSP& p, TS& s, const PropertyValues& v) {
+       if (is_unlimited(v)) {
          s.receive_protocol_log_max_directory_size = std::nullopt;
-         return;
+       } else {
+         s.receive_protocol_log_max_directory_size = byte_size_in(p, v);
        }
-       s.receive_protocol_log_max_directory_size =
-           byte_size_in(name, v, ByteSize::megabytes(1), ByteSize::gigabytes(1024));
      },
      [](const TS& s) {
        const auto& size = s.receive_protocol_log_max_directory_size;
        return PropertyValues{size ? size->to_string() : "unlimited"};
      }},
+};
+
+// The counts of the harvest defence: from 1 (one event is evidence enough) to far beyond any sane
+// setting, so a typo of one digit too many is caught.
+constexpr ValueRange kEventCounts = numbers(1, 100000);
+
+using HD = HarvestDefenceConfig;
+using HDP = Property<HD>;
+
+const HDP kHarvestDefenceProperties[] = {
+    {"Enabled", PropertyKind::boolean, "true", kNoRange,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.enabled = bool_value(p.name, v); },
+     [](const HD& h) { return bool_values(h.enabled); }},
+    {"HalfLife", PropertyKind::text, "01:00:00", seconds(1, 7 * 86400),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.half_life = time_span_in(p, v); },
+     [](const HD& h) { return PropertyValues{h.half_life.to_string()}; }},
+    {"SuspectRefusedRecipients", PropertyKind::integer, "5", kEventCounts,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.suspect_refused_recipients = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.suspect_refused_recipients)}; }},
+    {"SuspectAbandonedHolds", PropertyKind::integer, "1", kEventCounts,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.suspect_abandoned_holds = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.suspect_abandoned_holds)}; }},
+    {"DiscreditRefusedRecipients", PropertyKind::integer, "25", kEventCounts,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.discredit_refused_recipients = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.discredit_refused_recipients)}; }},
+    {"DiscreditRefusalPercent", PropertyKind::integer, "80", numbers(1, 100),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.discredit_refusal_percent = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.discredit_refusal_percent)}; }},
+    {"DiscreditAbandonedHolds", PropertyKind::integer, "3", kEventCounts,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.discredit_abandoned_holds = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.discredit_abandoned_holds)}; }},
+    {"PrefixThresholdMultiplier", PropertyKind::integer, "3", numbers(1, 1000),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.prefix_threshold_multiplier = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.prefix_threshold_multiplier)}; }},
+    {"IPv4PrefixLength", PropertyKind::integer, "24", numbers(8, 32),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.ipv4_prefix_length = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.ipv4_prefix_length)}; }},
+    {"IPv6PrefixLength", PropertyKind::integer, "64", numbers(16, 128),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.ipv6_prefix_length = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.ipv6_prefix_length)}; }},
+    {"DiscreditedMaxConnections", PropertyKind::integer, "2", numbers(1, 10000),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.discredited_max_connections = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.discredited_max_connections)}; }},
+    {"AuthFailureThreshold", PropertyKind::integer, "10", kEventCounts,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.auth_failure_threshold = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.auth_failure_threshold)}; }},
+    {"AuthLockoutInterval", PropertyKind::text, "00:01:00", seconds(1, 86400),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.auth_lockout_interval = time_span_in(p, v); },
+     [](const HD& h) { return PropertyValues{h.auth_lockout_interval.to_string()}; }},
+    {"MaxSourceRecords", PropertyKind::integer, "1000000", numbers(1000, 10'000'000),
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.max_source_records = integer_in(p, v); },
+     [](const HD& h) { return PropertyValues{std::to_string(h.max_source_records)}; }},
+    {"ExemptRemoteIPRanges", PropertyKind::list, "", kNoRange,
+     [](const HDP& p, HD& h, const PropertyValues& v) { h.exempt_remote_ip_ranges = list_of<IpRange>(p.name, v); },
+     [](const HD& h) { return texts(h.exempt_remote_ip_ranges); }},
 };
 
 }  // namespace
@@ -406,6 +464,7 @@ std::span<const Property<AcceptedDomain>> accepted_domain_properties() { return 
 std::span<const Property<Mailbox>> mailbox_properties() { return kMailboxProperties; }
 std::span<const Property<RecipientFilterConfig>> recipient_filter_properties() { return kRecipientFilterProperties; }
 std::span<const Property<TransportServerSettings>> transport_server_properties() { return kTransportServerProperties; }
+std::span<const Property<HarvestDefenceConfig>> harvest_defence_properties() { return kHarvestDefenceProperties; }
 
 template <class Model>
 const Property<Model>* find_property(std::span<const Property<Model>> table, std::string_view name) {
@@ -422,13 +481,8 @@ template const Property<RecipientFilterConfig>* find_property(std::span<const Pr
                                                                std::string_view);
 template const Property<TransportServerSettings>* find_property(std::span<const Property<TransportServerSettings>>,
                                                                  std::string_view);
-
-bool parse_bool(std::string_view property, std::string_view text) {
-  std::string_view t = trim(text);
-  if (iequals(t, "true") || iequals(t, "$true") || iequals(t, "yes") || t == "1") return true;
-  if (iequals(t, "false") || iequals(t, "$false") || iequals(t, "no") || t == "0") return false;
-  fail(property, std::string(property) + " \"" + std::string(text) + "\" is not allowed: true or false");
-}
+template const Property<HarvestDefenceConfig>* find_property(std::span<const Property<HarvestDefenceConfig>>,
+                                                              std::string_view);
 
 std::string_view bool_text(bool value) { return value ? "true" : "false"; }
 

@@ -75,6 +75,29 @@ CREATE TABLE transport_server_settings (
 );
 INSERT INTO transport_server_settings VALUES (1, '30.00:00:00', '250MB');
 )sql",
+    // 3: the harvest defence's settings (set-harvestdefenceconfig), with their defaults.
+    R"sql(
+CREATE TABLE harvest_defence (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  Enabled TEXT NOT NULL,
+  HalfLife TEXT NOT NULL,
+  SuspectRefusedRecipients TEXT NOT NULL,
+  SuspectAbandonedHolds TEXT NOT NULL,
+  DiscreditRefusedRecipients TEXT NOT NULL,
+  DiscreditRefusalPercent TEXT NOT NULL,
+  DiscreditAbandonedHolds TEXT NOT NULL,
+  PrefixThresholdMultiplier TEXT NOT NULL,
+  IPv4PrefixLength TEXT NOT NULL,
+  IPv6PrefixLength TEXT NOT NULL,
+  DiscreditedMaxConnections TEXT NOT NULL,
+  AuthFailureThreshold TEXT NOT NULL,
+  AuthLockoutInterval TEXT NOT NULL,
+  MaxSourceRecords TEXT NOT NULL,
+  ExemptRemoteIPRanges TEXT NOT NULL
+);
+INSERT INTO harvest_defence VALUES
+  (1, 'true', '01:00:00', '5', '1', '25', '80', '3', '3', '24', '64', '2', '10', '00:01:00', '1000000', '');
+)sql",
 };
 
 }  // namespace

@@ -219,6 +219,11 @@ void StoreTransaction::put(const TransportServerSettings& settings) {
   put_row(db_, "transport_server_settings", transport_server_properties(), settings, the_only_row);
 }
 
+void StoreTransaction::put(const HarvestDefenceConfig& config) {
+  std::int64_t the_only_row = 1;
+  put_row(db_, "harvest_defence", harvest_defence_properties(), config, the_only_row);
+}
+
 void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
 void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
 void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
@@ -289,6 +294,9 @@ Configuration SqliteStore::load() const {
   auto settings = load_rows(db_, "transport_server_settings", transport_server_properties(), "",
                             [](TransportServerSettings&, std::int64_t, const Statement&, int) {});
   if (!settings.empty()) config.transport_server = settings.front();
+  auto harvest = load_rows(db_, "harvest_defence", harvest_defence_properties(), "",
+                           [](HarvestDefenceConfig&, std::int64_t, const Statement&, int) {});
+  if (!harvest.empty()) config.harvest_defence = harvest.front();
   return config;
 }
 

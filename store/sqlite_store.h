@@ -30,6 +30,7 @@ class StoreTransaction {
   void put(Mailbox& mailbox);
   void put(const RecipientFilterConfig& filter);
   void put(const TransportServerSettings& settings);
+  void put(const HarvestDefenceConfig& config);
   void remove_connector(std::int64_t id);
   void remove_accepted_domain(std::int64_t id);
   void remove_mailbox(std::int64_t id);

@@ -1,7 +1,9 @@
-// Small text helpers shared by the store's parsers: ASCII case folding, trimming and UTF-8 checks.
+// Small text helpers shared by the store's parsers and adminctl: ASCII case folding, digits, trimming
+// and UTF-8 checks.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,10 +25,32 @@ inline bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// One or more ASCII digits, nothing else.
+inline bool all_digits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 inline std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   return text;
+}
+
+// The boolean words an administrator types: true/false, $true/$false, yes/no, 1/0 (any case, spaces
+// and tabs around them ignored); nullopt for anything else. Both the daemon and adminctl read them here.
+inline std::optional<bool> bool_word(std::string_view text) {
+  const std::string_view word = trim(text);
+  for (std::string_view yes : {"true", "$true", "yes", "1"}) {
+    if (iequals(word, yes)) return true;
+  }
+  for (std::string_view no : {"false", "$false", "no", "0"}) {
+    if (iequals(word, no)) return false;
+  }
+  return std::nullopt;
 }
 
 // The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong forms,

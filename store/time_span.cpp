@@ -22,14 +22,6 @@ constexpr std::string_view kForm = "write [d.]hh:mm:ss";
   throw ValueError("\"" + std::string(text) + "\" is not a valid TimeSpan: " + std::string(reason));
 }
 
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 // A field of 1..max_digits decimal digits; nullopt when it is anything else.
 std::optional<std::int64_t> field(std::string_view s, std::size_t max_digits) {
   if (!all_digits(s) || s.size() > max_digits) return std::nullopt;

@@ -49,6 +49,56 @@ TEST(PropertyTables, AgreeWithTheAdminApiContract) {
   expect_table_matches_proto(accepted_domain_properties(), admin::v1::AcceptedDomain::descriptor());
   expect_table_matches_proto(mailbox_properties(), admin::v1::Mailbox::descriptor());
   expect_table_matches_proto(recipient_filter_properties(), admin::v1::RecipientFilterConfig::descriptor());
+  expect_table_matches_proto(transport_server_properties(), admin::v1::TransportServer::descriptor());
+  expect_table_matches_proto(harvest_defence_properties(), admin::v1::HarvestDefenceConfig::descriptor());
+}
+
+// The documented values with their remarks in parentheses left out: "0 (never disconnect) to 10".
+std::string without_remarks(const std::string& text) {
+  std::string out;
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '(') {
+      ++depth;
+      if (!out.empty() && out.back() == ' ') out.pop_back();
+    } else if (text[i] == ')') {
+      --depth;
+    } else if (depth == 0) {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// A range is data in the table entry; the proto's words for it, which adminctl shows in --help and
+// in its own range messages, must begin with exactly that range.
+template <class Model>
+void expect_documented_ranges(std::span<const Property<Model>> table, const pb::Descriptor* message) {
+  for (const Property<Model>& p : table) {
+    const pb::FieldDescriptor* field = nullptr;
+    for (int i = 0; i < message->field_count(); ++i) {
+      if (message->field(i)->json_name() == p.name) field = message->field(i);
+    }
+    ASSERT_NE(field, nullptr) << p.name;
+    if (p.range.unit == ValueRange::Unit::none) continue;
+    const std::string allowed = without_remarks(field->options().GetExtension(admin::v1::property).allowed());
+    EXPECT_TRUE(allowed.starts_with(p.range.to_string())) << p.name << ": the proto says \"" << allowed
+                                                          << "\", the table " << p.range.to_string();
+  }
+}
+
+TEST(PropertyTables, TheProtoDocumentsEachRangeAsTheTableHoldsIt) {
+  expect_documented_ranges(receive_connector_properties(), admin::v1::ReceiveConnector::descriptor());
+  expect_documented_ranges(transport_server_properties(), admin::v1::TransportServer::descriptor());
+  expect_documented_ranges(harvest_defence_properties(), admin::v1::HarvestDefenceConfig::descriptor());
+}
+
+TEST(PropertyTables, RangesReadAsTheMessagesWriteThem) {
+  EXPECT_EQ(numbers(1, 100).to_string(), "1 to 100");
+  EXPECT_EQ(numbers(0, 5, true).to_string(), "0 to 5, or unlimited");
+  EXPECT_EQ(seconds(1, 7 * 86400).to_string(), "00:00:01 to 7.00:00:00");
+  EXPECT_EQ(byte_sizes(ByteSize::kilobytes(64), ByteSize::gigabytes(2)).to_string(), "64KB to 2GB");
+  EXPECT_EQ(ValueRange{}.to_string(), "");
 }
 
 TEST(PropertyTables, DefaultsOfTheModelRenderAsTheDocumentedDefaults) {
@@ -81,6 +131,7 @@ TEST(PropertyTables, RejectionsNameThePropertyAndTheAllowedValues) {
       {"MaxRecipientsPerMessage", "many", "MaxRecipientsPerMessage: \"many\" is not a whole number: allowed 1 to 512000"},
       {"MaxInboundConnectionPerSource", "10001", "allowed 1 to 10000, or unlimited"},
       {"MaxLogonFailures", "11", "allowed 0 to 10"},
+      {"MaxProtocolErrors", "x", "MaxProtocolErrors: \"x\" is not a whole number: allowed 0 to 2147483647, or unlimited"},
       {"Enabled", "maybe", "Enabled \"maybe\" is not allowed: true or false"},
       {"Banner", "hello", "Banner must start with \"220 \""},
       {"Name", "a\\b", "may not contain"},
@@ -102,6 +153,21 @@ TEST(PropertyTables, RejectionsNameThePropertyAndTheAllowedValues) {
           << c.property << "=" << c.value << ": " << e.what();
     }
   }
+}
+
+// "unlimited" is accepted, so the message of a refused size says so (it used to say only "1MB to 1024GB").
+TEST(PropertyTables, AnOutOfRangeDirectorySizeNamesUnlimitedToo) {
+  TransportServerSettings settings;
+  const auto* p = find_property(transport_server_properties(), "ReceiveProtocolLogMaxDirectorySize");
+  try {
+    p->assign(settings, {"512KB"});
+    ADD_FAILURE() << "512KB accepted";
+  } catch (const ValidationError& e) {
+    EXPECT_STREQ(e.what(),
+                 "ReceiveProtocolLogMaxDirectorySize 512KB is out of range: allowed 1MB to 1024GB, or unlimited");
+  }
+  p->assign(settings, {" Unlimited "});
+  EXPECT_FALSE(settings.receive_protocol_log_max_directory_size.has_value());
 }
 
 // Limits count characters (code points), as the administrator counts them, not UTF-8 bytes.
