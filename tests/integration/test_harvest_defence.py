@@ -168,7 +168,7 @@ class ImpatientHarvesterTest(HarvestDefenceTestCase):
             self.assert_fast_rcpt(c, "alice@example.com")
         self.hang_up_during_held_replies(source)
         wait_until(lambda: self.count(source, "Abandoned") >= 0.99, STATE_DEADLINE, "the abandoned hold to be counted")
-        self.assertEqual(self.state(source), "Suspect")
+        self.wait_for_state(source, "Suspect")
 
         # Suspect: a valid RCPT's 250 is held as long as a 550, so timing tells nothing.
         c, banner = self.transaction(source)
@@ -434,7 +434,9 @@ class ExemptionTest(HarvestDefenceTestCase):
 
 
 class PasswordGuessingTest(HarvestDefenceTestCase):
-    LOCKOUT = 3  # seconds: the first lock; the second is twice as long
+    # Seconds: the first lock; the second is twice as long. Locks are kept to the whole second, so one
+    # may end up to a second early: the checks below leave more than that.
+    LOCKOUT = 4
 
     def auth(self, source, password, port=None):
         """One session from `source` trying AUTH PLAIN as alice; returns (code, text, seconds for the AUTH)."""
@@ -443,58 +445,52 @@ class PasswordGuessingTest(HarvestDefenceTestCase):
             self.assertEqual(c.command("EHLO client.test")[0], 250)
             return c.command("AUTH PLAIN " + plain_token("alice@example.com", password))
 
-    def guess_until_locked(self, source, attempts):
-        """Wrong passwords from `source`, one session each, until AUTH is refused with 454 (to the wrong
-        password or to the right one tried after it); returns when the wrong password that locked it
-        was sent (the lock began no earlier) and when the 454 came."""
-        for attempt in range(attempts):
-            sent = time.monotonic()
-            code, text, _ = self.auth(source, "wrong-%d" % attempt)
-            if code != 454:
-                self.assertEqual(code, 535, text)
-                code, text, _ = self.auth(source, PASSWORD)
-            if code == 454:
-                self.assertIn("4.7.0", text)
-                return sent, time.monotonic()
-            self.assertEqual(code, 235, text)
-        self.fail("%d wrong passwords from %s never locked it out" % (attempts, source))
-
-    def test_guessing_locks_out_one_address_for_a_doubling_time(self):
-        self.set_defence("--auth-failure-threshold", "3", "--auth-lockout-interval", "00:00:%02d" % self.LOCKOUT)
-        guesser, other = "127.0.10.1", "127.0.10.2"
-        # Four wrong passwords (one over the threshold, so decay cannot keep it under) at once.
+    def guess(self, source, sessions):
+        """Wrong passwords from `source`, one session each, all at once; returns when they were sent and
+        when the last was answered. The last of them may already find the address locked (454), if the
+        others were verified before it came."""
         results = []
-        threads = [threading.Thread(target=lambda i=i: results.append(self.auth(guesser, "wrong-%d" % i)[0]))
-                   for i in range(4)]
+        threads = [threading.Thread(target=lambda i=i: results.append(self.auth(source, "wrong-%d" % i)[0]))
+                   for i in range(sessions)]
+        sent = time.monotonic()
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
         answered = time.monotonic()
-        # The last of them may already find the address locked (454) if three were verified before it came.
-        self.assertGreaterEqual(results.count(535), 3, results)
+        self.assertEqual(len(results), sessions, "a guessing session failed")
+        self.assertGreaterEqual(results.count(535), sessions - 1, results)
         self.assertEqual(set(results) - {535, 454}, set(), results)
-        code, text, _ = self.auth(guesser, PASSWORD)
-        self.assertEqual((code, text[:5]), (454, "4.7.0"), "the right password during the lock: " + text)
+        return sent, answered
+
+    def assert_locked(self, source):
+        code, text, _ = self.auth(source, PASSWORD)
+        self.assertEqual((code, text[:5]), (454, "4.7.0"), "the right password from a locked address: %d %s" % (code, text))
+
+    def test_guessing_locks_out_one_address_for_a_doubling_time(self):
+        self.set_defence("--auth-failure-threshold", "3", "--auth-lockout-interval", "00:00:%02d" % self.LOCKOUT)
+        guesser, other = "127.0.10.1", "127.0.10.2"
+        # Four wrong passwords, one over the threshold so that decay cannot keep the count under it.
+        _, answered = self.guess(guesser, 4)
+        self.assert_locked(guesser)
         code, text, took = self.auth(other, PASSWORD)
         self.assertEqual(code, 235, "another address during the lock: " + text)
         self.assertLess(took, 1.0 * TIME_FACTOR)
         row = self.record(guesser)
         self.assertIsNotNone(row)
-        self.assertGreaterEqual(float(row["AuthFailures"]), 2.9, row)
         self.assertTrue(row.get("AuthLockedUntil"), row)
 
-        # The lock expires: the last failure came before `answered`, so LOCKOUT later it is over.
+        # The lock expires: it began before the last failure was answered, so LOCKOUT later it is over.
         time.sleep(max(0.0, answered + self.LOCKOUT + 0.5 - time.monotonic()))
         code, text, _ = self.auth(guesser, PASSWORD)
         self.assertEqual(code, 235, "the right password after the lock: " + text)
 
-        # More guessing locks it again, twice as long: still locked after LOCKOUT, free after 2 × LOCKOUT.
-        sent, answered = self.guess_until_locked(guesser, attempts=5)
+        # Guessing again locks it again, twice as long: still locked after LOCKOUT, open after 2 × LOCKOUT.
+        sent, answered = self.guess(guesser, 4)
+        self.assert_locked(guesser)
         time.sleep(max(0.0, answered + self.LOCKOUT + 0.5 - time.monotonic()))
-        self.assertLess(time.monotonic(), sent + 2 * self.LOCKOUT - 0.3, "too slow to tell the lock doubled")
-        code, text, _ = self.auth(guesser, PASSWORD)
-        self.assertEqual(code, 454, "the second lock did not double: " + text)
+        self.assertLess(time.monotonic(), sent + 2 * self.LOCKOUT - 1.3, "too slow to tell whether the lock doubled")
+        self.assert_locked(guesser)
         time.sleep(max(0.0, answered + 2 * self.LOCKOUT + 0.5 - time.monotonic()))
         code, text, _ = self.auth(guesser, PASSWORD)
         self.assertEqual(code, 235, "the right password after the doubled lock: " + text)
@@ -508,6 +504,7 @@ class PasswordGuessingTest(HarvestDefenceTestCase):
         answered = []
         stop = threading.Event()
         busy = threading.Event()
+        outcome = {}
 
         async def guesser(index):
             reader, writer = await asyncio.open_connection("127.0.0.1", self.port, local_addr=("127.0.11.1", 0))
@@ -516,20 +513,29 @@ class PasswordGuessingTest(HarvestDefenceTestCase):
             while not (await reader.readline()).startswith(b"250 "):
                 pass
             attempt = 0
-            while not stop.is_set():
-                token = plain_token("alice@example.com", "guess-%d-%d" % (index, attempt))
-                writer.write(("AUTH PLAIN %s\r\n" % token).encode())
-                reply = await reader.readline()
-                answered.append(reply[:3])
-                if len(answered) >= 2 * sessions:
-                    busy.set()
-                attempt += 1
-            writer.close()
+            try:
+                while True:  # until cancelled
+                    token = plain_token("alice@example.com", "guess-%d-%d" % (index, attempt))
+                    writer.write(("AUTH PLAIN %s\r\n" % token).encode())
+                    reply = await reader.readline()
+                    if not reply:
+                        raise ConnectionError("guesser %d: the server closed the connection" % index)
+                    answered.append(reply[:3])
+                    if len(answered) >= 2 * sessions:
+                        busy.set()
+                    attempt += 1
+            finally:
+                writer.close()
 
         async def guessing():
-            await asyncio.wait_for(asyncio.gather(*(guesser(i) for i in range(sessions))), 120)
-
-        outcome = {}
+            tasks = [asyncio.create_task(guesser(i)) for i in range(sessions)]
+            await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+            for task in tasks:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            errors = [repr(r) for r in results if not isinstance(r, asyncio.CancelledError)]
+            if errors:
+                outcome["error"] = errors[:3]
 
         def run():
             try:
@@ -546,10 +552,14 @@ class PasswordGuessingTest(HarvestDefenceTestCase):
                 code, text, took = self.auth("127.0.12.1", PASSWORD)
                 self.assertEqual(code, 235, text)
                 timings.append(took)
+                if took >= 1.0 * TIME_FACTOR:
+                    break  # failed already; no need to wait for more
             self.assertLess(max(timings), 1.0 * TIME_FACTOR,
                             "a legitimate AUTH took %s while %d sessions guessed" % (timings, sessions))
         finally:
             stop.set()
             runner.join(60)
         self.assertNotIn("error", outcome)
+        # Attempts of guessers that have hung up are not worth verifying: their sessions end promptly.
+        wait_until(lambda: self.open_sessions() == 0, 10 * TIME_FACTOR, "the guessers' sessions to end")
         self.assertEqual(set(answered), {b"535"})
