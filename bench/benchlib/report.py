@@ -95,6 +95,36 @@ def reputation_summary(rep):
     return "; ".join(parts) or "no records"
 
 
+def harvest_summary(cells):
+    """Side by side per attacker: verdicts/s, valid addresses found per source, accuracy, the legitimate
+    sender's added p99 — for the fixed tarpit (defence off), transportd's defence, and Postfix."""
+    def find(server, defence, n, patient):
+        return next((c for c in cells if c["server"] == server and c["defence"] == defence and c["sources"] == n
+                     and c["patient"] == patient and "verdicts_per_s" in c), None)
+
+    def cell(c):
+        if c is None:
+            return "not run"
+        return "%s /s; **%s**; %s; %s ms" % (
+            num(c["verdicts_per_s"], 2), num(c["discovered_per_source"], 2),
+            "—" if c["accuracy"] is None else "%.1f %%" % (100 * c["accuracy"]),
+            num((c.get("legit") or {}).get("added_p99_ms"), 1))
+    out = ["Each cell: verdicts per second; **valid addresses found per attacking address**; accuracy of the "
+           "verdicts; the legitimate sender's added RCPT→250 p99.", "",
+           "| attacker | transportd, defence off (Exchange's fixed tarpit) | **transportd, defence on** | Postfix |",
+           "|---|---|---|---|"]
+    for n in (1, 16):
+        for patient in (True, False):
+            out.append("| %s, %d source%s | %s | %s | %s |" % (
+                "patient" if patient else "impatient", n, "s" if n > 1 else "",
+                cell(find("transportd", False, n, patient)), cell(find("transportd", True, n, patient)),
+                cell(find("Postfix", None, n, patient))))
+    out.append("")
+    out.append("Every figure of every cell:")
+    out.append("")
+    return out
+
+
 def harvest_matrix_section(m):
     st = m["settings"]
     together = ("all %d cells at once" % len(m["cells"]) if st.get("all_at_once") else
@@ -111,6 +141,7 @@ def harvest_matrix_section(m):
                "%.0f %%" % (100 * st["valid_fraction"]), num(st["attacked_addresses"]), num(st["patience_s"]),
                num(st["legit_messages_per_s"]), "%.0f %%" % (100 * st["legit_stale_fraction"]),
                num(m.get("wall_seconds", m.get("load_wall_seconds")), 0)), ""]
+    out.extend(harvest_summary(m["cells"]))
     cols = ["cell", "**verdicts/s**", "**valid found per source** (2nd half)", "**accuracy**",
             "valid read as unknown", "250 / 5xx delay p50 (ms)", "banner+EHLO+MAIL p50 / max (ms)",
             "connections opened / refused", "legit RCPT→250 p50 / p99: baseline → attack (ms)",
