@@ -563,4 +563,6 @@ class PasswordGuessingTest(HarvestDefenceTestCase):
         self.assertNotIn("error", outcome)
         # Attempts of guessers that have hung up are not worth verifying: their sessions end promptly.
         wait_until(lambda: self.open_sessions() == 0, 10 * TIME_FACTOR, "the guessers' sessions to end")
-        self.assertEqual(set(answered), {b"535"})
+        # Wrong passwords, verified (535), or refused for now as over their source's fair share (454).
+        self.assertIn(b"535", answered)
+        self.assertEqual(set(answered) - {b"535", b"454"}, set())
