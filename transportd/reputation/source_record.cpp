@@ -61,14 +61,18 @@ Scoring scoring_from(const store::HarvestDefenceConfig& config) {
 
 void SourceRecord::decay_to(Seconds now, double half_life) {
   if (now <= updated) return;  // a clock that went back decays nothing
-  const auto decayed = [&](float count, Seconds from) {
-    const float left = count * static_cast<float>(std::exp2(-static_cast<double>(now - from) / half_life));
-    return left < kNothing ? 0.0f : left;
+  const auto factor = [&](Seconds from) {
+    return static_cast<float>(std::exp2(-static_cast<double>(now - from) / half_life));
   };
-  for (float* count : {&refused, &accepted, &delivered, &abandoned, &auth_failures}) *count = decayed(*count, updated);
+  const auto scale = [](float& count, float by) {
+    count *= by;
+    if (count < kNothing) count = 0;
+  };
+  const float by = factor(updated);
+  for (float* count : {&refused, &accepted, &delivered, &abandoned, &auth_failures}) scale(*count, by);
   // Lockouts are forgotten from the end of the last one: a lockout longer than HalfLife must not
   // erase the memory that doubled it.
-  lockouts = decayed(lockouts, std::max(updated, std::min(auth_locked_until, now)));
+  if (lockouts != 0) scale(lockouts, factor(std::max(updated, std::min(auth_locked_until, now))));
   updated = now;
 }
 

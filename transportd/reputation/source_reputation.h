@@ -42,8 +42,9 @@ enum class Event : std::uint8_t {
 };
 
 // How a client stands now: its address record and its prefix record combined. An address with its
-// own good history (more accepted than refused) is judged by its own record only, so a sender inside
-// an abused prefix keeps fast replies.
+// own good history (more accepted than refused, and at least 3 accepted) is judged by its own record
+// only, so a sender inside an abused prefix keeps fast replies; otherwise the worse of the two decides.
+// The rule itself: transportd/reputation/source_record.h.
 struct Judgement {
   bool exempt = false;  // harvest defence off, or the address is in ExemptRemoteIPRanges
   Standing standing = Standing::clean;
@@ -69,7 +70,7 @@ struct SourceReport {
   Standing standing = Standing::clean;
   std::uint32_t level = 0;
   double refused = 0;
-  double accepted = 0;
+  double accepted = 0;  // accepted recipients, each recipient of an accepted message counted once more
   double abandoned = 0;
   double auth_failures = 0;
   std::chrono::seconds current_interval{0};  // from the TarpitInterval the source last met
@@ -118,7 +119,8 @@ class SourceReputation {
 
   // Concurrent connections: the listener opens a ticket per accepted connection (it counts the
   // address and its prefix) and refuses a Discredited client whose address or prefix already holds
-  // DiscreditedMaxConnections. Returns false (and opens nothing) when refused.
+  // DiscreditedMaxConnections (0 or less: every connection of a Discredited client is refused).
+  // Connections are counted whatever the judgement. Returns false (and opens nothing) when refused.
   virtual bool open_connection(const store::IpAddress& client, const Judgement& judgement) = 0;
   virtual void close_connection(const store::IpAddress& client) = 0;
 

@@ -73,6 +73,17 @@ TEST(ReputationTable, EvictsTheLeastValuableFirst) {
   EXPECT_EQ(table.size(), 4u);
 }
 
+TEST(ReputationTable, AmongEqualsTheLongestUnseenGoes) {
+  ReputationTable table(3, 1);
+  put(table, 1, Standing::clean, 1, kNow - 5);
+  put(table, 2, Standing::clean, 1, kNow - 50);
+  put(table, 3, Standing::clean, 1, kNow - 20);
+  put(table, 4, Standing::clean, 1);
+  EXPECT_FALSE(has(table, 2));
+  EXPECT_TRUE(has(table, 1));
+  EXPECT_TRUE(has(table, 3));
+}
+
 TEST(ReputationTable, DecayedEvidenceIsWorthLess) {
   ReputationTable table(2, 1);
   table.update(key(1), kNow - 10 * 3600, kHalfLife, [](SourceRecord& r) { r.refused = 100; });  // ten HalfLives ago
