@@ -514,7 +514,7 @@ def source_state():
     return head + ":" + hashlib.sha1(diff).hexdigest()[:12]
 
 
-def machine_info():
+def machine_info(clean_commit=None):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 
     def read(p):
@@ -529,8 +529,10 @@ def machine_info():
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "transportd", "store",
                             "adminctl", "proto", "CMakeLists.txt"], capture_output=True, text=True).stdout
     dirty = " ".join(line[3:] for line in dirty.splitlines() if line.strip())
+    if clean_commit:  # bench/run --head: built from a clean export of that commit, whatever the work tree holds
+        commit, dirty = clean_commit + " (a clean export of it, built by bench/run --head)", ""
     before = os.environ.get("BENCH_SOURCE_STATE")
-    if before and before != source_state():
+    if not clean_commit and before and before != source_state():
         commit += " — WARNING: the sources changed while build-bench/ was being built, so the binaries may match neither"
     return {"cpus": os.cpu_count(), "memory_gib": round(int(mem) / 1048576, 1), "kernel": platform.release(),
             "os": (read("/etc/os-release") or "").split("PRETTY_NAME=")[-1].split("\n")[0].strip('"'),
@@ -594,6 +596,7 @@ def main():
     ap.add_argument("--harvest-cells", metavar="TEXT;TEXT", help="harvest: only the cells whose name contains one "
                     "of these, e.g. 'defence on, impatient, 16' (names as in the results table)")
     ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--clean-commit", help=argparse.SUPPRESS)  # bench/run --head: the commit build-dir was built from
     args = ap.parse_args()
     if args.source_state:
         print(source_state())
@@ -632,7 +635,7 @@ def main():
     if os.path.exists(json_path) and not args.no_write:
         with open(json_path) as f:
             results = json.load(f)  # scenarios run separately on one day land in one table
-    results.update({"date": today, "quick": args.quick, "machine": machine_info(), "servers": {}})
+    results.update({"date": today, "quick": args.quick, "machine": machine_info(args.clean_commit), "servers": {}})
     results["machine"]["fsync_4k"] = fsync_probe(tmp)
     status = 0
     try:
