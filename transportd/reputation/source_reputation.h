@@ -87,7 +87,7 @@ struct SourceKey;
 // Throws store::ValueError for text that is none of these.
 struct SourceFilter {
   static SourceFilter parse(std::string_view text);
-  std::string text;  // as parsed, canonical ("*" for every record)
+  std::string text = "*";  // as parsed, canonical ("*" for every record, the default)
 
   // Whether the record of `key`, written `source` (to_string(key)), is named.
   bool matches(const SourceKey& key, std::string_view source) const;
