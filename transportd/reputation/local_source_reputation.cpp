@@ -43,7 +43,7 @@ LocalSourceReputation::LocalSourceReputation(std::filesystem::path file, const s
         table_.load(key, record, load_time, half_life);
       }
     });
-    file_->erase(gone);
+    file_->erase(std::move(gone));
   } catch (const ReputationFileError& e) {
     if (!e.damaged()) throw;
     file_.reset();
@@ -55,7 +55,7 @@ LocalSourceReputation::LocalSourceReputation(std::filesystem::path file, const s
   std::vector<std::pair<SourceKey, SourceRecord>> ignored;
   std::vector<SourceKey> evicted;
   table_.take_changes(ignored, evicted);  // a file over the bound: what loading evicted goes at once
-  file_->erase(evicted);
+  file_->erase(std::move(evicted));
   writer_ = std::thread([this] { write_behind(); });
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <system_error>
+#include <tuple>
 
 
 namespace transport::reputation {
@@ -101,6 +102,8 @@ ReputationFile::ReputationFile(std::filesystem::path path) : path_(std::move(pat
     exec(db_, path_, "PRAGMA journal_mode=WAL", "choosing the WAL journal");
     // A lost second of records after a power cut is fine; an fsync per write-behind is not.
     exec(db_, path_, "PRAGMA synchronous=NORMAL", "choosing the sync mode");
+    // Room for a large write-behind without spilling half-written pages to the WAL over and over.
+    exec(db_, path_, "PRAGMA cache_size=-8192", "sizing the page cache");
     std::int64_t version = 0;
     {
       Statement statement(db_, path_, "PRAGMA user_version");
@@ -186,9 +189,14 @@ void ReputationFile::load(const std::function<void(const SourceKey&, const Sourc
   }
 }
 
-void ReputationFile::write(const std::vector<std::pair<SourceKey, SourceRecord>>& written,
-                           const std::vector<SourceKey>& erased) {
+void ReputationFile::write(std::vector<std::pair<SourceKey, SourceRecord>>& written, std::vector<SourceKey>& erased) {
   if (written.empty() && erased.empty()) return;
+  // In key order the B-tree is walked once, not at random: a million rows take seconds, not minutes.
+  const auto by_key = [](const SourceKey& a, const SourceKey& b) {
+    return std::tie(a.family, a.length, a.hi, a.lo) < std::tie(b.family, b.length, b.hi, b.lo);
+  };
+  std::sort(erased.begin(), erased.end(), by_key);
+  std::sort(written.begin(), written.end(), [&](const auto& a, const auto& b) { return by_key(a.first, b.first); });
   exec(db_, path_, "BEGIN IMMEDIATE", "starting a write");
   try {
     Statement remove(db_, path_, "DELETE FROM source_record WHERE family = ?1 AND length = ?2 AND hi = ?3 AND lo = ?4");

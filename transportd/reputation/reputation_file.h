@@ -38,9 +38,12 @@ class ReputationFile {
 
   // fn(key, record) for every row. Throws ReputationFileError (damaged() for a corrupt row or page).
   void load(const std::function<void(const SourceKey&, const SourceRecord&)>& fn);
-  // Deletes `erased`, then writes `written`, in one transaction.
-  void write(const std::vector<std::pair<SourceKey, SourceRecord>>& written, const std::vector<SourceKey>& erased);
-  void erase(const std::vector<SourceKey>& keys) { write({}, keys); }
+  // Deletes `erased`, then writes `written`, in one transaction (sorting both by key first).
+  void write(std::vector<std::pair<SourceKey, SourceRecord>>& written, std::vector<SourceKey>& erased);
+  void erase(std::vector<SourceKey> keys) {
+    std::vector<std::pair<SourceKey, SourceRecord>> none;
+    write(none, keys);
+  }
 
   const std::filesystem::path& path() const { return path_; }
 
