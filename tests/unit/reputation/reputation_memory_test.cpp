@@ -6,11 +6,11 @@
 
 #include "transportd/reputation/reputation_table.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define REPUTATION_UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define REPUTATION_UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define REPUTATION_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define REPUTATION_UNDER_SANITIZER 1
 #endif
 #endif
 
@@ -25,8 +25,8 @@ long resident_bytes() {
 }
 
 TEST(ReputationMemory, AMillionRecordsFitIn128MiB) {
-#ifdef REPUTATION_UNDER_ASAN
-  GTEST_SKIP() << "ASan's shadow memory and quarantine make RSS meaningless";
+#ifdef REPUTATION_UNDER_SANITIZER
+  GTEST_SKIP() << "a sanitizer's shadow memory makes RSS meaningless";
 #endif
   constexpr std::size_t kRecords = 1'000'000;
   const long before = resident_bytes();
