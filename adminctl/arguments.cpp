@@ -44,8 +44,9 @@ std::vector<CommandOption> build_command_options(const Command& command) {
   std::vector<CommandOption> options;
   const ObjectKind& kind = *command.kind;
   const bool takes_identities =
-      !kind.singleton && !kind.query &&
-      (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove);
+      (!kind.singleton && !kind.query &&
+       (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove)) ||
+      command.verb == Verb::Clear;
   if (takes_identities) {
     options.push_back({OptionRole::Identity, {"identity"}, true,
                        "an identity or pattern, like a positional one (Exchange's -Identity); may be repeated"});
@@ -102,6 +103,11 @@ std::vector<CommandOption> build_command_options(const Command& command) {
     options.push_back({OptionRole::Confirm, {"confirm"}, false,
                        "--confirm:$false (or --confirm=false): remove without asking, even when several objects or "
                        "the last connector on a Binding would go; --confirm: always ask"});
+  }
+  if (command.verb == Verb::Clear) {
+    options.push_back({OptionRole::Confirm, {"confirm"}, false,
+                       "--confirm:$false (or --confirm=false): clear without asking, even for a prefix or a glob "
+                       "that may name many sources; --confirm: always ask"});
   }
   if (command.verb == Verb::Test) {
     options.push_back({OptionRole::RemoteIp, {"remote-ip", "RemoteIp", "RemoteIPAddress"}, true,

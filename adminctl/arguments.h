@@ -14,12 +14,12 @@ enum class OptionRole {
   Server,          // --server (global)
   Help,            // --help, -h (CLI11 provides the option; listed here so -Help is rewritten)
   Version,         // --version (global; CLI11's version flag)
-  Identity,        // get-/set-/remove-: --identity X, Exchange's -Identity (same as a positional identity)
+  Identity,        // get-/set-/remove-/clear-: --identity X, Exchange's -Identity (same as a positional identity)
   Property,        // a property of the object kind (--tarpit-interval)
   ListAdd,         // set-*: --add-remote-ip-ranges, entries to add to a list property (field)
   ListRemove,      // set-*: --remove-remote-ip-ranges, entries to remove from a list property (field)
   WhatIf,          // new-/set-/remove-*: --what-if, show what would change and change nothing
-  Confirm,         // remove-*: --confirm:$false removes without asking; --confirm always asks
+  Confirm,         // remove-/clear-*: --confirm:$false goes ahead without asking; --confirm always asks
   Select,          // get-*: --select
   Format,          // get-*: --format
   PasswordStdin,   // new-/set-mailbox

@@ -36,6 +36,7 @@ struct KindSpec {
   bool has_password;
   std::vector<Verb> verbs;
   bool query;
+  const char* get_summary = "";  // a query's line for --help
 };
 
 ObjectKind make_kind(const KindSpec& spec) {
@@ -45,6 +46,7 @@ ObjectKind make_kind(const KindSpec& spec) {
   kind.singleton = spec.identity_field == nullptr && !spec.query;
   kind.has_password = spec.has_password;
   kind.query = spec.query;
+  kind.get_summary = spec.get_summary;
   if (spec.identity_field != nullptr) {
     kind.identity_field = field_named(spec.message, spec.identity_field);
     const auto* shown = spec.message->FindFieldByName("identity");
@@ -75,11 +77,23 @@ const std::vector<KindSpec>& kind_specs() {
       // The objects are the events in the response; the filters are the request's fields.
       {"MessageTrackingLog", v1::MessageTrackingEvent::descriptor(), nullptr,
        {"Timestamp", "EventId", "Sender", "Recipients", "RecipientStatus"}, false,
-       {Verb::Get}, true},
+       {Verb::Get}, true,
+       "Search the message tracking log, oldest events first (filters: --sender, --recipient, --event-id, "
+       "--message-id, --start, --end, --result-size)"},
       // The running server, one per daemon: mostly read-only, with a few server-wide settings.
       {"TransportServer", v1::TransportServer::descriptor(), nullptr,
        {"Name", "Version", "Uptime", "OpenSessions", "TarpittedSessions"}, false,
        {Verb::Get, Verb::Set}, false},
+      {"HarvestDefenceConfig", v1::HarvestDefenceConfig::descriptor(), nullptr,
+       {"Enabled", "HalfLife", "SuspectRefusedRecipients", "DiscreditRefusedRecipients", "DiscreditAbandonedHolds",
+        "ExemptRemoteIPRanges"},
+       false, {Verb::Get, Verb::Set}, false},
+      // The objects are the source records in the response; the filters are the request's fields.
+      {"SourceReputation", v1::SourceReputation::descriptor(), nullptr,
+       {"Source", "State", "Level", "Refused", "Accepted", "Abandoned", "CurrentInterval", "LastSeen"}, false,
+       {Verb::Get, Verb::Clear}, true,
+       "Show what the harvest defence remembers about sources, most recently seen first (an ADDRESS, PREFIX or "
+       "glob; --state, --result-size)"},
   };
   return specs;
 }
@@ -91,14 +105,14 @@ const char* verb_name(Verb verb) {
     case Verb::Set: return "Set";
     case Verb::Remove: return "Remove";
     case Verb::Test: return "Test";
+    case Verb::Clear: return "Clear";
   }
   return "";
 }
 
 std::string summary(Verb verb, const ObjectKind& kind) {
   const std::string& noun = kind.noun;
-  if (kind.query) return "Search the message tracking log, oldest events first (filters: --sender, --recipient, "
-                         "--event-id, --message-id, --start, --end, --result-size)";
+  if (kind.query && verb == Verb::Get) return kind.get_summary;
   if (kind.singleton) {
     return verb == Verb::Get ? "Show the " + noun : "Change the " + noun;
   }
@@ -108,6 +122,7 @@ std::string summary(Verb verb, const ObjectKind& kind) {
     case Verb::Set: return "Change properties of the given " + noun + " objects";
     case Verb::Remove: return "Delete the given " + noun + " objects";
     case Verb::Test: return "Show which " + noun + " would serve a connection from --remote-ip to --local";
+    case Verb::Clear: return "Forget what is remembered about the given sources (an address, a prefix, a glob, or *)";
   }
   return {};
 }
@@ -132,6 +147,9 @@ const Table& table() {
         if (rpc == nullptr) table_bug("TransportAdmin has no RPC " + rpc_name);
         t.commands.push_back(Command{to_lower(verb_name(verb)) + "-" + to_lower(kind.noun), verb, &kind, rpc,
                                      summary(verb, kind)});
+        if (kind.query && verb == Verb::Get) {
+          t.kinds[k].query_identity_field = rpc->input_type()->FindFieldByName("identity");
+        }
       }
     }
     return t;

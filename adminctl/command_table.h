@@ -14,7 +14,7 @@ class MethodDescriptor;
 
 namespace adminctl {
 
-enum class Verb { Get, New, Set, Remove, Test };
+enum class Verb { Get, New, Set, Remove, Test, Clear };
 
 struct ObjectKind {
   std::string noun;           // Exchange spelling: "ReceiveConnector"
@@ -29,6 +29,10 @@ struct ObjectKind {
   // A log searched with filter flags (MessageTrackingLog): get-* only, no identities; each field of
   // the get RPC's request is a flag (--sender, --event-id), and the response lists the objects.
   bool query = false;
+  // A query whose request has an "identity" field (SourceReputation): a positional argument sets it,
+  // like --identity. Null for every other kind.
+  const google::protobuf::FieldDescriptor* query_identity_field = nullptr;
+  std::string get_summary;  // a query's line for `adminctl --help`
 };
 
 struct Command {

@@ -226,9 +226,44 @@ void refuse_stdin_conflict(const Invocation& invocation) {
   }
 }
 
+// A query's one positional identity (get-sourcereputation 192.0.2.0/24) goes to the request's identity
+// field, like --identity; both at once, or several, is a usage error.
+void plan_query_identity(const Invocation& invocation, pb::Message& request, const pb::FieldDescriptor& field) {
+  const auto& positionals = invocation.positionals;
+  const std::string& command = invocation.command->name;
+  if (positionals.size() > 1) {
+    throw UsageError(command + " takes one identity (an address, a prefix or a glob), not " +
+                     std::to_string(positionals.size()));
+  }
+  if (positionals.empty()) return;
+  for (const auto& [option, values] : invocation.given) {
+    if (option->role == OptionRole::Filter && option->field == &field) {
+      throw UsageError(command + ": the identity is given twice ('" + positionals.front() + "' and --" +
+                       kebab_name(field) + "); give one");
+    }
+  }
+  request.GetReflection()->SetString(&request, &field, positionals.front());
+}
+
+// clear-*: exactly one identity, positional or --identity.
+void plan_clear(const Invocation& invocation, Plan& plan) {
+  const auto identities = given_identities(invocation);
+  const std::string& command = invocation.command->name;
+  if (identities.size() != 1 || identities.front() == "-") {
+    throw UsageError(command + " needs one identity: an address (192.0.2.7), a prefix (192.0.2.0/24), a glob "
+                               "(192.0.2.*) or * for every source" +
+                     (identities.size() > 1 ? ", not " + std::to_string(identities.size()) : std::string()));
+  }
+  auto& request = *plan.request;
+  request.GetReflection()->SetString(&request, &field_named(*request.GetDescriptor(), "identity"),
+                                     std::string(trim(identities.front())));
+}
+
 void plan_get(const Invocation& invocation, std::istream& input, Plan& plan, std::optional<std::string>& out_of_range) {
   const ObjectKind& kind = *invocation.command->kind;
-  if (kind.singleton || kind.query) {
+  if (kind.query_identity_field != nullptr) {
+    plan_query_identity(invocation, *plan.request, *kind.query_identity_field);
+  } else if (kind.singleton || kind.query) {
     refuse_positionals(invocation);
   } else {
     set_identities(*plan.request, identities_from(invocation, input, false));
@@ -240,8 +275,10 @@ void plan_get(const Invocation& invocation, std::istream& input, Plan& plan, std
     plan.output.format = parse_format(*format);
   }
   if (plan.output.format == OutputFormat::Name && (kind.singleton || kind.query)) {
-    throw UsageError("--format name is not available for " + invocation.command->name +
-                     (kind.query ? " (events have no identity)" : " (there is one " + kind.noun + ")") +
+    const std::string why = kind.query_identity_field != nullptr ? " (use --select " + kind.default_columns.front()->json_name() + ")"
+                            : kind.query                         ? " (events have no identity)"
+                                                                 : " (there is one " + kind.noun + ")";
+    throw UsageError("--format name is not available for " + invocation.command->name + why +
                      "; use table, list or json");
   }
   if (const auto* select = values_of(invocation, OptionRole::Select)) {
@@ -468,6 +505,7 @@ Plan plan_call(const Invocation& invocation, std::istream& input, const Password
     case Verb::Set: plan_set(invocation, input, prompt, plan, out_of_range); break;
     case Verb::Remove: set_identities(*plan.request, identities_from(invocation, input, true)); break;
     case Verb::Test: plan_test(invocation, plan); break;
+    case Verb::Clear: plan_clear(invocation, plan); break;
   }
   apply_what_if_and_confirm(invocation, plan);
   refuse_invalid_utf8(*plan.request);
@@ -501,9 +539,40 @@ std::string confirmation_needed(const Plan& plan, const v1::RemoveResponse& woul
                "--confirm=false) to remove without asking, or --what-if to see what would go";
 }
 
+namespace {
+
+std::string clear_identity(const Plan& plan) {
+  return plan.request->GetReflection()->GetString(*plan.request,
+                                                  &field_named(*plan.request->GetDescriptor(), "identity"));
+}
+
+// A prefix or a glob may name any number of sources; an address names one.
+bool may_name_many(const std::string& identity) { return identity.find_first_of("*?/") != std::string::npos; }
+
+}  // namespace
+
+std::optional<std::string> clearing_question(const Plan& plan) {
+  const std::string& identity = clear_identity(plan);
+  if (plan.confirmation == Confirmation::Never) return std::nullopt;
+  if (plan.confirmation == Confirmation::WhenNeeded && !may_name_many(identity)) return std::nullopt;
+  return "Forget every " + plan.command->kind->noun + " record matching " + identity +
+         " (they start clean at once)? [y/N] ";
+}
+
+std::string clearing_needs_confirmation(const Plan& plan) {
+  return plan.command->name + " " + clear_identity(plan) +
+         " may forget many sources; nothing was cleared: standard input is not a terminal to ask on. Add "
+         "--confirm:$false (or --confirm=false) to clear without asking";
+}
+
 std::string render_response(const Plan& plan, const pb::Message& response) {
   const ObjectKind& kind = *plan.command->kind;
   switch (plan.command->verb) {
+    case Verb::Clear: {
+      const auto& cleared = dynamic_cast<const v1::ClearSourceReputationResponse&>(response).cleared();
+      return "Cleared " + std::to_string(cleared) + " source record" + (cleared == 1 ? "" : "s") + " matching " +
+             clear_identity(plan) + "\n";
+    }
     case Verb::Set:
       return plan.what_if ? render_what_if(plan, objects_in(response, kind)) : std::string();
     case Verb::Remove: return render_removal(plan, dynamic_cast<const v1::RemoveResponse&>(response));

@@ -29,9 +29,10 @@ struct OutputSettings {
   Properties properties;  // what to show, in order
 };
 
-// remove-*: whether to ask before removing.
+// remove-* and clear-*: whether to ask first.
 enum class Confirmation {
-  WhenNeeded,  // (default) when more than one object or the last connector on a Binding would go
+  WhenNeeded,  // (default) remove-*: when more than one object or the last connector on a Binding would
+               // go; clear-*: when the identity is a prefix or a glob
   Never,       // --confirm:$false
   Always,      // --confirm, --confirm:$true
 };
@@ -59,6 +60,13 @@ std::optional<std::string> removal_question(const Plan& plan, const transport::a
 
 // remove-*: why a removal that needs confirmation was not made when nobody could be asked (exit 2).
 std::string confirmation_needed(const Plan& plan, const transport::admin::v1::RemoveResponse& would_remove);
+
+// clear-*: the question to ask before forgetting what the identity names (a prefix or a glob may name
+// many sources; an address one), or nullopt when it may go ahead (plan.confirmation decides too).
+std::optional<std::string> clearing_question(const Plan& plan);
+
+// clear-*: why a clearing that needs confirmation was not made when nobody could be asked (exit 2).
+std::string clearing_needs_confirmation(const Plan& plan);
 
 // What to print on standard output for the RPC's response (of type command->rpc->output_type()).
 std::string render_response(const Plan& plan, const google::protobuf::Message& response);

@@ -46,6 +46,10 @@ std::string positional_help(const Command& command) {
   if (command.verb == Verb::New) {
     return "the new " + kind.noun + "'s " + kind.identity_field->json_name();
   }
+  if (command.verb == Verb::Clear || kind.query_identity_field != nullptr) {
+    return "an address (192.0.2.7), a prefix (192.0.2.0/24: it and every address in it) or a glob (192.0.2.*, '*')" +
+           std::string(command.verb == Verb::Get ? "; none = all" : "");
+  }
   return "identities or glob patterns ('*', 'Default*'), with or without HOST\\; - reads them from standard "
          "input, one per line" + std::string(command.verb == Verb::Get ? "; none = all" : "");
 }
@@ -78,7 +82,8 @@ void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub, bool
     cli_option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     sub.options.emplace_back(&option, cli_option);
   }
-  const bool takes_identities = command.verb != Verb::Test && !command.kind->singleton && !command.kind->query;
+  const bool takes_identities = (command.verb != Verb::Test && !command.kind->singleton && !command.kind->query) ||
+                                command.verb == Verb::Clear || command.kind->query_identity_field != nullptr;
   if (takes_identities) {
     sub.app->add_option(command.verb == Verb::New ? "name" : "identities", sub.positionals, positional_help(command))
         ->type_name(command.verb == Verb::New ? "NAME" : "IDENTITY");
@@ -194,6 +199,16 @@ int run(int argc, char** argv) {
   Plan plan = plan_call(invocation_of(*chosen), std::cin, prompt_new_password);
   if (plan.command->verb == Verb::Remove && !plan.what_if) {
     if (const auto stop = confirm_removal(target, plan)) return *stop;
+  }
+  if (plan.command->verb == Verb::Clear) {
+    if (const auto question = clearing_question(plan)) {
+      const std::optional<bool> answer = ask_yes_no(*question);
+      if (!answer) throw UsageError(clearing_needs_confirmation(plan));
+      if (!*answer) {
+        std::cerr << "adminctl: not confirmed; nothing was cleared\n";
+        return kExitRefused;
+      }
+    }
   }
 
   const auto& rpc = *plan.command->rpc;

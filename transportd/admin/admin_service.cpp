@@ -141,6 +141,32 @@ tracking::TrackingQuery tracking_query_from_proto(const v1::MessageTrackingQuery
   return query;
 }
 
+// The identity of Get/ClearSourceReputation; a bad one is INVALID_ARGUMENT quoting it and saying what
+// would do.
+reputation::SourceFilter source_filter_from(const std::string& text) {
+  try {
+    return reputation::SourceFilter::parse(text);
+  } catch (const store::ValueError& e) {
+    throw store::ValidationError("Identity", std::string("Identity: ") + e.what());
+  }
+}
+
+constexpr std::int32_t kDefaultSourceResultSize = 1000;
+constexpr std::int32_t kMaxSourceResultSize = 1'000'000;
+
+void to_proto(const reputation::SourceReport& report, v1::SourceReputation& out) {
+  out.set_source(report.source);
+  out.set_state(std::string(reputation::standing_name(report.standing)));
+  out.set_level(static_cast<std::int32_t>(std::min<std::uint32_t>(report.level, std::numeric_limits<std::int32_t>::max())));
+  out.set_refused(report.refused);
+  out.set_accepted(report.accepted);
+  out.set_abandoned(report.abandoned);
+  out.set_auth_failures(report.auth_failures);
+  out.set_current_interval(store::TimeSpan::from_seconds(report.current_interval.count()).to_string());
+  out.set_last_seen(tracking::format_timestamp(report.last_seen));
+  if (report.auth_locked_until) out.set_auth_locked_until(tracking::format_timestamp(*report.auth_locked_until));
+}
+
 void to_proto(const tracking::TrackingEvent& event, v1::MessageTrackingEvent& out) {
   out.set_timestamp(tracking::format_timestamp(event.timestamp));
   out.set_event_id(std::string(tracking::event_id_name(event.event_id)));
@@ -435,6 +461,75 @@ grpc::Status AdminService::SetTransportServer(grpc::ServerContext* context, cons
     properties_to_proto(store::transport_server_properties(), settings, *response);
     log_change("changed the transport server: " + request->update_mask().ShortDebugString());
   }, request->what_if());
+}
+
+grpc::Status AdminService::GetHarvestDefenceConfig(grpc::ServerContext* context, const v1::GetHarvestDefenceConfigRequest*,
+                                                   v1::HarvestDefenceConfig* response) {
+  return guarded("GetHarvestDefenceConfig", context, [&] {
+    properties_to_proto(store::harvest_defence_properties(), configuration_.get_harvest_defence(), *response);
+  });
+}
+
+grpc::Status AdminService::SetHarvestDefenceConfig(grpc::ServerContext* context,
+                                                   const v1::SetHarvestDefenceConfigRequest* request,
+                                                   v1::HarvestDefenceConfig* response) {
+  return guarded("SetHarvestDefenceConfig", context, [&] {
+    const auto config = configuration_.set_harvest_defence(
+        changes_from_proto(request->values(), request->update_mask()),
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
+    properties_to_proto(store::harvest_defence_properties(), config, *response);
+    log_change("changed the harvest defence: " + change_text(request->update_mask(), request->list_edits()));
+  }, request->what_if());
+}
+
+grpc::Status AdminService::GetSourceReputation(grpc::ServerContext* context, const v1::SourceReputationQuery* request,
+                                               v1::SourceReputationList* response) {
+  reputation::SourceReputation* const source_reputation = source_reputation_.load();
+  // Not UNAVAILABLE: adminctl takes that for an unreachable server (exit 3); this is a refusal (exit 1).
+  if (source_reputation == nullptr) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, "harvest defence is not running"};
+  }
+  return guarded("GetSourceReputation", context, [&] {
+    const auto filter = source_filter_from(request->identity().empty() ? "*" : request->identity());
+    std::optional<reputation::Standing> standing;
+    if (!request->state().empty()) {
+      standing = reputation::parse_standing(request->state());
+      if (!standing) {
+        throw store::ValidationError("State", "--state \"" + request->state() +
+                                                  "\" is not allowed: Clean, Suspect or Discredited");
+      }
+    }
+    std::int32_t limit = kDefaultSourceResultSize;
+    if (request->has_result_size()) {
+      limit = request->result_size();
+      if (limit < 1 || limit > kMaxSourceResultSize) {
+        throw store::ValidationError("ResultSize", "--result-size " + std::to_string(limit) +
+                                                       " is out of range: allowed 1 to " +
+                                                       std::to_string(kMaxSourceResultSize));
+      }
+    }
+    const auto reports = source_reputation->list(filter, standing, reputation::Clock::now(),
+                                                 static_cast<std::size_t>(limit));
+    for (const auto& report : reports) to_proto(report, *response->add_sources());
+  });
+}
+
+grpc::Status AdminService::ClearSourceReputation(grpc::ServerContext* context,
+                                                 const v1::ClearSourceReputationRequest* request,
+                                                 v1::ClearSourceReputationResponse* response) {
+  reputation::SourceReputation* const source_reputation = source_reputation_.load();
+  if (source_reputation == nullptr) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, "harvest defence is not running"};
+  }
+  return guarded("ClearSourceReputation", context, [&] {
+    if (request->identity().empty()) {
+      throw store::ValidationError("Identity", "give the source to forgive: an address, a prefix, a glob, or * for all");
+    }
+    const auto filter = source_filter_from(request->identity());
+    const std::size_t cleared = source_reputation->forgive(filter);
+    response->set_cleared(static_cast<std::int64_t>(cleared));
+    log::info("admin", "cleared " + std::to_string(cleared) + " source record(s) matching " + filter.text);
+  });
 }
 
 }  // namespace transport::admin

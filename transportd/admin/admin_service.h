@@ -12,6 +12,7 @@
 
 #include "transport_admin.grpc.pb.h"
 #include "transportd/config/configuration_service.h"
+#include "transportd/reputation/source_reputation.h"
 #include "transportd/tracking/tracking_log.h"
 
 namespace transport::admin {
@@ -29,6 +30,10 @@ class AdminService final : public v1::TransportAdmin::Service {
   // The message tracking log that GetMessageTrackingLog searches; null (the default) = tracking is
   // off, and the RPC answers FAILED_PRECONDITION. The log must outlive the service.
   void set_tracking_log(tracking::TrackingLog* log) { tracking_log_.store(log); }
+
+  // The source records that Get/ClearSourceReputation show and forgive; null (the default) = the
+  // harvest defence is not running, and those RPCs answer FAILED_PRECONDITION. It must outlive the service.
+  void set_source_reputation(reputation::SourceReputation* reputation) { source_reputation_.store(reputation); }
 
   // What GetTransportServer shows besides the settings, built by the daemon on each call. Unset (the
   // default) = Get/SetTransportServer answer FAILED_PRECONDITION. Set it before the server starts serving.
@@ -69,6 +74,15 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status SetTransportServer(grpc::ServerContext*, const v1::SetTransportServerRequest*,
                                   v1::TransportServer*) override;
 
+  grpc::Status GetHarvestDefenceConfig(grpc::ServerContext*, const v1::GetHarvestDefenceConfigRequest*,
+                                       v1::HarvestDefenceConfig*) override;
+  grpc::Status SetHarvestDefenceConfig(grpc::ServerContext*, const v1::SetHarvestDefenceConfigRequest*,
+                                       v1::HarvestDefenceConfig*) override;
+  grpc::Status GetSourceReputation(grpc::ServerContext*, const v1::SourceReputationQuery*,
+                                   v1::SourceReputationList*) override;
+  grpc::Status ClearSourceReputation(grpc::ServerContext*, const v1::ClearSourceReputationRequest*,
+                                     v1::ClearSourceReputationResponse*) override;
+
  private:
   // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
   std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
@@ -80,6 +94,7 @@ class AdminService final : public v1::TransportAdmin::Service {
   BindingStatus binding_status_;
   std::counting_semaphore<2> hashing_slots_{2};
   std::atomic<tracking::TrackingLog*> tracking_log_{nullptr};
+  std::atomic<reputation::SourceReputation*> source_reputation_{nullptr};
   ServerStatus server_status_;
 };
 

@@ -115,5 +115,7 @@ template void properties_to_proto(std::span<const store::Property<store::Recipie
                                   const store::RecipientFilterConfig&, pb::Message&);
 template void properties_to_proto(std::span<const store::Property<store::TransportServerSettings>>,
                                   const store::TransportServerSettings&, pb::Message&);
+template void properties_to_proto(std::span<const store::Property<store::HarvestDefenceConfig>>,
+                                  const store::HarvestDefenceConfig&, pb::Message&);
 
 }  // namespace transport::admin

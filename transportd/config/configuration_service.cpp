@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "store/binding_conflicts.h"
+#include "store/harvest_defence_validation.h"
 #include "store/text_util.h"
 #include "store/value_error.h"
 #include "transportd/config/admin_error.h"
@@ -206,16 +207,26 @@ struct Collection<Mailbox> {
   static void remove(store::StoreTransaction& t, const Mailbox& m) { t.remove_mailbox(m.id); }
 };
 
+// Singletons: check() holds one to its whole-object rules, after each change and in problems().
 template <>
 struct Collection<store::RecipientFilterConfig> {
   static constexpr const char* noun = "recipient filter";
   static auto table() { return store::recipient_filter_properties(); }
+  static void check(const store::RecipientFilterConfig&) {}
 };
 
 template <>
 struct Collection<store::TransportServerSettings> {
   static constexpr const char* noun = "transport server";
   static auto table() { return store::transport_server_properties(); }
+  static void check(const store::TransportServerSettings&) {}
+};
+
+template <>
+struct Collection<store::HarvestDefenceConfig> {
+  static constexpr const char* noun = "harvest defence configuration";
+  static auto table() { return store::harvest_defence_properties(); }
+  static void check(const store::HarvestDefenceConfig& config) { store::validate(config); }
 };
 
 namespace {
@@ -456,6 +467,11 @@ std::vector<std::string> ConfigurationService::problems(const Configuration& con
   }
   Collection<AcceptedDomain>::check_all(config, report_as(Collection<AcceptedDomain>::noun));
   Collection<Mailbox>::check_all(config, report_as(Collection<Mailbox>::noun));
+  try {
+    Collection<store::HarvestDefenceConfig>::check(config.harvest_defence);
+  } catch (const ValidationError& e) {
+    found.push_back(std::string(Collection<store::HarvestDefenceConfig>::noun) + ": " + e.what());
+  }
   return found;
 }
 
@@ -580,6 +596,7 @@ Model ConfigurationService::set_singleton(Model Configuration::*member, const Pr
   Configuration next = *snapshot();
   apply(next.*member, changes);
   apply_edits(next.*member, edits, Collection<Model>::noun);
+  Collection<Model>::check(next.*member);
   Model result = next.*member;
   commit_locked(next, [&](store::StoreTransaction& t) { t.put(result); });
   return result;
@@ -596,6 +613,13 @@ store::TransportServerSettings ConfigurationService::get_transport_server() cons
 
 store::TransportServerSettings ConfigurationService::set_transport_server(const PropertyChanges& changes) {
   return set_singleton(&Configuration::transport_server, changes, {});
+}
+
+store::HarvestDefenceConfig ConfigurationService::get_harvest_defence() const { return snapshot()->harvest_defence; }
+
+store::HarvestDefenceConfig ConfigurationService::set_harvest_defence(const PropertyChanges& changes,
+                                                                      const ListEdits& edits) {
+  return set_singleton(&Configuration::harvest_defence, changes, edits);
 }
 
 }  // namespace transport::config

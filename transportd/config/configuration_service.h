@@ -86,6 +86,11 @@ class ConfigurationService {
   store::TransportServerSettings get_transport_server() const;
   store::TransportServerSettings set_transport_server(const PropertyChanges& changes);
 
+  // The harvest defence's settings (DESIGN §10): held to their whole-object rules (Suspect thresholds
+  // at most the Discredit ones); ExemptRemoteIPRanges takes list edits.
+  store::HarvestDefenceConfig get_harvest_defence() const;
+  store::HarvestDefenceConfig set_harvest_defence(const PropertyChanges& changes, const ListEdits& edits = {});
+
   // Every rule a change is held to, applied to a whole configuration as stored (--check-config, and
   // start-up, which logs them): one sentence per object that breaks a rule, naming the object, or
   // none. `connector_check`, when given, runs on every connector with a TlsCertificatePath.
@@ -107,7 +112,8 @@ class ConfigurationService {
   // what-if the transaction is rolled back and `next` is returned unpublished.
   store::ConfigurationPtr commit_locked(store::Configuration& next,
                                         const std::function<void(store::StoreTransaction&)>& persist);
-  // Singleton objects (the recipient filter, the transport server's settings): apply, persist, publish.
+  // Singleton objects (the recipient filter, the transport server's and the harvest defence's settings):
+  // apply, check, persist, publish.
   template <class Model>
   Model set_singleton(Model store::Configuration::*member, const PropertyChanges& changes, const ListEdits& edits);
 

@@ -34,6 +34,10 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"get-messagetrackinglog", "GetMessageTrackingLog"},
       {"get-transportserver", "GetTransportServer"},
       {"set-transportserver", "SetTransportServer"},
+      {"get-harvestdefenceconfig", "GetHarvestDefenceConfig"},
+      {"set-harvestdefenceconfig", "SetHarvestDefenceConfig"},
+      {"get-sourcereputation", "GetSourceReputation"},
+      {"clear-sourcereputation", "ClearSourceReputation"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

@@ -85,12 +85,13 @@ TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
   }
 }
 
-TEST(Docs, MessageTrackingFilterTableMatchesTheProto) {
+// The filter table of a query command's section: one row per field of its request.
+void expect_filter_table_matches(const std::string& heading, const google::protobuf::Descriptor& request) {
   const std::string docs = read_docs();
-  const auto begin = docs.find("## Message tracking");
-  ASSERT_NE(begin, std::string::npos);
+  const auto begin = docs.find(heading);
+  ASSERT_NE(begin, std::string::npos) << heading;
   const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
-  for (const auto* field : all_fields(*transport::admin::v1::MessageTrackingQuery::descriptor())) {
+  for (const auto* field : all_fields(request)) {
     SCOPED_TRACE(field->json_name());
     const auto cells = row_of(section, field->json_name());
     ASSERT_EQ(cells.size(), 3u) << "no row for " << field->json_name();
@@ -104,12 +105,41 @@ TEST(Docs, MessageTrackingFilterTableMatchesTheProto) {
   }
 }
 
+TEST(Docs, MessageTrackingFilterTableMatchesTheProto) {
+  expect_filter_table_matches("## Message tracking", *transport::admin::v1::MessageTrackingQuery::descriptor());
+}
+
+TEST(Docs, SourceReputationFilterTableMatchesTheProto) {
+  expect_filter_table_matches("## Source reputation", *transport::admin::v1::SourceReputationQuery::descriptor());
+}
+
+// A settings table (property, flags, type, default, allowed values) against the proto's documentation.
+void expect_settings_table_matches(const std::string& heading, const google::protobuf::Descriptor& message) {
+  const std::string docs = read_docs();
+  const auto begin = docs.find(heading);
+  ASSERT_NE(begin, std::string::npos) << heading;
+  const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
+  for (const auto* field : settable_fields(message)) {
+    SCOPED_TRACE(field->json_name());
+    const auto cells = row_of(section, field->json_name());
+    ASSERT_EQ(cells.size(), 5u) << "no row for " << field->json_name();
+    const auto& info = property_info(*field);
+    EXPECT_EQ(unescape(cells[4]), info.allowed());
+    EXPECT_EQ(cells[3], info.default_value().empty() ? "none" : info.default_value());
+  }
+}
+
+TEST(Docs, HarvestDefenceSettingsTableMatchesTheProto) {
+  expect_settings_table_matches("## Harvest defence", *transport::admin::v1::HarvestDefenceConfig::descriptor());
+}
+
 // The section of the docs that documents each object kind.
 std::string section_of(const std::string& docs, const ObjectKind& kind) {
   static const std::map<std::string, std::string> headings{
       {"ReceiveConnector", "## Receive connectors"}, {"AcceptedDomain", "## Accepted domains"},
       {"Mailbox", "## Mailboxes"},                   {"RecipientFilterConfig", "## Recipient filter"},
       {"MessageTrackingLog", "## Message tracking"}, {"TransportServer", "## Transport server"},
+      {"HarvestDefenceConfig", "## Harvest defence"}, {"SourceReputation", "## Source reputation"},
   };
   const auto heading = headings.find(kind.noun);
   if (heading == headings.end()) return {};
@@ -182,7 +212,7 @@ TEST(Docs, EveryCommandsFlagsAreItsDocumentedFlags) {
       }
     }
     std::set<std::string> documented = flags_in(flags_cell);
-    if (command.kind->query) {
+    if (command.kind->query && command.verb == Verb::Get) {
       // The filters have their own table, checked by MessageTrackingFilterTableMatchesTheProto.
       for (const auto* field : all_fields(*command.rpc->input_type())) {
         for (const auto& name : flag_names(*field)) documented.erase("--" + name);

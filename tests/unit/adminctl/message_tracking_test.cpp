@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <sstream>
 
 #include "adminctl/arguments.h"
 #include "adminctl/invocation.h"
 #include "adminctl/usage_error.h"
+#include "cli_parse.h"
 #include "transport_admin.pb.h"
 
 namespace adminctl {
@@ -15,45 +15,8 @@ namespace {
 
 namespace v1 = transport::admin::v1;
 
-// What main.cpp's CLI11 parser does with the rewritten arguments, without CLI11.
-Invocation parse(const std::vector<std::string>& args) {
-  const PreparedArguments prepared = prepare_arguments(args);
-  Invocation invocation;
-  invocation.command = prepared.command;
-  const auto& options = command_options(*prepared.command);
-  for (std::size_t i = 1; i < prepared.args.size(); ++i) {
-    const std::string& arg = prepared.args[i];
-    const auto option = std::find_if(options.begin(), options.end(),
-                                     [&](const CommandOption& o) { return arg == "--" + o.names.front(); });
-    if (option == options.end()) {
-      invocation.positionals.push_back(arg);
-      continue;
-    }
-    const std::string value = option->takes_value ? prepared.args.at(++i) : "true";
-    auto entry = std::find_if(invocation.given.begin(), invocation.given.end(),
-                              [&](const auto& given) { return given.first == &*option; });
-    if (entry == invocation.given.end()) {
-      invocation.given.emplace_back(&*option, std::vector<std::string>{value});
-    } else {
-      entry->second.push_back(value);
-    }
-  }
-  return invocation;
-}
-
-Plan plan(const std::vector<std::string>& args) {
-  std::istringstream input;
-  return plan_call(parse(args), input, [] { return std::string(); });
-}
-
-std::string usage_error(const std::vector<std::string>& args) {
-  try {
-    plan(args);
-  } catch (const UsageError& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using testing::plan;
+using testing::usage_error;
 
 TEST(MessageTracking, TheCommandHasFilterFlagsAndNoIdentities) {
   const Command* command = find_command("Get-MessageTrackingLog");

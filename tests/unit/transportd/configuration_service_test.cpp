@@ -298,5 +298,42 @@ TEST_F(ConfigurationServiceTest, TransportServerSettingsAreStored) {
                store::ValidationError);
 }
 
+TEST_F(ConfigurationServiceTest, HarvestDefenceSettingsAreStoredAndHeldToTheirRules) {
+  EXPECT_TRUE(service_->get_harvest_defence().enabled);
+  int notified = 0;
+  service_->on_change([&](const store::ConfigurationPtr& config) {
+    ++notified;
+    EXPECT_EQ(config->harvest_defence.half_life.seconds(), 2);
+  });
+  service_->set_harvest_defence({{"HalfLife", {"00:00:02"}}, {"DiscreditAbandonedHolds", {"5"}}},
+                                {{"ExemptRemoteIPRanges", {"127.0.0.2", "::1"}, {}}});
+  EXPECT_EQ(notified, 1);
+  auto stored = store_->load().harvest_defence;
+  EXPECT_EQ(stored.half_life.seconds(), 2);
+  EXPECT_EQ(stored.discredit_abandoned_holds, 5);
+  ASSERT_EQ(stored.exempt_remote_ip_ranges.size(), 2u);
+
+  // Suspect above Discredit: refused as a whole, nothing stored or published.
+  try {
+    service_->set_harvest_defence({{"SuspectRefusedRecipients", {"26"}}, {"AuthFailureThreshold", {"3"}}});
+    ADD_FAILURE() << "SuspectRefusedRecipients 26 above DiscreditRefusedRecipients 25 accepted";
+  } catch (const store::ValidationError& e) {
+    EXPECT_EQ(e.property(), "SuspectRefusedRecipients");
+  }
+  EXPECT_EQ(notified, 1);
+  EXPECT_EQ(store_->load().harvest_defence.auth_failure_threshold, 10);
+  EXPECT_EQ(service_->snapshot()->harvest_defence.auth_failure_threshold, 10);
+  EXPECT_THROW(service_->set_harvest_defence({{"Tarpit", {"1"}}}), store::ValidationError);
+}
+
+TEST_F(ConfigurationServiceTest, ProblemsNameABrokenHarvestDefenceRule) {
+  store::Configuration config = *service_->snapshot();
+  EXPECT_TRUE(ConfigurationService::problems(config).empty());
+  config.harvest_defence.suspect_abandoned_holds = 9;
+  const auto problems = ConfigurationService::problems(config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(problems[0].starts_with("harvest defence configuration: SuspectAbandonedHolds 9 is above")) << problems[0];
+}
+
 }  // namespace
 }  // namespace transport::config
