@@ -49,7 +49,9 @@ std::vector<CommandOption> build_command_options(const Command& command) {
       command.verb == Verb::Clear;
   if (takes_identities) {
     options.push_back({OptionRole::Identity, {"identity"}, true,
-                       "an identity or pattern, like a positional one (Exchange's -Identity); may be repeated"});
+                       command.verb == Verb::Clear
+                           ? "the address, prefix or glob, instead of the argument (Exchange's -Identity)"
+                           : "an identity or pattern, like a positional one (Exchange's -Identity); may be repeated"});
   }
   if (command.verb == Verb::Get) {
     std::string names;
