@@ -32,6 +32,7 @@
 #include "transportd/observability/metrics_server.h"
 #include "transportd/observability/version.h"
 #include "transportd/protocol_log/protocol_log.h"
+#include "transportd/reputation/local_source_reputation.h"
 #include "transportd/tls/tls_credentials.h"
 #include "transportd/tracking/tracking_log.h"
 
@@ -146,6 +147,14 @@ int run(const Options& options) {
       options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
   // Before any listener opens: a second daemon given a live socket must stop here, touching nothing.
   auto admin_socket = std::make_unique<admin::AdminSocket>(socket_path);
+  // The harvest defence's memory (DESIGN §10): written behind to reputation.db. Made before
+  // the io_context, so that it outlives every session: the last ones go with the io_context's handlers.
+  const std::unique_ptr<reputation::SourceReputation> source_reputation = reputation::open_local_reputation(
+      options.data_dir / "reputation.db", configuration.snapshot()->harvest_defence,
+      [](const std::string& problem) { log::warn("harvest", problem); });
+  configuration.on_change([&source_reputation](const store::ConfigurationPtr& next) {
+    source_reputation->configure(next->harvest_defence);
+  });
   raise_open_file_limit();
   asio::io_context io;
   auto work = asio::make_work_guard(io);
@@ -153,6 +162,7 @@ int run(const Options& options) {
   connectors::SmtpServer smtp(io, options.data_dir, /*delivery_threads=*/4);
   smtp.set_tracking(&tracking_log);
   smtp.set_protocol_log(&protocol_log);
+  smtp.set_reputation(source_reputation.get());
   configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
   const auto apply_log_retention = [&protocol_log](const store::ConfigurationPtr& config) {
     const store::TransportServerSettings& settings = config->transport_server;
@@ -171,6 +181,7 @@ int run(const Options& options) {
     return smtp.binding_status(c, b);
   });
   admin_service.set_tracking_log(&tracking_log);
+  admin_service.set_source_reputation(source_reputation.get());
   admin_service.set_server_status([&, started] {
     admin::v1::TransportServer server;
     server.set_name(host_name);

@@ -241,7 +241,7 @@ class Driver {
           const Credentials& credentials = protocol_.credentials();
           const store::Mailbox* mailbox = directory_.index->find_mailbox(credentials.user);
           const bool accepted = mailbox != nullptr && directory_.password_matches(*mailbox, credentials.password);
-          step = protocol_.on_credentials_checked(accepted);
+          step = protocol_.on_credentials_checked(accepted ? CredentialCheck::accepted : CredentialCheck::rejected);
           FUZZ_CHECK(protocol_.credentials().password.empty(), "the password outlived its check");
           break;
         }
@@ -307,11 +307,11 @@ class Driver {
     }
     // The tarpit.
     const bool tarpit_on = setup_.connector.tarpit_interval.seconds() > 0;
-    if (step.tarpit) {
+    if (step.held()) {
       FUZZ_CHECK(!authenticated && tarpit_on && (code >= 500 || code == 252), "tarpitted: " + what());
     }
     if (code >= 500 && !authenticated && tarpit_on)
-      FUZZ_CHECK(step.tarpit, "a 5xx to an anonymous client not tarpitted: " + what());
+      FUZZ_CHECK(step.held(), "a 5xx to an anonymous client not tarpitted: " + what());
     // Actions.
     switch (step.action) {
       case Action::close:
@@ -340,7 +340,7 @@ class Driver {
         break;
     }
     if (step.action != Action::close) FUZZ_CHECK(protocol_.state() != State::closed, "closed without close: " + what());
-    if (code == 334) FUZZ_CHECK(!step.tarpit && protocol_.expecting_sasl_response(), "334: " + what());
+    if (code == 334) FUZZ_CHECK(!step.held() && protocol_.expecting_sasl_response(), "334: " + what());
     last_was_334_ = code == 334;
     if (code == 235) FUZZ_CHECK(authenticated, "235 without authentication: " + what());
     // Error budgets.

@@ -61,10 +61,4 @@ void ConnectionLimits::release(std::int64_t connector_id, store::IpValue source)
   if (it->second.total <= 0) counts_.erase(it);
 }
 
-std::int64_t ConnectionLimits::active(std::int64_t connector_id) const {
-  std::lock_guard lock(mutex_);
-  auto it = counts_.find(connector_id);
-  return it == counts_.end() ? 0 : it->second.total;
-}
-
 }  // namespace transport::connectors

@@ -41,7 +41,6 @@ class ConnectionLimits {
   std::optional<Ticket> admit(const store::ReceiveConnector& connector, const store::IpAddress& source,
                               std::string& refusal);
 
-  std::int64_t active(std::int64_t connector_id) const;
 
  private:
   struct IpHash {

@@ -14,8 +14,8 @@
 #include "store/configuration.h"
 #include "transportd/connectors/connection_limits.h"
 #include "transportd/connectors/listener_manager.h"
-#include "transportd/connectors/serving_config.h"
 #include "transportd/delivery/maildir.h"
+#include "transportd/smtp/serving_config.h"
 #include "transportd/smtp/session.h"
 #include "transportd/tls/context_cache.h"
 
@@ -46,15 +46,17 @@ class SmtpServer {
   void set_tracking(tracking::TrackingLog* tracking) { services_.tracking = tracking; }
   // The protocol log writer for Verbose connectors (call before the first connection).
   void set_protocol_log(protocol_log::ProtocolLogWriter* writer) { services_.protocol_log = writer; }
+  // The harvest defence's memory of sources (call before the first connection; null = off).
+  void set_reputation(reputation::SourceReputation* reputation) { services_.reputation = reputation; }
 
  private:
   void on_connection(asio::ip::tcp::socket socket);
   // One TLS context per certificate pair in use: reused while its files are unchanged, else loaded
   // now. Connectors whose pair does not load get a problem instead (logged when it is new).
-  std::pair<TlsContexts, TlsProblems> load_tls_contexts(const store::Configuration& config);
+  std::pair<smtp::TlsContexts, smtp::TlsProblems> load_tls_contexts(const store::Configuration& config);
 
   asio::io_context& io_;
-  std::atomic<std::shared_ptr<const ServingConfig>> serving_;
+  std::atomic<std::shared_ptr<const smtp::ServingConfig>> serving_;
   ConnectionLimits limits_;
   smtp::SessionRegistry registry_;
   std::filesystem::path default_certificate_;
@@ -62,7 +64,7 @@ class SmtpServer {
   tls::ContextCache tls_cache_;
   delivery::MaildirStore mailboxes_;
   asio::thread_pool delivery_pool_;
-  asio::thread_pool auth_pool_;  // argon2id verification: CPU-heavy, never on an I/O thread
+  auth::PasswordVerifier passwords_;  // argon2id verification: CPU-heavy, never on an I/O thread
   smtp::SessionServices services_;
   ListenerManager listeners_;
 };

@@ -22,8 +22,6 @@ Labels connector_label(std::string_view connector, Labels more = {}) {
 
 }  // namespace
 
-std::string_view reason_label(RejectReason reason) { return kRejectReasons[static_cast<std::size_t>(reason)]; }
-
 ConnectorMetrics::ConnectorMetrics(Metrics& metrics, std::string_view connector)
     : sessions_open(metrics.gauge("transportd_sessions_open", "SMTP sessions open now", connector_label(connector))),
       sessions_total(
@@ -36,6 +34,11 @@ ConnectorMetrics::ConnectorMetrics(Metrics& metrics, std::string_view connector)
                                                        connector_label(connector))),
       tarpit_sessions_waiting(metrics.gauge("transportd_tarpit_sessions_waiting",
                                             "SMTP sessions inside a tarpit wait now", connector_label(connector))),
+      uniform_holds(metrics.counter("transportd_uniform_holds_total",
+                                    "2xx replies held as long as a refusal, so that timing tells nothing",
+                                    connector_label(connector))),
+      abandoned_holds(metrics.counter("transportd_abandoned_holds_total",
+                                      "Clients that hung up while a reply was being held", connector_label(connector))),
       rejected{},
       messages_delivered(metrics.counter("transportd_messages_delivered_total", "Messages delivered to mailboxes",
                                          connector_label(connector))),
@@ -69,6 +72,23 @@ void count_admin_call(std::string_view method) {
   Metrics::instance()
       .counter("transportd_admin_calls_total", "Admin API calls, by method", {{"method", std::string(method)}})
       .fetch_add(1, std::memory_order_relaxed);
+}
+
+void count_source_state_change(std::string_view to) {
+  Metrics::instance()
+      .counter("transportd_source_state_changes_total", "Source reputation records entering a state",
+               {{"to", std::string(to)}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+void set_sources_by_state(std::uint64_t clean, std::uint64_t suspect, std::uint64_t discredited) {
+  static constexpr const char* kHelp = "Source reputation records in each state";
+  static auto& clean_gauge = Metrics::instance().gauge("transportd_sources", kHelp, {{"state", "Clean"}});
+  static auto& suspect_gauge = Metrics::instance().gauge("transportd_sources", kHelp, {{"state", "Suspect"}});
+  static auto& discredited_gauge = Metrics::instance().gauge("transportd_sources", kHelp, {{"state", "Discredited"}});
+  clean_gauge.store(static_cast<std::int64_t>(clean), std::memory_order_relaxed);
+  suspect_gauge.store(static_cast<std::int64_t>(suspect), std::memory_order_relaxed);
+  discredited_gauge.store(static_cast<std::int64_t>(discredited), std::memory_order_relaxed);
 }
 
 }  // namespace transport::observability

@@ -16,7 +16,6 @@ namespace transport::observability {
 // Why a RCPT was refused: the `reason` label of transportd_rejected_recipients_total.
 enum class RejectReason : std::uint8_t { unknown_user, relay, blocked, syntax, limit };
 inline constexpr std::size_t kRejectReasonCount = 5;
-std::string_view reason_label(RejectReason reason);
 
 struct ConnectorMetrics {
   ConnectorMetrics(Metrics& metrics, std::string_view connector);
@@ -43,6 +42,8 @@ struct ConnectorMetrics {
   std::atomic<std::uint64_t>& tarpit_waits;
   std::atomic<std::uint64_t>& tarpit_microseconds;  // rendered as transportd_tarpit_seconds_total
   std::atomic<std::int64_t>& tarpit_sessions_waiting;
+  std::atomic<std::uint64_t>& uniform_holds;    // 2xx replies held so that timing tells nothing (DESIGN §10)
+  std::atomic<std::uint64_t>& abandoned_holds;  // clients that hung up while a reply was held
   std::array<std::atomic<std::uint64_t>*, kRejectReasonCount> rejected;  // by RejectReason
   std::atomic<std::uint64_t>& messages_delivered;
   std::atomic<std::uint64_t>& bytes_delivered;
@@ -89,5 +90,10 @@ class TarpitWaitScope {
 
 // transportd_admin_calls_total{method}: one lookup per call (admin calls are rare). Thread-safe.
 void count_admin_call(std::string_view method);
+
+// The harvest defence (DESIGN §10), server-wide: transportd_source_state_changes_total{to} counts records
+// entering a state; transportd_sources{state} is how many records stand in each state now.
+void count_source_state_change(std::string_view to);
+void set_sources_by_state(std::uint64_t clean, std::uint64_t suspect, std::uint64_t discredited);
 
 }  // namespace transport::observability

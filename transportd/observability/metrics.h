@@ -9,6 +9,11 @@
 //   transportd_tarpit_waits_total{connector}         counter  replies held for TarpitInterval
 //   transportd_tarpit_seconds_total{connector}       counter  seconds replies were held (µs precision)
 //   transportd_tarpit_sessions_waiting{connector}    gauge    sessions inside a tarpit wait now
+//   transportd_uniform_holds_total{connector}        counter  2xx replies held for uniform timing (§10)
+//   transportd_abandoned_holds_total{connector}      counter  clients that hung up during a hold
+//   transportd_source_state_changes_total{to}        counter  reputation records entering Clean|Suspect|
+//                                                             Discredited
+//   transportd_sources{state}                        gauge    reputation records in each state now
 //   transportd_rejected_recipients_total{connector,reason}
 //                                                    counter  RCPT refused; reason unknown_user|relay|
 //                                                             blocked|syntax|limit

@@ -90,7 +90,6 @@ class ProtocolLogSession {
   void received_secret() { row('<', "****", {}); }  // a SASL response line: never logged
   void received_data(std::uint64_t bytes) { row('<', "<DATA " + std::to_string(bytes) + " bytes>", {}); }
   void info(std::string_view data, std::string_view context = {}) { row('*', data, context); }
-  const std::string& session_id() const { return session_id_; }
 
  private:
   void row(char event, std::string_view data, std::string_view context);

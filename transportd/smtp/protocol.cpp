@@ -81,6 +81,15 @@ Reply Protocol::greeting() const {
   return Reply{220, {}, std::move(text)};
 }
 
+std::chrono::seconds Protocol::greeting_hold() const {
+  if (facts_.authenticated || judgement_.exempt || judgement_.standing != reputation::Standing::discredited) {
+    return std::chrono::seconds(0);
+  }
+  return judgement_.interval(connector_.tarpit_interval.value());
+}
+
+bool Protocol::uniform_timing() const { return session_refusals_ >= 2 && session_refusals_ > session_acceptances_; }
+
 bool Protocol::in_message() const { return in_message_; }
 
 void Protocol::reset_transaction() {
@@ -106,9 +115,22 @@ Step Protocol::finish(Step s, bool always_tarpit) {
     state_ = State::closed;
     in_message_ = false;
   }
-  s.tarpit = !facts_.authenticated && connector_.tarpit_interval.seconds() > 0 && s.reply.code != 0 &&
-             (s.reply.permanent_failure() || always_tarpit);
+  s.hold = hold_for(s, always_tarpit);
   return s;
+}
+
+// DESIGN §5 and §10. Exchange's rule for everyone not authenticated: a 5xx (and a VRFY/EXPN answer) waits
+// TarpitInterval, or the escalated interval of a Discredited source. The harvest defence adds, for clients
+// it does not exempt: every RCPT verdict waits as long when the source is Suspect or worse or the session
+// itself looks like a harvest, so a 250 cannot be told from a 550 by its timing; and an AUTH lockout's 454.
+std::chrono::seconds Protocol::hold_for(const Step& s, bool always_tarpit) const {
+  const std::chrono::seconds none(0);
+  if (facts_.authenticated || s.reply.code == 0 || connector_.tarpit_interval.seconds() <= 0) return none;
+  const std::chrono::seconds interval = judgement_.interval(connector_.tarpit_interval.value());
+  if (s.reply.permanent_failure() || always_tarpit) return interval;
+  if (judgement_.exempt) return none;
+  if (s.answers_rcpt && (judgement_.standing != reputation::Standing::clean || uniform_timing())) return interval;
+  return none;
 }
 
 Step Protocol::on_overlong_line() {
@@ -290,7 +312,17 @@ Step Protocol::on_rcpt(std::string_view argument) {
     Step s = step(std::move(r));
     s.refusal = why;
     s.recipient = std::string(address);
-    return finish(std::move(s));
+    s.answers_rcpt = true;
+    // What a harvester's guesses earn: the harvest defence counts these (DESIGN §10), not mistakes of
+    // syntax, order or limits.
+    const bool counted =
+        why == RecipientRefusal::unknown_user || why == RecipientRefusal::relay || why == RecipientRefusal::no_route;
+    if (counted) s.source_event = reputation::Event::refused_recipient;
+    // The hold is decided on the evidence before this verdict: otherwise the verdict itself would
+    // change its own timing.
+    Step out = finish(std::move(s));
+    if (counted) ++session_refusals_;
+    return out;
   };
   if (state_ == State::greeted) return refuse(RecipientRefusal::sequence, send_ehlo_first());
   if (state_ == State::chunking) {
@@ -347,7 +379,9 @@ Step Protocol::on_rcpt(std::string_view argument) {
   // Maildir. Only this recipient waits (450): it must never fail the message for the others.
   if (decision.mailbox != nullptr &&
       !store::mailbox_directory_problem(decision.mailbox->primary_smtp_address).empty()) {
-    return finish(step(reply(450, "4.2.1", "Mailbox unavailable, try again later")));
+    Step s = step(reply(450, "4.2.1", "Mailbox unavailable, try again later"));
+    s.answers_rcpt = true;
+    return finish(std::move(s));
   }
 
   // A mailbox named twice (or by two of its aliases) gets one copy: the key is the mailbox, or for
@@ -360,7 +394,11 @@ Step Protocol::on_rcpt(std::string_view argument) {
   state_ = State::recipients;
   Step s = step(reply(250, "2.1.5", "Recipient OK"));
   s.recipient = std::string(address);
-  return finish(std::move(s));
+  s.answers_rcpt = true;
+  s.source_event = reputation::Event::accepted_recipient;
+  Step out = finish(std::move(s));
+  ++session_acceptances_;
+  return out;
 }
 
 Step Protocol::on_data(std::string_view argument) {
@@ -470,8 +508,14 @@ Step Protocol::on_delivered(DeliveryOutcome outcome) {
   if (state_ == State::closed) return step(Reply{}, Action::close);
   assert(awaiting_ == Awaiting::delivery);
   awaiting_ = Awaiting::command;
+  const auto recipients = static_cast<std::uint32_t>(envelope_.recipients.size());
   reset_transaction();
-  if (outcome == DeliveryOutcome::delivered) return finish(step(reply(250, "2.6.0", "Message accepted for delivery")));
+  if (outcome == DeliveryOutcome::delivered) {
+    Step s = step(reply(250, "2.6.0", "Message accepted for delivery"));
+    s.source_event = reputation::Event::accepted_message;
+    s.source_event_count = recipients;
+    return finish(std::move(s));
+  }
   return finish(step(reply(451, "4.3.0", "Temporary failure, try again later")));
 }
 
@@ -610,11 +654,11 @@ void Protocol::end_sasl() {
   reject_credentials_ = false;
 }
 
-Step Protocol::on_credentials_checked(bool accepted) {
+Step Protocol::on_credentials_checked(CredentialCheck check) {
   if (state_ == State::closed) return step(Reply{}, Action::close);
   assert(awaiting_ == Awaiting::credentials);
   awaiting_ = Awaiting::command;
-  const bool ok = accepted && !reject_credentials_;
+  const bool ok = check == CredentialCheck::accepted && !reject_credentials_;
   reject_credentials_ = false;
   wipe(credentials_.password);
   if (ok) {
@@ -624,10 +668,19 @@ Step Protocol::on_credentials_checked(bool accepted) {
   }
   ++logon_failures_;
   if (connector_.max_logon_failures > 0 && logon_failures_ > connector_.max_logon_failures) {
-    return finish(step(reply(421, "4.7.0", "Too many authentication failures"), Action::close));
+    Step s = step(reply(421, "4.7.0", "Too many authentication failures"), Action::close);
+    if (check == CredentialCheck::rejected) s.source_event = reputation::Event::auth_failure;
+    return finish(std::move(s));
+  }
+  if (check == CredentialCheck::locked_out) {
+    // Temporary, and held like a refusal: the lockout ends, and guessing through it costs time.
+    return finish(step(reply(454, "4.7.0", "Temporary authentication failure, try again later")),
+                  true);
   }
   // The same words whether the user exists or not.
-  return finish(step(reply(535, "5.7.8", "Authentication credentials invalid")));
+  Step s = step(reply(535, "5.7.8", "Authentication credentials invalid"));
+  s.source_event = reputation::Event::auth_failure;
+  return finish(std::move(s));
 }
 
 Reply Protocol::connection_timeout() const { return reply(421, "4.4.1", "Connection timed out"); }

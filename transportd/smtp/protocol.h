@@ -1,9 +1,10 @@
 // Protocol: the ESMTP state machine of one session, without I/O. The session (session.cpp) feeds it
 // command lines and message bodies and does what each Step says; everything the server decides —
-// replies, state checks, limits, recipient checks, whether a reply is tarpitted — is decided here,
-// so it is unit-testable with plain strings.
+// replies, state checks, limits, recipient checks, which replies are held and for how long, what a step
+// tells the harvest defence about the client — is decided here, so it is unit-testable with plain strings.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "store/binding.h"
 #include "store/ip_range.h"
 #include "store/receive_connector.h"
+#include "transportd/reputation/source_reputation.h"
 #include "transportd/smtp/recipient_index.h"
 #include "transportd/smtp/reply.h"
 
@@ -59,7 +61,7 @@ struct Step {
   Reply reply;                    // empty (code 0) when there is nothing to write (BDAT non-LAST chunk
                                   // replies are still written: RFC 3030 answers every chunk)
   Action action = Action::read_command;
-  bool tarpit = false;            // hold this reply for the connector's TarpitInterval first
+  std::chrono::seconds hold{0};   // hold this reply this long before writing it (the tarpit, DESIGN §5/§10)
   bool starts_message = false;    // read_data, or the first read_chunk of a message: whatever was kept of
                                   // an earlier transaction is gone; a new message starts here
   bool last_chunk = false;        // read_chunk of BDAT ... LAST: the message ends with this chunk
@@ -67,6 +69,22 @@ struct Step {
   RecipientRefusal refusal = RecipientRefusal::none;  // RCPT: why it was refused
   std::string recipient;          // RCPT: the address as parsed (no brackets, no source route;
                                   // "Postmaster" as sent); empty when the path did not parse
+  bool answers_rcpt = false;      // the reply is a RCPT's verdict (uniform timing holds these, 250 included)
+  // What this step tells the harvest defence about the client (the session reports it to the source
+  // reputation): a refused or accepted recipient, an accepted message of `source_event_count`
+  // recipients, a failed AUTH.
+  std::optional<reputation::Event> source_event;
+  std::uint32_t source_event_count = 1;
+
+  bool held() const { return hold.count() > 0; }
+};
+
+// What the session found when it verified AUTH credentials.
+enum class CredentialCheck : std::uint8_t {
+  accepted,    // the mailbox exists and the password matches
+  rejected,    // unknown user or wrong password (the same answer for both)
+  locked_out,  // not verified: the client's address is locked out of AUTH for guessing (DESIGN §10), or
+               // has more verifications waiting than its fair share
 };
 
 // Facts about the connection that the protocol's decisions depend on.
@@ -128,6 +146,16 @@ class Protocol {
 
   // The 220 greeting (the connector's Banner, or "220 <Fqdn> ESMTP transportd ready").
   Reply greeting() const;
+  // How long the greeting is held: a Discredited client waits for its banner (DESIGN §10).
+  std::chrono::seconds greeting_hold() const;
+
+  // How the harvest defence judges the client now (from the source reputation; updated by the session
+  // after every event it reports). Holds are decided with the judgement in force when a reply is made.
+  void set_judgement(const reputation::Judgement& judgement) { judgement_ = judgement; }
+  const reputation::Judgement& judgement() const { return judgement_; }
+  // The session's own evidence: its refusals outnumber its acceptances after two (DESIGN §10), so its
+  // RCPT replies are held uniformly even while its source is still Clean.
+  bool uniform_timing() const;
 
   // One command line without its CRLF. Lines over 512 octets never get here: see on_overlong_line.
   Step on_command(std::string_view line);
@@ -147,11 +175,12 @@ class Protocol {
   Step on_tls_started();
   // After verify_credentials: what AUTH gathered. The password is cleared by on_credentials_checked.
   const Credentials& credentials() const { return credentials_; }
-  // After verify_credentials: whether credentials() named a mailbox whose password matched.
-  // Accepted: 235 2.7.0 and the session is authenticated (no reply is tarpitted from then on).
-  // Rejected: 535 5.7.8, the same reply whether the user exists or not; the failure after the
-  // connector's MaxLogonFailures (0: never) is 421 4.7.0 with close instead.
-  Step on_credentials_checked(bool accepted);
+  // After verify_credentials: what the session found.
+  // Accepted: 235 2.7.0 and the session is authenticated (no reply is held from then on).
+  // Rejected: 535 5.7.8, the same reply whether the user exists or not; a source event auth_failure.
+  // Locked out: 454 4.7.0, held like a refusal, whatever the password. Both count as logon failures: the
+  // one after the connector's MaxLogonFailures (0: never) is 421 4.7.0 with close instead.
+  Step on_credentials_checked(CredentialCheck check);
   // Timeouts and shutdown, decided by the session's watchdog: the reply to send before closing.
   Reply connection_timeout() const;    // 421 4.4.1
   Reply inactivity_timeout() const;    // 451 4.7.0
@@ -202,8 +231,9 @@ class Protocol {
   // The reply to a BDAT that will be refused, or nullopt when its chunk is accepted.
   std::optional<Reply> bdat_refusal(std::uint64_t size, bool last);
   // Every Step passes here: counts protocol errors (maybe replacing the reply with 421 and close) and
-  // decides the tarpit.
+  // decides how long the reply is held.
   Step finish(Step step, bool always_tarpit = false);
+  std::chrono::seconds hold_for(const Step& step, bool always_tarpit) const;
   void reset_transaction();
 
   const store::ReceiveConnector& connector_;
@@ -227,6 +257,9 @@ class Protocol {
   bool reject_credentials_ = false;       // PLAIN authzid differs from authcid: verified, then refused
   bool authenticated_by_auth_ = false;    // facts_.authenticated came from AUTH, not the connector
   std::int32_t logon_failures_ = 0;
+  reputation::Judgement judgement_;
+  std::uint32_t session_refusals_ = 0;    // RCPTs refused for a reason the harvest defence counts
+  std::uint32_t session_acceptances_ = 0;
 };
 
 }  // namespace transport::smtp

@@ -20,14 +20,9 @@
 #include <cerrno>
 
 #include "store/mailbox.h"
-#include "store/text_util.h"
-#include "transportd/delivery/received_header.h"
 #include "transportd/log.h"
-#include "transportd/observability/connector_metrics.h"
-#include "transportd/protocol_log/protocol_log.h"
-#include "transportd/smtp/command_parser.h"
 #include "transportd/smtp/message_intake.h"
-#include "transportd/tracking/tracking_log.h"
+#include "transportd/smtp/session_record.h"
 
 namespace transport::smtp {
 
@@ -46,42 +41,30 @@ constexpr std::size_t kKeptBufferCapacity = 8 * 1024;  // shrink buffers back af
 constexpr std::size_t kSpoolWriteSize = 128 * 1024;    // a message buffer past this goes to its spool file
 constexpr std::size_t kMessageIdSearch = 64 * 1024;    // how far into a message tracking looks for Message-ID
 
-std::string next_queue_id() {
-  static std::atomic<std::uint64_t> counter{0};
-  static const auto boot = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  char id[40];
-  std::snprintf(id, sizeof id, "%llX%06llX", static_cast<unsigned long long>(boot),
-                static_cast<unsigned long long>(counter.fetch_add(1) & 0xFFFFFF));
-  return id;
-}
-
 }  // namespace
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   using Strand = asio::strand<asio::any_io_executor>;
 
-  Session(tcp::socket socket, Strand strand, connectors::ServingConfigPtr serving,
-          const store::ReceiveConnector& connector, SessionFacts facts, connectors::ConnectionLimits::Ticket ticket,
-          SessionServices& services, SessionRegistry& registry)
+  Session(tcp::socket socket, Strand strand, ServingConfigPtr serving, const store::ReceiveConnector& connector,
+          SessionFacts facts, std::unique_ptr<Admission> admission, SessionServices& services,
+          SessionRegistry& registry)
       : socket_(std::move(socket)),
         strand_(std::move(strand)),
         serving_(std::move(serving)),
         connector_(connector),
-        protocol_(connector, serving_->recipients, std::move(facts)),
-        ticket_(std::move(ticket)),
+        protocol_(connector, serving_->recipients, facts),
+        admission_(std::move(admission)),
         services_(services),
+        record_(services, serving_->config->host_name, connector, facts, remote_port(socket_)),
+        plog_(record_.protocol_log()),
         registry_(registry),
         watchdog_timer_(strand_),
         tarpit_timer_(strand_),
         tls_context_(serving_->tls_context(connector.id)),
-        metrics_(observability::ConnectorMetrics::of(connector.name)),
-        open_session_(metrics_),
         connection_deadline_(Clock::now() + connector.connection_timeout.value()) {
-    std::error_code ec;
-    const auto remote = socket_.remote_endpoint(ec);
-    if (!ec) remote_port_ = remote.port();
+    protocol_.set_judgement(record_.judge());
   }
 
   const Strand& strand() const { return strand_; }
@@ -90,13 +73,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // (Plain coroutines and cancel(), not awaitable operators: one less allocation per session, and no
   // cross-thread completion inside a parallel group.)
   asio::awaitable<void> run() {
-    if (services_.protocol_log != nullptr && connector_.protocol_logging_level == store::ProtocolLoggingLevel::verbose) {
-      const auto& facts = protocol_.facts();
-      plog_ = std::make_unique<protocol_log::ProtocolLogSession>(
-          *services_.protocol_log, serving_->config->host_name + "\\" + connector_.name, facts.local.to_string(),
-          store::Binding{facts.remote, remote_port_}.to_string());
-      plog_->connected();
-    }
     asio::co_spawn(strand_, [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->watchdog(); },
                    asio::detached);
     co_await converse();
@@ -135,9 +111,20 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class Ending { none, connection_timeout, inactivity, shutdown };
   enum class LineResult { line, overlong, need_more };
 
+  static std::uint16_t remote_port(const tcp::socket& socket) {
+    std::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    return ec ? 0 : remote.port();
+  }
+
   // The protocol loop. Returns when the conversation is over for any reason.
   asio::awaitable<void> converse() {
-    queue_reply(protocol_.greeting());
+    const Reply greeting = protocol_.greeting();
+    // A Discredited client waits for its banner too (DESIGN §10).
+    if (const std::chrono::seconds hold = protocol_.greeting_hold(); hold.count() > 0) {
+      if (!co_await hold_reply(greeting, hold)) co_return;
+    }
+    queue_reply(greeting);
     if (co_await flush()) {
       for (;;) {
         if (shutting_down_ && !protocol_.in_message()) {
@@ -162,7 +149,6 @@ class Session : public std::enable_shared_from_this<Session> {
           }
         }
         Step step = result == LineResult::line ? protocol_.on_command(line) : protocol_.on_overlong_line();
-        if (step.refusal != RecipientRefusal::none) refused_recipient(step);
         if (!co_await perform(std::move(step))) break;
       }
     }
@@ -173,11 +159,12 @@ class Session : public std::enable_shared_from_this<Session> {
     for (;;) {
       if (ending_ != Ending::none) co_return false;
       follow(step);
+      if (auto judgement = record_.stepped(step, protocol_)) protocol_.set_judgement(*judgement);
       if (step.reply.code != 0) {
-        if (step.tarpit && connector_.tarpit_interval.seconds() > 0) {
+        if (step.held()) {
           // Each reply goes out when it is due: the replies before a held one are not held with it
           // (a pipelining client waits on each reply with its own timeout, Postfix's 300 s).
-          if (!co_await flush() || !co_await hold_for_tarpit(step.reply)) co_return false;
+          if (!co_await flush() || !co_await hold_reply(step.reply, step.hold)) co_return false;
         }
         queue_reply(step.reply);
       }
@@ -210,6 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         case Action::verify_credentials:
           step = protocol_.on_credentials_checked(co_await verify_credentials());
+          if (ending_ != Ending::none) co_return false;
           break;
       }
     }
@@ -217,7 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Every reply goes out through here: counted, then buffered until the next flush.
   void queue_reply(const Reply& reply) {
-    metrics_.count_reply(reply.code);
+    record_.reply_queued(reply);
     append_reply(out_, reply, connector_.enhanced_status_codes_enabled);
   }
 
@@ -269,16 +257,14 @@ class Session : public std::enable_shared_from_this<Session> {
     tarpit_timer_.cancel();
   }
 
-  // Holds a rejection for TarpitInterval. While holding, it keeps reading whatever the client
-  // pipelines (up to a cap) so that a hang-up ends the session at once instead of after the wait:
-  // the socket becoming readable cancels the timer wait, the data is read, the wait resumes.
-  asio::awaitable<bool> hold_for_tarpit(const Reply& delayed) {
-    observability::TarpitWaitScope counted(metrics_);
-    if (plog_) {
-      plog_->info("tarpit " + connector_.tarpit_interval.to_string(),
-                  "delaying " + std::to_string(delayed.code) + " " + delayed.enhanced);
-    }
-    tarpit_timer_.expires_after(connector_.tarpit_interval.value());
+  // Holds a reply for `hold`. While holding, it keeps reading whatever the client pipelines (up to a
+  // cap) so that a hang-up ends the session at once instead of after the wait: the socket becoming
+  // readable cancels the timer wait, the data is read, the wait resumes. A hang-up is an abandoned
+  // hold: real MTAs wait minutes for a reply, harvesters do not (DESIGN §10).
+  asio::awaitable<bool> hold_reply(const Reply& delayed, std::chrono::seconds hold) {
+    observability::TarpitWaitScope counted(record_.metrics());
+    record_.holding(delayed, hold);
+    tarpit_timer_.expires_after(hold);
     for (;;) {
       const bool watch_client = in_.size() - in_pos_ < kMaxPendingInput;
       const std::uint64_t generation = ++tarpit_generation_;
@@ -299,10 +285,17 @@ class Session : public std::enable_shared_from_this<Session> {
         co_return true;
       }
       switch (peek_client()) {
-        case Peek::hung_up: co_return false;  // the wait is abandoned at once
+        case Peek::hung_up:  // the wait is abandoned at once
+          if (auto judgement = record_.hold_abandoned()) protocol_.set_judgement(*judgement);
+          co_return false;
         case Peek::nothing: break;            // the readiness report was stale
         case Peek::data:
-          if (!co_await fill(kCommandReadSize)) co_return false;
+          if (!co_await fill(kCommandReadSize)) {
+            if (ending_ == Ending::none) {  // reset by the client, not ended by us
+              if (auto judgement = record_.hold_abandoned()) protocol_.set_judgement(*judgement);
+            }
+            co_return false;
+          }
           break;
       }
     }
@@ -351,55 +344,51 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // AUTH: the user is looked up in this session's snapshot and the password verified on the auth
   // pool. An unknown user costs the same verification against a stand-in hash, so neither the reply
-  // nor its timing tells a harvester whether the mailbox exists.
-  asio::awaitable<bool> verify_credentials() {
+  // nor its timing tells a harvester whether the mailbox exists. A client locked out of AUTH for
+  // guessing is not verified at all (DESIGN §10).
+  asio::awaitable<CredentialCheck> verify_credentials() {
+    const reputation::Judgement judgement = record_.judge();
+    protocol_.set_judgement(judgement);
+    if (judgement.auth_locked_until && *judgement.auth_locked_until > reputation::Clock::now()) {
+      co_return CredentialCheck::locked_out;
+    }
     const Credentials& credentials = protocol_.credentials();
     const store::Mailbox* mailbox = serving_->recipients.find_mailbox(credentials.user);
     const bool has_password = mailbox != nullptr && !mailbox->password_hash.empty();
-    bool verified = false;
-    try {
-      verified = co_await asio::co_spawn(
-          services_.auth_pool,
-          [&]() -> asio::awaitable<bool> {
-            static const std::string stand_in = store::hash_password("stand-in for an unknown user");
-            co_return store::verify_password(has_password ? mailbox->password_hash : stand_in, credentials.password) &&
-                has_password;
-          },
-          asio::use_awaitable);
-    } catch (const std::exception& e) {
-      log::error("auth", std::string("password verification failed: ") + e.what());
-    }
-    co_return verified && ending_ == Ending::none;
+    // The verifier takes turns between client addresses, so guessers wait behind each other, not in
+    // front of everyone. Its answer comes on a worker thread and is posted back to the strand.
+    const std::optional<bool> verified =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<bool>)>(
+            [&](auto handler) {
+              auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
+              services_.passwords.submit(
+                  protocol_.facts().remote.value(),
+                  [&] {
+                    static const std::string stand_in = store::hash_password("stand-in for an unknown user");
+                    return store::verify_password(has_password ? mailbox->password_hash : stand_in,
+                                                  credentials.password) &&
+                           has_password;
+                  },
+                  [waiting, strand = strand_](std::optional<bool> result) {
+                    asio::post(strand, [waiting, result]() mutable { (*waiting)(result); });
+                  });
+            },
+            asio::use_awaitable);
+    if (!verified) co_return CredentialCheck::locked_out;  // over its fair share, or shutting down: 454
+    co_return *verified ? CredentialCheck::accepted : CredentialCheck::rejected;
   }
 
   // Keeps the message being received in step with the protocol (see MessageIntake::follow); a
   // message that ended without delivery takes its spool file with it.
   void follow(const Step& step) {
     const bool had_message = intake_.active();
-    if (intake_.follow(step, protocol_, connector_, step.starts_message ? trace_lines() : std::string())) {
+    if (intake_.follow(step, protocol_, connector_, step.starts_message ? record_.start_message(protocol_) : std::string())) {
       spool_.reset();
       spool_error_.clear();
     } else if (had_message && !intake_.active()) {
       spool_.reset();
       release_input_buffer();
     }
-  }
-
-  // Return-Path: and Received:, the lines we put before the message (RFC 5321 §4.4).
-  std::string trace_lines() {
-    queue_id_ = next_queue_id();
-    const Envelope& envelope = protocol_.envelope();
-    delivery::ReceivedInfo info;
-    info.helo_name = std::string(protocol_.helo_name());
-    info.client_ip = protocol_.facts().remote.to_string();
-    info.server_fqdn = connector_.fqdn;
-    info.connector_name = connector_.name;
-    info.protocol = std::string(delivery::received_protocol(
-        {protocol_.extended(), protocol_.facts().tls, protocol_.authenticated_by_auth(), envelope.smtputf8}));
-    info.queue_id = queue_id_;
-    if (envelope.recipients.size() == 1) info.recipient = envelope.recipients.front().address;
-    info.when = std::chrono::system_clock::now();
-    return delivery::return_path_header(envelope.mail_from) + delivery::received_header(info);
   }
 
   // Moves the message buffer to the spool file on the delivery pool (the strand is free meanwhile, and
@@ -490,7 +479,9 @@ class Session : public std::enable_shared_from_this<Session> {
         result = co_await asio::co_spawn(
             services_.delivery_pool,
             [&]() -> asio::awaitable<delivery::DeliveryResult> {
-              if (services_.tracking != nullptr) message_id = message_id_header(spool_->read_head(kMessageIdSearch));
+              if (record_.wants_message_id()) {
+                message_id = SessionRecord::message_id_header(spool_->read_head(kMessageIdSearch));
+              }
               co_return services_.mailboxes.deliver(targets, *spool_);
             },
             asio::use_awaitable);
@@ -499,82 +490,11 @@ class Session : public std::enable_shared_from_this<Session> {
         result.error = e.what();
       }
     }
-    const std::string client_ip = protocol_.facts().remote.to_string();
-    if (result.ok) {
-      metrics_.count_delivered(intake_.size());
-      log::info("delivery", "message " + queue_id_ + " from " + client_ip + " via \"" + connector_.name +
-                                "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
-                                (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
-    } else {
-      log::error("delivery", "message " + queue_id_ + " from " + client_ip + " not delivered: " + result.error);
-    }
-    std::optional<Envelope> tracked;  // on_delivered ends the transaction: keep what tracking needs
-    if (services_.tracking != nullptr) tracked = envelope;
+    const Envelope finished = envelope;  // on_delivered ends the transaction: keep it for the record
     Step step = protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
-    if (tracked) track_message(*tracked, message_id.value_or(queue_id_), step.reply);
+    record_.message_finished(finished, targets, unroutable, result.ok, result.error, intake_.size(), message_id,
+                             step.reply);
     co_return step;
-  }
-
-  // A refused RCPT: counted by reason, and one FAIL tracking event for the address as parsed.
-  void refused_recipient(const Step& step) {
-    using observability::RejectReason;
-    switch (step.refusal) {
-      case RecipientRefusal::syntax: metrics_.count_rejected(RejectReason::syntax); break;
-      case RecipientRefusal::limit: metrics_.count_rejected(RejectReason::limit); break;
-      case RecipientRefusal::relay:
-      case RecipientRefusal::no_route: metrics_.count_rejected(RejectReason::relay); break;
-      case RecipientRefusal::blocked: metrics_.count_rejected(RejectReason::blocked); break;
-      case RecipientRefusal::unknown_user: metrics_.count_rejected(RejectReason::unknown_user); break;
-      case RecipientRefusal::sequence:
-      case RecipientRefusal::none: break;
-    }
-    if (services_.tracking == nullptr || step.recipient.empty()) return;
-    tracking::TrackingEvent event = tracking_event(tracking::EventId::fail, protocol_.envelope(), step.reply);
-    event.recipient = step.recipient;
-    services_.tracking->record(std::move(event));
-  }
-
-  // Message tracking: RECEIVE for every recipient of an accepted message and DELIVER for every
-  // recipient with a mailbox — or FAIL for each when delivery failed.
-  void track_message(const Envelope& envelope, const std::string& message_id, const Reply& reply) {
-    const bool delivered = reply.code >= 200 && reply.code < 300;
-    for (const Recipient& recipient : envelope.recipients) {
-      for (tracking::EventId id : delivered ? std::vector{tracking::EventId::receive, tracking::EventId::deliver}
-                                            : std::vector{tracking::EventId::fail}) {
-        if (id == tracking::EventId::deliver && recipient.mailbox == nullptr) continue;  // held in _unroutable
-        tracking::TrackingEvent event = tracking_event(id, envelope, reply);
-        event.recipient = recipient.address;
-        event.message_id = message_id;
-        event.total_bytes = intake_.size();
-        services_.tracking->record(std::move(event));
-      }
-    }
-  }
-
-  tracking::TrackingEvent tracking_event(tracking::EventId id, const Envelope& envelope, const Reply& reply) const {
-    tracking::TrackingEvent event;
-    event.timestamp = std::chrono::system_clock::now();
-    event.event_id = id;
-    event.connector_id = serving_->config->host_name + "\\" + connector_.name;
-    event.client_ip = protocol_.facts().remote.to_string();
-    event.sender = envelope.mail_from;
-    event.reply = std::to_string(reply.code) + (reply.enhanced.empty() ? "" : " " + reply.enhanced) + " " + reply.text;
-    return event;
-  }
-
-  // The Message-ID header's value, from the start of a stored message (LF line ends).
-  static std::optional<std::string> message_id_header(std::string_view rest) {
-    while (!rest.empty()) {
-      const std::size_t end = rest.find('\n');
-      if (end == std::string_view::npos) break;  // a line cut off by the search limit
-      const std::string_view line = rest.substr(0, end);
-      if (line.empty()) break;  // end of the header section
-      if (line.size() > 11 && store::iequals(line.substr(0, 11), "message-id:")) {
-        return std::string(store::trim(line.substr(11)));
-      }
-      rest.remove_prefix(end + 1);
-    }
-    return std::nullopt;
   }
 
   LineResult next_line(std::string_view& line) {
@@ -662,21 +582,19 @@ class Session : public std::enable_shared_from_this<Session> {
 
   tcp::socket socket_;
   Strand strand_;
-  connectors::ServingConfigPtr serving_;  // keeps connector_ and the recipient index alive
+  ServingConfigPtr serving_;  // keeps connector_ and the recipient index alive
   const store::ReceiveConnector& connector_;
   Protocol protocol_;
-  connectors::ConnectionLimits::Ticket ticket_;
+  std::unique_ptr<Admission> admission_;  // released when the session ends
   SessionServices& services_;
+  SessionRecord record_;
+  protocol_log::ProtocolLogSession* plog_;  // record_'s, when the connector logs Verbose
   SessionRegistry& registry_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer tarpit_timer_;
   using TlsStream = asio::ssl::stream<tcp::socket&>;
   std::shared_ptr<asio::ssl::context> tls_context_;  // this connector's certificate, if it offers TLS
   std::unique_ptr<TlsStream> tls_;                   // after STARTTLS
-  observability::ConnectorMetrics& metrics_;
-  observability::OpenSessionScope open_session_;
-  std::unique_ptr<protocol_log::ProtocolLogSession> plog_;  // when the connector logs Verbose
-  std::uint16_t remote_port_ = 0;
 
   std::string in_;          // received, not yet consumed from in_pos_ on
   std::size_t in_pos_ = 0;
@@ -685,7 +603,6 @@ class Session : public std::enable_shared_from_this<Session> {
   MessageIntake intake_;    // the message being received
   std::unique_ptr<delivery::SpoolFile> spool_;  // where it goes, once it outgrows a buffer or is delivered
   std::string spool_error_;  // the spool file could not be made or written: the message gets 451
-  std::string queue_id_;    // of the message being received, for logs and Received:
 
   Clock::time_point connection_deadline_;
   Clock::time_point inactivity_deadline_ = Clock::time_point::max();
@@ -729,12 +646,12 @@ std::size_t SessionRegistry::size() const {
   return sessions_.size();
 }
 
-void start_session(tcp::socket socket, connectors::ServingConfigPtr serving, const store::ReceiveConnector& connector,
-                   SessionFacts facts, connectors::ConnectionLimits::Ticket ticket, SessionServices& services,
+void start_session(tcp::socket socket, ServingConfigPtr serving, const store::ReceiveConnector& connector,
+                   SessionFacts facts, std::unique_ptr<Admission> admission, SessionServices& services,
                    SessionRegistry& registry) {
   auto strand = asio::make_strand(socket.get_executor());
   auto session = std::make_shared<Session>(std::move(socket), strand, std::move(serving), connector, std::move(facts),
-                                           std::move(ticket), services, registry);
+                                           std::move(admission), services, registry);
   registry.add(session);
   asio::co_spawn(strand, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
 }

@@ -9,42 +9,17 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 
-#include "transportd/connectors/connection_limits.h"
-#include "transportd/connectors/serving_config.h"
-#include "transportd/delivery/maildir.h"
+#include "transportd/smtp/serving_config.h"
 #include "transportd/smtp/protocol.h"
-
-namespace transport::tracking {
-class TrackingLog;
-}
-namespace transport::protocol_log {
-class ProtocolLogWriter;
-}
+#include "transportd/smtp/session_services.h"
 
 namespace transport::smtp {
 
 class Session;
-
-// Long-lived services every session uses.
-struct SessionServices {
-  delivery::MaildirStore& mailboxes;  // DATA_DIR/mailboxes
-  asio::thread_pool& delivery_pool;   // fsync-heavy work happens here, never on an I/O thread
-  asio::thread_pool& auth_pool;       // password verification (argon2id, ~100 ms each), bounded
-  tracking::TrackingLog* tracking = nullptr;  // message tracking; null when off
-  protocol_log::ProtocolLogWriter* protocol_log = nullptr;  // for connectors at ProtocolLoggingLevel Verbose
-  std::filesystem::path spool_directory;  // DATA_DIR/spool: messages being received (delivery::SpoolFile)
-};
-
-// Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and
-// unknown users when RecipientValidationEnabled is off) are kept in this Maildir under
-// DATA_DIR/mailboxes/, delivered in the same all-or-nothing step as the rest. It is no address
-// (no '@'), so no mailbox can collide with it.
-inline constexpr const char* kUnroutableMaildir = "_unroutable";
 
 // Every live session, so that shutdown can reach them and wait for them.
 class SessionRegistry {
@@ -63,11 +38,18 @@ class SessionRegistry {
   std::unordered_map<Session*, std::shared_ptr<Session>> sessions_;  // O(1) removal of any session
 };
 
+// Whatever admitted a connection (the listener's connection limits) and is released when its session
+// ends: the session keeps it without knowing what it is.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+};
+
 // Starts a session for an accepted connection already matched to `connector` (which lives in
-// serving->config) and admitted by the connection limits.
-void start_session(asio::ip::tcp::socket socket, connectors::ServingConfigPtr serving,
+// serving->config) and admitted.
+void start_session(asio::ip::tcp::socket socket, ServingConfigPtr serving,
                    const store::ReceiveConnector& connector, SessionFacts facts,
-                   connectors::ConnectionLimits::Ticket ticket, SessionServices& services,
+                   std::unique_ptr<Admission> admission, SessionServices& services,
                    SessionRegistry& registry);
 
 }  // namespace transport::smtp

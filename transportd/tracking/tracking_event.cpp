@@ -6,19 +6,14 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "store/text_util.h"
+
 namespace transport::tracking {
 
 namespace {
 
 using std::chrono::system_clock;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
+using store::iequals;
 
 // Exactly `digits` decimal digits at text[at...]; nullopt otherwise.
 std::optional<int> digits_at(std::string_view text, std::size_t at, std::size_t digits) {

@@ -104,7 +104,7 @@ void start_tls(Protocol& p) {
 Step authenticate(Protocol& p, bool accepted = true) {
   const Step s = p.on_command("AUTH PLAIN " + plain("", "alice@example.com", "secret"));
   EXPECT_EQ(s.action, Action::verify_credentials);
-  return p.on_credentials_checked(accepted);
+  return p.on_credentials_checked(accepted ? CredentialCheck::accepted : CredentialCheck::rejected);
 }
 
 bool has_line(const std::string& text, const std::string& line) {
@@ -234,7 +234,7 @@ void run_table(const std::vector<Row>& rows) {
     const Step s = p.on_command(row.command);
     expect_reply(s, row.code, row.enhanced, row.command);
     EXPECT_EQ(s.action, row.action);
-    EXPECT_EQ(s.tarpit, row.tarpit);
+    EXPECT_EQ(s.held(), row.tarpit);
     EXPECT_EQ(p.state(), row.after);
   }
 }
@@ -311,11 +311,11 @@ TEST(SmtpAuth, PlainWithInitialResponse) {
   const Step s = t.p.on_command("AUTH PLAIN " + plain("", "alice@example.com", "secret"));
   EXPECT_EQ(s.reply.code, 0);
   EXPECT_EQ(s.action, Action::verify_credentials);
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   EXPECT_EQ(t.p.credentials().user, "alice@example.com");
   EXPECT_EQ(t.p.credentials().password, "secret");
   EXPECT_FALSE(t.p.authenticated());
-  const Step ok = t.p.on_credentials_checked(true);
+  const Step ok = t.p.on_credentials_checked(CredentialCheck::accepted);
   expect_reply(ok, 235, "2.7.0", "accepted");
   EXPECT_EQ(ok.reply.text, "Authentication successful");
   EXPECT_EQ(ok.action, kRead);
@@ -330,13 +330,13 @@ TEST(SmtpAuth, PlainWithChallenge) {
   const Step challenge = t.p.on_command("AUTH PLAIN");
   EXPECT_EQ(challenge.reply.code, 334);
   EXPECT_EQ(challenge.reply.text, "");
-  EXPECT_FALSE(challenge.tarpit);
+  EXPECT_FALSE(challenge.held());
   // The next line is the response, whatever it looks like.
   const Step s = t.p.on_command(plain("alice@example.com", "alice@example.com", "pw with spaces"));
   EXPECT_EQ(s.action, Action::verify_credentials);
   EXPECT_EQ(t.p.credentials().user, "alice@example.com");
   EXPECT_EQ(t.p.credentials().password, "pw with spaces");
-  EXPECT_EQ(t.p.on_credentials_checked(true).reply.code, 235);  // authzid equal to authcid: fine
+  EXPECT_EQ(t.p.on_credentials_checked(CredentialCheck::accepted).reply.code, 235);  // authzid equal to authcid: fine
 }
 
 TEST(SmtpAuth, PlainResponses) {
@@ -374,7 +374,7 @@ TEST(SmtpAuth, PlainResponses) {
     EXPECT_EQ(s.reply.code, c.code) << s.reply.text;
     EXPECT_EQ(s.reply.enhanced, c.enhanced);
     EXPECT_EQ(s.action, c.code == 0 ? Action::verify_credentials : kRead);
-    EXPECT_EQ(s.tarpit, c.code != 0);
+    EXPECT_EQ(s.held(), c.code != 0);
     if (c.code != 0) {
       // The exchange is over: the next line is a command again.
       EXPECT_TRUE(t.p.credentials().password.empty());
@@ -392,10 +392,10 @@ TEST(SmtpAuth, PlainAuthzidMismatchIsVerifiedThenRefused) {
     const Step s = t.p.on_command("AUTH PLAIN " + plain("bob@example.com", "alice@example.com", "secret"));
     ASSERT_EQ(s.action, Action::verify_credentials);
     EXPECT_EQ(t.p.credentials().user, "alice@example.com");
-    const Step verdict = t.p.on_credentials_checked(session_says);
+    const Step verdict = t.p.on_credentials_checked(session_says ? CredentialCheck::accepted : CredentialCheck::rejected);
     expect_reply(verdict, 535, "5.7.8", "authzid mismatch");
     EXPECT_EQ(verdict.reply.text, "Authentication credentials invalid");
-    EXPECT_TRUE(verdict.tarpit);
+    EXPECT_TRUE(verdict.held());
     EXPECT_FALSE(t.p.authenticated());
     // It counts as a failure, and the next attempt is judged on its own.
     EXPECT_EQ(authenticate(t.p).reply.code, 235);
@@ -403,7 +403,7 @@ TEST(SmtpAuth, PlainAuthzidMismatchIsVerifiedThenRefused) {
   // An authzid that names the authcid in another letter case is the same identity.
   TlsSession t;
   t.p.on_command("AUTH PLAIN " + plain("Alice@Example.com", "alice@example.com", "secret"));
-  EXPECT_EQ(t.p.on_credentials_checked(true).reply.code, 235);
+  EXPECT_EQ(t.p.on_credentials_checked(CredentialCheck::accepted).reply.code, 235);
 }
 
 TEST(SmtpAuth, Login) {
@@ -412,17 +412,17 @@ TEST(SmtpAuth, Login) {
     const Step user = t.p.on_command("AUTH LOGIN");
     EXPECT_EQ(user.reply.code, 334);
     EXPECT_EQ(user.reply.text, "VXNlcm5hbWU6");  // "Username:"
-    EXPECT_FALSE(user.tarpit);
+    EXPECT_FALSE(user.held());
     const Step password = t.p.on_command(base64("alice@example.com"));
     EXPECT_EQ(password.reply.code, 334);
     EXPECT_EQ(password.reply.text, "UGFzc3dvcmQ6");  // "Password:"
-    EXPECT_FALSE(password.tarpit);
+    EXPECT_FALSE(password.held());
     const Step s = t.p.on_command(base64("secret"));
     EXPECT_EQ(s.reply.code, 0);
     EXPECT_EQ(s.action, Action::verify_credentials);
     EXPECT_EQ(t.p.credentials().user, "alice@example.com");
     EXPECT_EQ(t.p.credentials().password, "secret");
-    EXPECT_EQ(t.p.on_credentials_checked(true).reply.code, 235);
+    EXPECT_EQ(t.p.on_credentials_checked(CredentialCheck::accepted).reply.code, 235);
     EXPECT_TRUE(t.p.authenticated());
   }
   {
@@ -435,7 +435,7 @@ TEST(SmtpAuth, Login) {
     EXPECT_EQ(s.action, Action::verify_credentials);
     EXPECT_EQ(t.p.credentials().user, "alice@example.com");
     EXPECT_EQ(t.p.credentials().password, "secret");
-    expect_reply(t.p.on_credentials_checked(false), 535, "5.7.8", "wrong password");
+    expect_reply(t.p.on_credentials_checked(CredentialCheck::rejected), 535, "5.7.8", "wrong password");
     EXPECT_TRUE(t.p.credentials().password.empty());
   }
   {
@@ -470,7 +470,7 @@ TEST(SmtpAuth, Cancel) {
     expect_reply(s, 501, "5.0.0", "cancel");
     EXPECT_EQ(s.reply.text, "Authentication cancelled");
     EXPECT_EQ(s.action, kRead);
-    EXPECT_TRUE(s.tarpit);
+    EXPECT_TRUE(s.held());
     EXPECT_FALSE(t.p.authenticated());
     EXPECT_TRUE(t.p.credentials().user.empty());
     EXPECT_EQ(t.p.on_command("NOOP").reply.code, 250);
@@ -508,7 +508,7 @@ TEST(SmtpAuth, AuthenticatedSessionIsNeverTarpitted) {
   for (const Case& c : cases) {
     const Step s = t.p.on_command(c.command);
     expect_reply(s, c.code, c.enhanced, c.command);
-    EXPECT_FALSE(s.tarpit) << c.command;
+    EXPECT_FALSE(s.held()) << c.command;
   }
   // And EHLO/RSET keep the identity (RFC 4954).
   t.p.on_command("RSET");
@@ -528,7 +528,7 @@ TEST(SmtpAuth, RelayRefusedForEverybody) {
     const Step s = t.p.on_command("RCPT TO:<victim@elsewhere.example>");
     expect_reply(s, 550, "5.7.1", "relay");
     EXPECT_EQ(s.reply.text, text);
-    EXPECT_EQ(s.tarpit, !authenticated);
+    EXPECT_EQ(s.held(), !authenticated);
   }
 }
 
@@ -552,12 +552,12 @@ TEST(SmtpAuth, TrustedConnectorMayRelayButNothingRoutesYet) {
   expect_reply(s, 550, "5.4.4", "relay from a trusted connector");
   EXPECT_EQ(s.reply.text, "Unable to route: no send connector serves this domain");
   EXPECT_EQ(s.refusal, RecipientRefusal::no_route);
-  EXPECT_FALSE(s.tarpit);  // authenticated: never held
+  EXPECT_FALSE(s.held());  // authenticated: never held
   // Its own domains are served as for anyone: the mailbox, and the directory still says who is unknown.
   expect_reply(p.on_command("RCPT TO:<alice@example.com>"), 250, "2.1.5", "local recipient");
   s = p.on_command("RCPT TO:<nobody@example.com>");
   expect_reply(s, 550, "5.1.1", "unknown local recipient");
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   ASSERT_EQ(p.envelope().recipients.size(), 1u);
 
   // Connectors without ExternalAuthoritative grant nothing.
@@ -589,13 +589,13 @@ TEST(SmtpAuth, LogonFailures) {
       // must not tell them apart.
       const std::string user = refused % 2 == 0 ? "alice@example.com" : "nobody@example.com";
       ASSERT_EQ(p.on_command("AUTH PLAIN " + plain("", user, "wrong")).action, Action::verify_credentials);
-      const Step s = p.on_credentials_checked(false);
+      const Step s = p.on_credentials_checked(CredentialCheck::rejected);
       EXPECT_TRUE(p.credentials().password.empty());
       if (s.reply.code == 421) {
         EXPECT_EQ(s.reply.enhanced, "4.7.0");
         EXPECT_EQ(s.reply.text, "Too many authentication failures");
         EXPECT_EQ(s.action, Action::close);
-        EXPECT_FALSE(s.tarpit);
+        EXPECT_FALSE(s.held());
         EXPECT_EQ(p.state(), State::closed);
         EXPECT_EQ(p.on_command("NOOP").action, Action::close);
         break;
@@ -603,7 +603,7 @@ TEST(SmtpAuth, LogonFailures) {
       expect_reply(s, 535, "5.7.8", "failure " + std::to_string(refused + 1));
       EXPECT_EQ(s.reply.text, "Authentication credentials invalid");
       EXPECT_EQ(s.action, kRead);
-      EXPECT_TRUE(s.tarpit);
+      EXPECT_TRUE(s.held());
       EXPECT_FALSE(p.authenticated());
     }
     EXPECT_EQ(refused, c.refused_before_close == -1 ? 20 : c.refused_before_close);
@@ -623,7 +623,7 @@ TEST(SmtpAuth, NoTarpitWhenIntervalIsZero) {
   server.connector.tarpit_interval = store::TimeSpan::from_seconds(0);
   Protocol p = server.protocol();
   start_tls(p);
-  EXPECT_FALSE(authenticate(p, false).tarpit);
+  EXPECT_FALSE(authenticate(p, false).held());
 }
 
 TEST(SmtpAuth, TlsStartedResetsTheSession) {
@@ -637,7 +637,7 @@ TEST(SmtpAuth, TlsStartedResetsTheSession) {
   const Step started = p.on_tls_started();
   EXPECT_EQ(started.reply.code, 0);
   EXPECT_EQ(started.action, kRead);
-  EXPECT_FALSE(started.tarpit);
+  EXPECT_FALSE(started.held());
   EXPECT_TRUE(p.facts().tls);
   EXPECT_EQ(p.state(), State::greeted);
   EXPECT_EQ(p.helo_name(), "");
@@ -650,7 +650,7 @@ TEST(SmtpAuth, TlsStartedResetsTheSession) {
   expect_reply(p.on_command("AUTH PLAIN"), 503, "5.5.1", "AUTH before EHLO");
   const Step ehlo = p.on_command("EHLO second.example");
   ASSERT_EQ(ehlo.reply.code, 250);
-  EXPECT_FALSE(ehlo.tarpit);
+  EXPECT_FALSE(ehlo.held());
   EXPECT_FALSE(has_line(ehlo.reply.text, "STARTTLS"));
   EXPECT_TRUE(has_line(ehlo.reply.text, "AUTH PLAIN LOGIN"));
   EXPECT_EQ(p.helo_name(), "second.example");
@@ -687,7 +687,7 @@ TEST(SmtpAuth, ConnectorAuthenticationSurvivesTls) {
   EXPECT_EQ(p.on_command("MAIL FROM:<a@partner.example>").reply.code, 250);
   const Step s = p.on_command("RCPT TO:<nobody@example.com>");
   EXPECT_EQ(s.reply.code, 550);
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
 }
 
 TEST(SmtpAuth, RequireTls) {
@@ -698,7 +698,7 @@ TEST(SmtpAuth, RequireTls) {
   const Step s = p.on_command("MAIL FROM:<a@client.example>");
   expect_reply(s, 530, "5.7.0", "MAIL before STARTTLS");
   EXPECT_EQ(s.reply.text, "Must issue a STARTTLS command first");
-  EXPECT_TRUE(s.tarpit);
+  EXPECT_TRUE(s.held());
   EXPECT_EQ(s.action, kRead);
   EXPECT_EQ(p.state(), State::ready);
   ASSERT_EQ(p.on_command("STARTTLS").action, Action::start_tls);
@@ -715,7 +715,7 @@ TEST(SmtpAuth, RequireTls) {
   q.on_command("EHLO client.example");
   const Step refused = q.on_command("MAIL FROM:<a@client.example>");
   EXPECT_EQ(refused.reply.code, 530);
-  EXPECT_FALSE(refused.tarpit);
+  EXPECT_FALSE(refused.held());
 }
 
 TEST(SmtpAuth, WithoutAnonymousUsers) {
@@ -727,7 +727,7 @@ TEST(SmtpAuth, WithoutAnonymousUsers) {
     const Step s = p.on_command("MAIL FROM:<a@client.example>");
     expect_reply(s, 530, "5.7.1", "anonymous MAIL");
     EXPECT_EQ(s.reply.text, "Client was not authenticated");
-    EXPECT_TRUE(s.tarpit);
+    EXPECT_TRUE(s.held());
     EXPECT_EQ(s.action, kRead);
     EXPECT_EQ(p.state(), State::ready);
   }
@@ -753,6 +753,24 @@ TEST(SmtpAuth, WithoutAnonymousUsers) {
   Protocol stranger = trusted.protocol(false);
   stranger.on_command("EHLO client.example");
   EXPECT_EQ(stranger.on_command("MAIL FROM:<a@client.example>").reply.code, 530);
+}
+
+// Password guessing is an offence of its own kind (DESIGN §10): a wrong password is reported, and a
+// client locked out gets a temporary, held 454 whatever its password, without a verification.
+TEST(SmtpAuth, FailuresAreReportedAndALockedOutClientGetsAHeld454) {
+  TlsSession t;
+  t.server.connector.tarpit_interval = store::TimeSpan::from_seconds(2);
+  const Step wrong = authenticate(t.p, false);
+  expect_reply(wrong, 535, "5.7.8", "wrong password");
+  EXPECT_EQ(wrong.source_event, reputation::Event::auth_failure);
+
+  t.p.on_command("AUTH PLAIN " + plain("", "alice@example.com", "secret"));
+  const Step locked = t.p.on_credentials_checked(CredentialCheck::locked_out);
+  expect_reply(locked, 454, "4.7.0", "locked out");
+  EXPECT_EQ(locked.hold, std::chrono::seconds(2));
+  EXPECT_FALSE(locked.source_event.has_value()) << "nothing was guessed: no new offence";
+  EXPECT_FALSE(t.p.authenticated());
+  EXPECT_EQ(authenticate(t.p, true).reply.code, 235) << "the lockout ends; the right password then works";
 }
 
 }  // namespace

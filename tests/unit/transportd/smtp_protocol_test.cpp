@@ -128,7 +128,7 @@ void run_table(const Server& server, const std::vector<Row>& rows) {
     EXPECT_EQ(s.reply.code, row.code) << s.reply.text;
     EXPECT_EQ(s.reply.enhanced, row.enhanced);
     EXPECT_EQ(s.action, row.action);
-    EXPECT_EQ(s.tarpit, row.tarpit);
+    EXPECT_EQ(s.held(), row.tarpit);
     EXPECT_EQ(p.state(), row.after);
   }
 }
@@ -222,7 +222,7 @@ TEST(SmtpProtocol, NulInCommandLine) {
   EXPECT_EQ(s.reply.code, 500);
   EXPECT_EQ(s.reply.enhanced, "5.5.2");
   EXPECT_NE(s.reply.text.find("NUL"), std::string::npos);
-  EXPECT_TRUE(s.tarpit);
+  EXPECT_TRUE(s.held());
   EXPECT_EQ(p.state(), State::ready);
 }
 
@@ -343,7 +343,7 @@ TEST(SmtpProtocol, MailSyntax) {
     const Step s = p.on_command(c.command);
     EXPECT_EQ(s.reply.code, c.code) << c.command << ": " << s.reply.text;
     EXPECT_EQ(s.reply.enhanced, c.enhanced) << c.command;
-    EXPECT_EQ(s.tarpit, c.code >= 500) << c.command;
+    EXPECT_EQ(s.held(), c.code >= 500) << c.command;
     EXPECT_EQ(p.state(), c.code == 250 ? State::mail : State::ready) << c.command;
   }
 }
@@ -461,7 +461,7 @@ TEST(SmtpProtocol, MaxRecipientsPerMessage) {
   Step s = p.on_command("RCPT TO:<user200@relay.example>");
   EXPECT_EQ(s.reply.code, 452);
   EXPECT_EQ(s.reply.enhanced, "4.5.3");
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   // Also for a recipient that would have been refused, and for a mailbox already accepted.
   EXPECT_EQ(p.on_command("RCPT TO:<nobody@example.com>").reply.code, 452);
   EXPECT_EQ(p.on_command("RCPT TO:<user0@relay.example>").reply.code, 452);
@@ -506,7 +506,7 @@ TEST(SmtpProtocol, TarpitTable) {
     reach(p, c.stage);
     const Step s = p.on_command(c.command);
     EXPECT_EQ(s.reply.code, c.code) << c.command;
-    EXPECT_EQ(s.tarpit, c.tarpit) << c.command << " authenticated=" << c.authenticated
+    EXPECT_EQ(s.held(), c.tarpit) << c.command << " authenticated=" << c.authenticated
                                   << " interval=" << c.interval;
   }
 
@@ -517,12 +517,12 @@ TEST(SmtpProtocol, TarpitTable) {
   reach(p, Stage::recipients);
   const Step too_many = p.on_command("RCPT TO:<nobody@example.com>");
   EXPECT_EQ(too_many.reply.code, 452);
-  EXPECT_FALSE(too_many.tarpit);
+  EXPECT_FALSE(too_many.held());
   ASSERT_EQ(p.on_command("DATA").action, Action::read_data);
   p.on_message(BodyOutcome::complete, 1);
   const Step failed = p.on_delivered(DeliveryOutcome::failed);
   EXPECT_EQ(failed.reply.code, 451);
-  EXPECT_FALSE(failed.tarpit);
+  EXPECT_FALSE(failed.held());
 
 }
 
@@ -546,7 +546,7 @@ TEST(SmtpProtocol, MaxProtocolErrorsDefault) {
   EXPECT_EQ(s.reply.code, 421);
   EXPECT_EQ(s.reply.enhanced, "4.7.0");
   EXPECT_EQ(s.action, Action::close);
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   EXPECT_EQ(p.state(), State::closed);
   EXPECT_FALSE(p.in_message());
   const Step after = p.on_command("NOOP");
@@ -569,11 +569,11 @@ TEST(SmtpProtocol, MaxProtocolErrorsLimits) {
       const Step s = p.on_command("BOGUS");
       if (s.reply.code == 421) {
         EXPECT_EQ(s.action, Action::close);
-        EXPECT_FALSE(s.tarpit);
+        EXPECT_FALSE(s.held());
         break;
       }
       ASSERT_EQ(s.reply.code, 500);
-      EXPECT_TRUE(s.tarpit);
+      EXPECT_TRUE(s.held());
     }
     EXPECT_EQ(answered, c.errors_answered == -1 ? 1000 : c.errors_answered);
   }
@@ -592,7 +592,7 @@ TEST(SmtpProtocol, DataMessage) {
   const Step received = p.on_message(BodyOutcome::complete, 1234);
   EXPECT_EQ(received.reply.code, 0);
   EXPECT_EQ(received.action, Action::deliver);
-  EXPECT_FALSE(received.tarpit);
+  EXPECT_FALSE(received.held());
   EXPECT_TRUE(p.in_message());
   EXPECT_EQ(p.envelope().recipients.size(), 1u);  // still there for the delivery
   const Step done = p.on_delivered(DeliveryOutcome::delivered);
@@ -614,7 +614,7 @@ TEST(SmtpProtocol, DeliveryFailure) {
   const Step s = p.on_delivered(DeliveryOutcome::failed);
   EXPECT_EQ(s.reply.code, 451);
   EXPECT_EQ(s.reply.enhanced, "4.3.0");
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   EXPECT_EQ(p.state(), State::ready);
   EXPECT_FALSE(p.in_message());
   EXPECT_TRUE(p.envelope().recipients.empty());
@@ -648,7 +648,7 @@ TEST(SmtpProtocol, BodyOutcomes) {
     EXPECT_EQ(s.reply.code, c.code) << static_cast<int>(c.outcome);
     EXPECT_EQ(s.reply.enhanced, c.enhanced) << static_cast<int>(c.outcome);
     EXPECT_EQ(s.action, c.action) << static_cast<int>(c.outcome);
-    EXPECT_EQ(s.tarpit, c.code >= 500) << static_cast<int>(c.outcome);
+    EXPECT_EQ(s.held(), c.code >= 500) << static_cast<int>(c.outcome);
     if (c.action != Action::deliver) {
       EXPECT_EQ(p.state(), State::ready);
       EXPECT_FALSE(p.in_message());
@@ -741,7 +741,7 @@ TEST(SmtpProtocol, BdatRefusals) {
     EXPECT_EQ(reply.reply.code, c.code) << reply.reply.text;
     EXPECT_EQ(reply.reply.enhanced, c.enhanced);
     EXPECT_EQ(reply.action, kRead);
-    EXPECT_TRUE(reply.tarpit);
+    EXPECT_TRUE(reply.held());
     EXPECT_FALSE(p.in_message());
   }
 }
@@ -894,7 +894,7 @@ TEST(SmtpProtocol, Smtputf8Transaction) {
   EXPECT_EQ(s.reply.enhanced, "5.6.7");
   EXPECT_EQ(s.refusal, RecipientRefusal::syntax);
   EXPECT_EQ(s.recipient, "j\xc3\xb6rg@example.com");
-  EXPECT_TRUE(s.tarpit);
+  EXPECT_TRUE(s.held());
 
   // Without 8BITMIME there is no SMTPUTF8 either.
   server.connector.eight_bit_mime_enabled = false;
@@ -918,7 +918,7 @@ TEST(SmtpProtocol, PostmasterWithoutDomain) {
     const Step s = p.on_command(command);
     EXPECT_EQ(s.reply.code, 250) << command << ": " << s.reply.text;
     EXPECT_EQ(s.reply.enhanced, "2.1.5") << command;
-    EXPECT_FALSE(s.tarpit) << command;
+    EXPECT_FALSE(s.held()) << command;
     EXPECT_EQ(s.refusal, RecipientRefusal::none) << command;
   }
   // One copy for the mailbox, however it was named.
@@ -1021,7 +1021,7 @@ TEST(SmtpProtocol, CertificatePairThatDoesNotLoadStopsStarttls) {
   EXPECT_EQ(s.reply.code, 454);
   EXPECT_EQ(s.reply.enhanced, "4.7.0");
   EXPECT_EQ(s.action, Action::read_command);
-  EXPECT_FALSE(s.tarpit);
+  EXPECT_FALSE(s.held());
   // Without RequireTLS the session goes on in the clear.
   EXPECT_EQ(broken.on_command("MAIL FROM:<a@example.org>").reply.code, 250);
 

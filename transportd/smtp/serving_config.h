@@ -14,7 +14,7 @@ namespace asio::ssl {
 class context;
 }
 
-namespace transport::connectors {
+namespace transport::smtp {
 
 using TlsContexts = std::unordered_map<std::int64_t, std::shared_ptr<asio::ssl::context>>;
 using TlsProblems = std::unordered_map<std::int64_t, std::string>;
@@ -26,7 +26,7 @@ struct ServingConfig {
         tls_contexts(std::move(contexts)),
         tls_problems(std::move(problems)) {}
   store::ConfigurationPtr config;
-  smtp::RecipientIndex recipients;  // points into *config
+  RecipientIndex recipients;  // points into *config
   // By connector id, for connectors with Tls in AuthMechanism whose certificate pair loaded. Checked
   // against the files on every change (reloaded when a file changed), so replacing the files and
   // touching the connector reloads them.
@@ -48,4 +48,4 @@ struct ServingConfig {
 
 using ServingConfigPtr = std::shared_ptr<const ServingConfig>;
 
-}  // namespace transport::connectors
+}  // namespace transport::smtp
