@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <thread>
 
@@ -30,6 +33,7 @@
 #include "transportd/observability/connector_metrics.h"
 #include "transportd/observability/health.h"
 #include "transportd/observability/metrics_server.h"
+#include "transportd/observability/reputation_report.h"
 #include "transportd/observability/version.h"
 #include "transportd/protocol_log/protocol_log.h"
 #include "transportd/reputation/local_source_reputation.h"
@@ -223,6 +227,17 @@ int run(const Options& options) {
     });
     log::info("transportd", "metrics on http://" + options.metrics_listen + "/metrics");
   }
+  // Changes that decay alone makes to the harvest defence's records reach the log and the gauges.
+  asio::steady_timer reputation_timer(io);
+  std::function<void()> report_reputation = [&] {
+    reputation_timer.expires_after(std::chrono::seconds(10));
+    reputation_timer.async_wait([&](std::error_code ec) {
+      if (ec) return;
+      observability::report_reputation_changes(*source_reputation);
+      report_reputation();
+    });
+  };
+  report_reputation();
   log::info("transportd", "ready: admin API on unix:" + socket_path.string() + ", data in " +
                               options.data_dir.string() + ", " +
                               std::to_string(configuration.snapshot()->connectors.size()) + " receive connector(s)");
@@ -233,6 +248,7 @@ int run(const Options& options) {
   admin_server.stop(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));
+  asio::post(io, [&reputation_timer] { reputation_timer.cancel(); });
   work.reset();
   io.stop();
   for (auto& thread : io_threads) thread.join();

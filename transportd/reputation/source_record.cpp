@@ -23,8 +23,16 @@ Thresholds thresholds_from(const store::HarvestDefenceConfig& config, std::int64
   return t;
 }
 
-// `at_least(count, limit * scale)` for a clause that is on.
-bool reaches(float count, float limit, float scale) { return limit > 0 && count >= limit * scale; }
+// A count is a decayed sum of whole events: three events a few seconds apart add up to a little under
+// 3, so a threshold is reached by the nearest whole number of events (within half an event). The
+// hysteresis (scale < 1) compares plainly: it is where decay is meant to show.
+constexpr float kHalfEvent = 0.5f;
+
+// Whether a clause that is on holds: `count` reaches `limit * scale`.
+bool reaches(float count, float limit, float scale) {
+  if (limit <= 0) return false;
+  return scale >= 1.0f ? count + kHalfEvent >= limit : count >= limit * scale;
+}
 
 bool discredits(const SourceRecord& r, const Thresholds& t, float scale) {
   if (reaches(r.abandoned, t.discredit_abandoned, scale)) return true;
@@ -119,7 +127,7 @@ void SourceRecord::apply(Event event, std::uint32_t count, Seconds now, const Sc
   // lengthen it. Each lockout doubles the next while its decayed weight is at least one half (about a
   // HalfLife), up to a day.
   if (event == Event::auth_failure && address && scoring.auth_failure_threshold > 0 && auth_locked_until <= now &&
-      auth_failures >= scoring.auth_failure_threshold) {
+      auth_failures + kHalfEvent >= scoring.auth_failure_threshold) {
     const auto doublings = static_cast<std::uint32_t>(std::floor(lockouts + 0.5f));
     std::uint64_t lock = scoring.auth_lockout;
     for (std::uint32_t i = 0; i < doublings && lock < kMaxAuthLockout; ++i) lock *= 2;

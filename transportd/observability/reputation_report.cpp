@@ -1,0 +1,21 @@
+// Reports the reputation's decay-driven state changes.
+#include "transportd/observability/reputation_report.h"
+
+#include <string>
+
+#include "transportd/log.h"
+#include "transportd/observability/connector_metrics.h"
+
+namespace transport::observability {
+
+void report_reputation_changes(reputation::SourceReputation& reputation) {
+  for (const reputation::StateChange& change : reputation.take_decay_changes()) {
+    log::info("harvest", "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
+                             " (was " + std::string(reputation::standing_name(change.from)) + "): its counts decayed");
+    count_source_state_change(reputation::standing_name(change.to));
+  }
+  const reputation::SourceReputation::Counts counts = reputation.counts();
+  set_sources_by_state(counts.clean, counts.suspect, counts.discredited);
+}
+
+}  // namespace transport::observability
