@@ -207,6 +207,17 @@ class ImpatientHarvesterTest(HarvestDefenceTestCase):
             first.close()
             second.close()
 
+        # A further offence while Discredited doubles the interval per Level: the banner waits longer.
+        self.wait_for_no_sessions()
+        self.hang_up_during_held_replies(source)
+        wait_until(lambda: int(self.record(source)["Level"]) >= 1, STATE_DEADLINE, "the Level to rise")
+        row = self.record(source)
+        interval = min(2 ** int(row["Level"]), 600)
+        self.assertEqual(row["CurrentInterval"], "%02d:%02d:%02d" % (interval // 3600, interval // 60 % 60, interval % 60), row)
+        c, banner = self.connect(source)
+        with c:
+            self.assertGreaterEqual(banner, interval - 0.1, "the banner at Level %s" % row["Level"])
+
 
 class PrefixTest(HarvestDefenceTestCase):
     def test_addresses_of_one_slash24_sharing_the_abuse_are_one_source(self):
