@@ -272,8 +272,8 @@ def targets(figs, cfg, memory):
             a, b = off["discovered_per_source"], on["discovered_per_source"]
             ratio = (a / b) if b else None
             note = ""
-            if a < 100:
-                note = " (defence off found fewer than 100 in this run, so a 100× reduction can only show as 0)"
+            if b == 0 and a < 100:  # "none" is all a run can show then: 100× below a < 100 is under one
+                note = " (defence off found fewer than 100 per source in this run, so a 100× reduction shows as none)"
             out.append({"target": "≥ 100× fewer valid addresses discovered per source than defence off, %s, %d source%s" % (
                 "patient" if patient else "impatient", n, "s" if n > 1 else ""),
                 "figures": "off %.2f, on %.2f per source: %s%s" % (a, b, ("%.1f×" % ratio) if ratio else "none found with the defence on", note),
