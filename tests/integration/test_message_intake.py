@@ -177,7 +177,10 @@ class ReplyTimingTest(IntakeTestCase):
         self.assertLess(arrivals[2][1], 1 + margin)
         self.assertGreater(arrivals[3][1], 1.95)
         self.assertLess(arrivals[3][1], 2 + margin)
-        self.assertLess(arrivals[4][1] - arrivals[3][1], margin)
+        # Two refusals outnumbering one acceptance make the session's timing uniform (DESIGN §10): the
+        # last 250 is held as long as a 550 would be.
+        self.assertGreater(arrivals[4][1], 2.95)
+        self.assertLess(arrivals[4][1], 3 + margin)
 
 
 class TraceAndTlsTest(IntakeTestCase):

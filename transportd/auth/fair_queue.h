@@ -1,6 +1,8 @@
 // FairQueue: pending jobs per source, served round-robin across sources and FIFO within one, so a
-// source that queues many jobs (a password guesser) cannot delay another's (DESIGN §10). Pure: no
-// threads, no locking; PasswordVerifier is its thread-safe shell.
+// source that queues many jobs (a password guesser) cannot delay another's (DESIGN §10). A source that
+// had nothing waiting goes before those that already had a turn (as in start-time fair queueing): a
+// legitimate AUTH waits for the jobs running, not for another turn of the guessers. Pure: no threads,
+// no locking; PasswordVerifier is its thread-safe shell.
 #pragma once
 
 #include <cstddef>
@@ -42,17 +44,19 @@ class FairQueue {
     auto [it, added] = sources_.try_emplace(source);
     if (!added && it->second.size() >= max_queued_per_source_) return Admission::refused_source_full;
     it->second.push_back(std::move(job));
-    if (added) turn_order_.push_back(it);
+    if (added) newcomers_.push_back(it);
     ++size_;
     return Admission::queued;
   }
 
-  // The next job: the oldest of the source whose turn it is. That source, if it has more, goes to
-  // the back of the turn order; one with none left is forgotten, and rejoins at the back.
+  // The next job: the oldest of the source whose turn it is, newcomers first. That source, if it has
+  // more, goes to the back of the turn order; one with none left is forgotten, and comes back as a
+  // newcomer.
   std::optional<Job> pop() {
-    if (turn_order_.empty()) return std::nullopt;
-    const auto source = turn_order_.front();
-    turn_order_.pop_front();
+    auto& order = newcomers_.empty() ? turn_order_ : newcomers_;
+    if (order.empty()) return std::nullopt;
+    const auto source = order.front();
+    order.pop_front();
     std::optional<Job> job(std::move(source->second.front()));
     source->second.pop_front();
     --size_;
@@ -78,7 +82,9 @@ class FairQueue {
 
   std::size_t max_queued_per_source_;
   Sources sources_;                               // only sources with jobs waiting
-  std::deque<typename Sources::iterator> turn_order_;  // each waiting source once; front is next
+  // Each waiting source is in one of these, once; front is next.
+  std::deque<typename Sources::iterator> newcomers_;   // had nothing waiting when their job came
+  std::deque<typename Sources::iterator> turn_order_;  // have had a turn and have more waiting
   std::size_t size_ = 0;
 };
 

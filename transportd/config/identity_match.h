@@ -6,9 +6,6 @@
 
 namespace transport::config {
 
-// Glob match, case-insensitive: '*' any run of characters, '?' one character.
-bool glob_match(std::string_view pattern, std::string_view text);
-
 // Whether `pattern` names the object whose identity is "host\name" (or just `name` when host is
 // empty). "HOST\pattern" is matched against the whole identity, a bare pattern against the name.
 bool identity_matches(std::string_view pattern, std::string_view host, std::string_view name);

@@ -16,27 +16,6 @@ bool glob_character(char c) {
          c == '?';
 }
 
-// Iterative glob with one backtrack point: linear in practice, never exponential.
-bool glob_matches(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 // The text as it can be shown back: bytes outside printable ASCII as \xNN.
 std::string shown(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -101,7 +80,7 @@ bool SourceFilter::matches(const SourceKey& key, std::string_view source) const 
     case Kind::all: return true;
     case Kind::block:
       return key.family == family_ && first_value(key) >= first_ && last_value(key) <= last_;
-    case Kind::glob: return glob_matches(text, source);
+    case Kind::glob: return store::glob_match(text, source);
   }
   return false;
 }

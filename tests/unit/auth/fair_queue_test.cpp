@@ -30,6 +30,20 @@ TEST(FairQueue, EmptyQueueHasNothingToPop) {
   EXPECT_EQ(queue.pop(), std::nullopt);
 }
 
+// A source with nothing waiting goes before sources that already had their turn: a legitimate AUTH
+// waits for the hashes running, not for one more of each guesser's.
+TEST(FairQueue, ANewcomerGoesBeforeSourcesThatHadATurn) {
+  FairQueue<std::string> queue(8);
+  for (const char* job : {"a1", "a2", "a3"}) ASSERT_EQ(push(queue, kA, job), Admission::queued);
+  ASSERT_EQ(push(queue, kB, "b1"), Admission::queued);
+  ASSERT_EQ(queue.pop(), "a1");
+  ASSERT_EQ(queue.pop(), "b1");  // b arrived while a waited: both newcomers, in order of arrival
+  ASSERT_EQ(push(queue, kC, "c1"), Admission::queued);
+  EXPECT_EQ(queue.pop(), "c1") << "c had nothing waiting; a already had its turn";
+  ASSERT_EQ(push(queue, kB, "b2"), Admission::queued);
+  EXPECT_EQ(drain(queue), (std::vector<std::string>{"b2", "a2", "a3"}));
+}
+
 TEST(FairQueue, ServesSourcesInTurnOneJobEach) {
   FairQueue<std::string> queue(8);
   for (const char* job : {"a1", "a2", "a3", "a4"}) ASSERT_EQ(push(queue, kA, job), Admission::queued);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/text_util.h"
+
 namespace transport::config {
 namespace {
 
@@ -36,7 +38,7 @@ TEST(IdentityMatch, Table) {
 
 TEST(IdentityMatch, PathologicalPatternStaysFast) {
   std::string text(5000, 'a');
-  EXPECT_FALSE(glob_match("*a*a*a*a*a*a*a*a*b", text));
+  EXPECT_FALSE(store::glob_match("*a*a*a*a*a*a*a*a*b", text));
 }
 
 }  // namespace
