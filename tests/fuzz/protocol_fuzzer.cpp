@@ -18,8 +18,10 @@
 //    stray CR or LF; a code 0 only where the contract allows it (BDAT, deliver, verify, after STARTTLS,
 //    and once closed).
 //  - tarpit: only for an unauthenticated session, a non-zero TarpitInterval and a 5xx (or VRFY/EXPN's
-//    252); and every 5xx to an unauthenticated session is tarpitted (the product's promise); 334 and
-//    4xx never.
+//    252), or any RCPT verdict of a session whose refusals outnumbered its acceptances after two
+//    (uniform timing, decided before the verdict); always TarpitInterval long (the source is Clean);
+//    and every 5xx to an unauthenticated session is tarpitted (the product's promise); 334 and 4xx
+//    other than a uniform RCPT verdict never.
 //  - actions: close leaves the state closed, and a closed protocol answers nothing more; read_data
 //    comes with 354 from the recipients state; start_tls with 220 outside TLS; a SASL response is
 //    expected only right after a 334.
@@ -305,13 +307,21 @@ class Driver {
                    "enhanced code of another class or malformed: " + what());
       }
     }
-    // The tarpit.
+    // The tarpit, and the session's own uniform timing (its source is Clean here): decided on the
+    // evidence before this step, so a RCPT verdict is held exactly when a refusal would have been.
     const bool tarpit_on = setup_.connector.tarpit_interval.seconds() > 0;
+    const bool uniform_before = uniform_timing_;
+    uniform_timing_ = protocol_.uniform_timing();
     if (step.held()) {
-      FUZZ_CHECK(!authenticated && tarpit_on && (code >= 500 || code == 252), "tarpitted: " + what());
+      FUZZ_CHECK(!authenticated && tarpit_on &&
+                     (code >= 500 || code == 252 || (step.answers_rcpt && uniform_before)),
+                 "tarpitted: " + what());
+      FUZZ_CHECK(step.hold == setup_.connector.tarpit_interval.value(), "held for another interval: " + what());
     }
     if (code >= 500 && !authenticated && tarpit_on)
       FUZZ_CHECK(step.held(), "a 5xx to an anonymous client not tarpitted: " + what());
+    if (step.answers_rcpt && uniform_before && !authenticated && tarpit_on)
+      FUZZ_CHECK(step.held(), "a RCPT verdict of a uniform session not held: " + what());
     // Actions.
     switch (step.action) {
       case Action::close:
@@ -400,6 +410,7 @@ class Driver {
   std::string_view last_line_;
   static constexpr std::string_view kTrace = "Received: by fuzz\r\n";
   MessageIntake intake_;
+  bool uniform_timing_ = false;  // the protocol's uniform_timing() after the last step
   std::uint64_t message_octets_ = 0;  // octets the client sent as this message's body or chunks
   bool last_was_334_ = false;
   std::int64_t protocol_errors_ = 0;

@@ -2,6 +2,7 @@
 // state machine over strings. The replies' codes follow RFC 5321 and RFC 3463; their texts are ours.
 #include "transportd/smtp/protocol.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "store/mailbox.h"
@@ -14,6 +15,9 @@ namespace transport::smtp {
 namespace {
 
 using store::iequals;
+
+// The shortest hold of an AUTH refused without verification (see on_credentials_checked).
+constexpr std::chrono::seconds kLeastAuthRefusalHold{1};
 
 Reply reply(int code, std::string_view enhanced, std::string_view text) {
   return Reply{code, std::string(enhanced), std::string(text)};
@@ -673,9 +677,12 @@ Step Protocol::on_credentials_checked(CredentialCheck check) {
     return finish(std::move(s));
   }
   if (check == CredentialCheck::locked_out) {
-    // Temporary, and held like a refusal: the lockout ends, and guessing through it costs time.
-    return finish(step(reply(454, "4.7.0", "Temporary authentication failure, try again later")),
-                  true);
+    // Temporary, and held like a refusal: the lockout ends, and guessing through it costs time. Held
+    // at least a second even where nothing else is (TarpitInterval 00:00:00): a refusal that costs
+    // nothing invites a guesser to spin on it.
+    Step s = finish(step(reply(454, "4.7.0", "Temporary authentication failure, try again later")), true);
+    if (s.reply.code == 454) s.hold = std::max(s.hold, kLeastAuthRefusalHold);
+    return s;
   }
   // The same words whether the user exists or not.
   Step s = step(reply(535, "5.7.8", "Authentication credentials invalid"));

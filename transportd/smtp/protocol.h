@@ -178,7 +178,8 @@ class Protocol {
   // After verify_credentials: what the session found.
   // Accepted: 235 2.7.0 and the session is authenticated (no reply is held from then on).
   // Rejected: 535 5.7.8, the same reply whether the user exists or not; a source event auth_failure.
-  // Locked out: 454 4.7.0, held like a refusal, whatever the password. Both count as logon failures: the
+  // Locked out: 454 4.7.0, held like a refusal (at least a second, even on a connector without a
+  // tarpit), whatever the password. Both count as logon failures: the
   // one after the connector's MaxLogonFailures (0: never) is 421 4.7.0 with close instead.
   Step on_credentials_checked(CredentialCheck check);
   // Timeouts and shutdown, decided by the session's watchdog: the reply to send before closing.

@@ -773,5 +773,14 @@ TEST(SmtpAuth, FailuresAreReportedAndALockedOutClientGetsAHeld454) {
   EXPECT_EQ(authenticate(t.p, true).reply.code, 235) << "the lockout ends; the right password then works";
 }
 
+TEST(SmtpAuth, ALockedOutClientWaitsEvenWithoutATarpit) {
+  TlsSession t;
+  t.server.connector.tarpit_interval = store::TimeSpan::from_seconds(0);
+  t.p.on_command("AUTH PLAIN " + plain("", "alice@example.com", "secret"));
+  const Step locked = t.p.on_credentials_checked(CredentialCheck::locked_out);
+  expect_reply(locked, 454, "4.7.0", "locked out");
+  EXPECT_EQ(locked.hold, std::chrono::seconds(1)) << "a free refusal would let a guesser spin on it";
+}
+
 }  // namespace
 }  // namespace transport::smtp
