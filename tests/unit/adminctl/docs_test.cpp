@@ -23,10 +23,10 @@
 namespace adminctl {
 namespace {
 
+// The checkout's root comes from the build (tests/CMakeLists.txt), not from __FILE__: ccache's base
+// directory makes __FILE__ relative to the build directory.
 std::string read_docs() {
-  std::string path = __FILE__;
-  path = path.substr(0, path.rfind("tests/unit/adminctl/")) + "docs/adminctl.md";
-  std::ifstream in(path);
+  std::ifstream in(std::string(TRANSPORTD_SOURCE_DIR) + "/docs/adminctl.md");
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -58,7 +58,7 @@ std::string unescape(std::string text) {
 
 TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
   const std::string docs = read_docs();
-  ASSERT_FALSE(docs.empty()) << "docs/adminctl.md not found from " << __FILE__;
+  ASSERT_FALSE(docs.empty()) << "docs/adminctl.md not found in " << TRANSPORTD_SOURCE_DIR;
   const auto begin = docs.find("## Receive connectors");
   ASSERT_NE(begin, std::string::npos);
   const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
