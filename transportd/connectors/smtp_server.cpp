@@ -163,8 +163,10 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
   // A Discredited source may hold only a few connections at once (DESIGN §10); trusted and untarpitted
   // connectors are exempt, as everywhere.
   reputation::SourceReputation* counted = nullptr;
+  reputation::Judgement judgement;  // the session starts with it: the source is judged once per connection
+  judgement.exempt = true;
   if (services_.reputation != nullptr && connector.tarpit_interval.seconds() > 0 && !facts.authenticated) {
-    const reputation::Judgement judgement = services_.reputation->judge(remote_address, reputation::Clock::now());
+    judgement = services_.reputation->judge(remote_address, reputation::Clock::now());
     if (!services_.reputation->open_connection(remote_address, judgement)) {
       log::warn("harvest", "refused " + remote_address.to_string() + " on \"" + connector.name +
                                "\": a Discredited source already holds its connections");
@@ -173,7 +175,7 @@ void SmtpServer::on_connection(asio::ip::tcp::socket socket) {
     }
     counted = services_.reputation;
   }
-  smtp::start_session(std::move(socket), std::move(serving), connector, std::move(facts),
+  smtp::start_session(std::move(socket), std::move(serving), connector, std::move(facts), judgement,
                       std::make_unique<SessionAdmission>(std::move(*ticket), counted, remote_address), services_,
                       registry_);
 }

@@ -48,7 +48,8 @@ class Session : public std::enable_shared_from_this<Session> {
   using Strand = asio::strand<asio::any_io_executor>;
 
   Session(tcp::socket socket, Strand strand, ServingConfigPtr serving, const store::ReceiveConnector& connector,
-          SessionFacts facts, std::unique_ptr<Admission> admission, SessionServices& services,
+          SessionFacts facts, const reputation::Judgement& judgement, std::unique_ptr<Admission> admission,
+          SessionServices& services,
           SessionRegistry& registry)
       : socket_(std::move(socket)),
         strand_(std::move(strand)),
@@ -64,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
         tarpit_timer_(strand_),
         tls_context_(serving_->tls_context(connector.id)),
         connection_deadline_(Clock::now() + connector.connection_timeout.value()) {
-    protocol_.set_judgement(record_.judge());
+    protocol_.set_judgement(judgement);
   }
 
   const Strand& strand() const { return strand_; }
@@ -647,11 +648,11 @@ std::size_t SessionRegistry::size() const {
 }
 
 void start_session(tcp::socket socket, ServingConfigPtr serving, const store::ReceiveConnector& connector,
-                   SessionFacts facts, std::unique_ptr<Admission> admission, SessionServices& services,
-                   SessionRegistry& registry) {
+                   SessionFacts facts, const reputation::Judgement& judgement, std::unique_ptr<Admission> admission,
+                   SessionServices& services, SessionRegistry& registry) {
   auto strand = asio::make_strand(socket.get_executor());
   auto session = std::make_shared<Session>(std::move(socket), strand, std::move(serving), connector, std::move(facts),
-                                           std::move(admission), services, registry);
+                                           judgement, std::move(admission), services, registry);
   registry.add(session);
   asio::co_spawn(strand, [session]() -> asio::awaitable<void> { co_await session->run(); }, asio::detached);
 }

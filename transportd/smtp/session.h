@@ -46,10 +46,11 @@ class Admission {
 };
 
 // Starts a session for an accepted connection already matched to `connector` (which lives in
-// serving->config) and admitted.
+// serving->config), judged by the harvest defence (`judgement`: exempt when it does not apply) and
+// admitted.
 void start_session(asio::ip::tcp::socket socket, ServingConfigPtr serving,
                    const store::ReceiveConnector& connector, SessionFacts facts,
-                   std::unique_ptr<Admission> admission, SessionServices& services,
+                   const reputation::Judgement& judgement, std::unique_ptr<Admission> admission, SessionServices& services,
                    SessionRegistry& registry);
 
 }  // namespace transport::smtp

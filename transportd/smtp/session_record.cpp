@@ -46,14 +46,13 @@ SessionRecord::SessionRecord(SessionServices& services, const std::string& host_
                              std::uint16_t remote_port)
     : services_(services),
       connector_(connector),
-      connector_identity_(host_name + "\\" + connector.name),
+      host_name_(host_name),
       remote_(facts.remote),
-      client_ip_(facts.remote.to_string()),
       judged_(services.reputation != nullptr && connector.tarpit_interval.seconds() > 0 && !facts.authenticated),
       metrics_(observability::ConnectorMetrics::of(connector.name)),
       open_session_(metrics_) {
   if (services_.protocol_log != nullptr && connector.protocol_logging_level == store::ProtocolLoggingLevel::verbose) {
-    plog_ = std::make_unique<protocol_log::ProtocolLogSession>(*services_.protocol_log, connector_identity_,
+    plog_ = std::make_unique<protocol_log::ProtocolLogSession>(*services_.protocol_log, connector_identity(),
                                                                facts.local.to_string(),
                                                                store::Binding{facts.remote, remote_port}.to_string());
     plog_->connected();
@@ -100,7 +99,7 @@ std::optional<reputation::Judgement> SessionRecord::report(reputation::Event eve
   for (const reputation::StateChange& change : changes_) {
     const std::string text = "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
                              " (was " + std::string(reputation::standing_name(change.from)) + ")";
-    log::info("harvest", text + ", seen from " + client_ip_ + " on \"" + connector_.name + "\"");
+    log::info("harvest", text + ", seen from " + remote_.to_string() + " on \"" + connector_.name + "\"");
     if (plog_) plog_->info(text);
     observability::count_source_state_change(reputation::standing_name(change.to));
   }
@@ -116,7 +115,7 @@ std::string SessionRecord::start_message(const Protocol& protocol) {
   const Envelope& envelope = protocol.envelope();
   delivery::ReceivedInfo info;
   info.helo_name = std::string(protocol.helo_name());
-  info.client_ip = client_ip_;
+  info.client_ip = remote_.to_string();
   info.server_fqdn = connector_.fqdn;
   info.connector_name = connector_.name;
   info.protocol = std::string(delivery::received_protocol(
@@ -132,11 +131,11 @@ void SessionRecord::message_finished(const Envelope& envelope, const std::vector
                                      const std::optional<std::string>& message_id, const Reply& reply) {
   if (delivered) {
     metrics_.count_delivered(size);
-    log::info("delivery", "message " + queue_id_ + " from " + client_ip_ + " via \"" + connector_.name +
+    log::info("delivery", "message " + queue_id_ + " from " + remote_.to_string() + " via \"" + connector_.name +
                               "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
                               (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
   } else {
-    log::error("delivery", "message " + queue_id_ + " from " + client_ip_ + " not delivered: " + error);
+    log::error("delivery", "message " + queue_id_ + " from " + remote_.to_string() + " not delivered: " + error);
   }
   if (services_.tracking == nullptr) return;
   // RECEIVE for every recipient of an accepted message and DELIVER for every recipient with a mailbox,
@@ -167,8 +166,8 @@ tracking::TrackingEvent SessionRecord::tracking_event(tracking::EventId id, cons
   tracking::TrackingEvent event;
   event.timestamp = std::chrono::system_clock::now();
   event.event_id = id;
-  event.connector_id = connector_identity_;
-  event.client_ip = client_ip_;
+  event.connector_id = connector_identity();
+  event.client_ip = remote_.to_string();
   event.sender = envelope.mail_from;
   event.reply = std::to_string(reply.code) + (reply.enhanced.empty() ? "" : " " + reply.enhanced) + " " + reply.text;
   return event;

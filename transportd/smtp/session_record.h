@@ -24,7 +24,8 @@ namespace transport::smtp {
 
 class SessionRecord {
  public:
-  // `host_name` is the TransportServer's name (HOST in HOST\Name); `remote_port` is for the protocol log.
+  // `host_name` is the TransportServer's name (HOST in HOST\Name), kept by reference: it lives in the
+  // snapshot the session holds. `remote_port` is for the protocol log.
   SessionRecord(SessionServices& services, const std::string& host_name, const store::ReceiveConnector& connector,
                 const SessionFacts& facts, std::uint16_t remote_port);
 
@@ -64,14 +65,14 @@ class SessionRecord {
 
  private:
   std::optional<reputation::Judgement> report(reputation::Event event, std::uint32_t count);
+  std::string connector_identity() const { return host_name_ + "\\" + connector_.name; }  // HOST\Name
   void track_refusal(const Step& step, const Envelope& envelope);
   tracking::TrackingEvent tracking_event(tracking::EventId id, const Envelope& envelope, const Reply& reply) const;
 
   SessionServices& services_;
   const store::ReceiveConnector& connector_;
-  std::string connector_identity_;  // HOST\Name
-  store::IpAddress remote_;
-  std::string client_ip_;
+  const std::string& host_name_;
+  store::IpAddress remote_;  // written out only where a log line or an event needs it: no string per session
   bool judged_;  // the harvest defence may apply: reputation on, the connector tarpits, not trusted
   observability::ConnectorMetrics& metrics_;
   observability::OpenSessionScope open_session_;
