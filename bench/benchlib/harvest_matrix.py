@@ -102,10 +102,10 @@ def transportd_template(build_dir, tmp, attacked, log):
 
 def defence_setting(srv, enabled):
     """Switches the harvest defence; returns what the server says it is now, or why it could not."""
-    if not enabled:
-        r = srv.ctl("set-harvestdefenceconfig", "--enabled", "false", check=False)
-        if r.returncode != 0:
-            return {"available": False, "error": (r.stderr or r.stdout).strip()[:300]}
+    # Set both ways: the data directory a cell starts from may hold either.
+    r = srv.ctl("set-harvestdefenceconfig", "--enabled", "true" if enabled else "false", check=False)
+    if r.returncode != 0:
+        return {"available": False, "error": (r.stderr or r.stdout).strip()[:300]}
     r = srv.ctl("get-harvestdefenceconfig", "--format", "json", check=False)
     if r.returncode != 0:
         return {"available": False, "error": (r.stderr or r.stdout).strip()[:300]}
