@@ -11,6 +11,7 @@
 #include "store/mailbox.h"
 #include "store/receive_connector.h"
 #include "store/recipient_filter_config.h"
+#include "store/send_connector.h"
 #include "store/transport_server_settings.h"
 
 namespace transport::store {
@@ -20,6 +21,7 @@ struct Configuration {
   std::vector<ReceiveConnector> connectors;
   std::vector<AcceptedDomain> accepted_domains;
   std::vector<Mailbox> mailboxes;
+  std::vector<SendConnector> send_connectors;
   RecipientFilterConfig recipient_filter;
   TransportServerSettings transport_server;
   HarvestDefenceConfig harvest_defence;
