@@ -1,0 +1,368 @@
+// QueueStore: names made and removed relative to one open directory descriptor; every change that must
+// survive a crash is fsynced before the call returns, and the directory fsyncs of concurrent callers are
+// shared. Order of creation: content, then the committed control file, then the directory; of removal:
+// control file first, so that a crash in between leaves only content, which load() removes.
+#include "transportd/queue/queue_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <system_error>
+#include <utility>
+
+#include "transportd/delivery/spool_file.h"
+
+namespace transport::queue {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kControlSuffix = ".ctl";
+constexpr std::string_view kContentSuffix = ".eml";
+constexpr std::string_view kCorruptSuffix = ".corrupt";
+
+std::string os_error(int error_number) { return std::generic_category().message(error_number); }
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // close(2) can report a deferred write error, so the write path checks it.
+  int close() { return ::close(std::exchange(fd_, -1)); }
+
+ private:
+  int fd_;
+};
+
+// Ids become file names: letters, digits, '-' and '_' only, so no id can reach outside the directory or
+// collide with a suffix.
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+  });
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t written = ::write(fd, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+// The whole file, or nullopt with errno set.
+std::optional<std::string> read_file_at(int directory_fd, const std::string& name) {
+  FileDescriptor fd(::openat(directory_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return std::nullopt;
+  // One read for the size fstat saw, then more only if the file grew meanwhile.
+  std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  std::size_t done = 0;
+  while (true) {
+    if (done == text.size()) text.resize(text.size() * 2);
+    const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
+}
+
+}  // namespace
+
+QueueStore::QueueStore(fs::path directory) : directory_(std::move(directory)) {
+  std::error_code ec;
+  if (!fs::exists(directory_, ec)) {
+    fs::create_directories(directory_, ec);
+    if (ec) throw std::system_error(ec, "cannot create the queue directory " + directory_.string());
+    fs::permissions(directory_, fs::perms::owner_all, ec);
+    if (ec) throw std::system_error(ec, "cannot set the mode of " + directory_.string());
+  }
+  directory_fd_ = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory_fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(), "cannot open the queue directory " + directory_.string());
+  }
+}
+
+QueueStore::~QueueStore() { ::close(directory_fd_); }
+
+std::string QueueStore::new_id() {
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  // Strictly increasing, so ids made in one microsecond stay distinct and in order; the process id keeps
+  // a restart that comes back within the same microseconds (a clock set back) from repeating one.
+  std::uint64_t last = last_id_time_.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    next = std::max<std::uint64_t>(static_cast<std::uint64_t>(now), last + 1);
+  } while (!last_id_time_.compare_exchange_weak(last, next, std::memory_order_relaxed));
+  char text[40];
+  const int length = std::snprintf(text, sizeof text, "%016llx-%x", static_cast<unsigned long long>(next),
+                                   static_cast<unsigned>(::getpid()));
+  return std::string(text, static_cast<std::size_t>(length));
+}
+
+fs::path QueueStore::content_path(const std::string& id) const {
+  return directory_ / (id + std::string(kContentSuffix));
+}
+
+bool QueueStore::add(const QueuedMessage& message, delivery::SpoolFile& content, std::string& error) {
+  if (!valid_id(message.id)) {
+    error = "cannot queue a message with the id \"" + message.id + "\"";
+    return false;
+  }
+  if (!content.make_durable(error)) return false;
+  const std::string content_name = message.id + std::string(kContentSuffix);
+  if (!content.link_into(directory_fd_, content_name)) {
+    error = "cannot link the message into the queue as " + content_name + ": " + os_error(errno);
+    return false;
+  }
+  if (!add_entry(message, error)) {
+    ::unlinkat(directory_fd_, content_name.c_str(), 0);
+    return false;
+  }
+  return true;
+}
+
+bool QueueStore::add(const QueuedMessage& message, std::string_view content, std::string& error) {
+  if (!valid_id(message.id)) {
+    error = "cannot queue a message with the id \"" + message.id + "\"";
+    return false;
+  }
+  const std::string content_name = message.id + std::string(kContentSuffix);
+  FileDescriptor fd(::openat(directory_fd_, content_name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    error = "cannot create " + content_name + " in the queue: " + os_error(errno);
+    return false;
+  }
+  if (!write_all(fd.get(), content) || ::fsync(fd.get()) != 0 || fd.close() != 0) {
+    error = "cannot write " + content_name + " in the queue: " + os_error(errno);
+    ::unlinkat(directory_fd_, content_name.c_str(), 0);
+    return false;
+  }
+  if (!add_entry(message, error)) {
+    ::unlinkat(directory_fd_, content_name.c_str(), 0);
+    return false;
+  }
+  return true;
+}
+
+// The control file, written and fsynced, then the directory: the message is queued when this returns
+// true. On failure the control file is gone again (the caller removes the content).
+bool QueueStore::add_entry(const QueuedMessage& message, std::string& error) {
+  const std::string control_name = message.id + std::string(kControlSuffix);
+  FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    error = "cannot create " + control_name + " in the queue: " + os_error(errno);
+    return false;
+  }
+  if (!write_all(fd.get(), encode_envelope(message)) || ::fdatasync(fd.get()) != 0 || fd.close() != 0) {
+    error = "cannot write " + control_name + " in the queue: " + os_error(errno);
+    ::unlinkat(directory_fd_, control_name.c_str(), 0);
+    return false;
+  }
+  if (!sync_directory(error)) {
+    ::unlinkat(directory_fd_, control_name.c_str(), 0);
+    return false;
+  }
+  return true;
+}
+
+bool QueueStore::append(const std::string& id, const Record& record, std::string& error) {
+  if (!valid_id(id)) {
+    error = "no queued message has the id \"" + id + "\"";
+    return false;
+  }
+  const std::string control_name = id + std::string(kControlSuffix);
+  FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+  if (!fd.valid()) {
+    error = "cannot open " + control_name + " in the queue: " + os_error(errno);
+    return false;
+  }
+  // A record that fails half-written is cut off again, or the next one would be glued to it.
+  const off_t end = ::lseek(fd.get(), 0, SEEK_END);
+  if (end < 0 || !write_all(fd.get(), encode_record(record)) || ::fdatasync(fd.get()) != 0) {
+    error = "cannot append to " + control_name + " in the queue: " + os_error(errno);
+    if (end >= 0 && ::ftruncate(fd.get(), end) == 0) ::fdatasync(fd.get());
+    return false;
+  }
+  if (fd.close() != 0) {
+    error = "cannot append to " + control_name + " in the queue: " + os_error(errno);
+    return false;
+  }
+  return true;
+}
+
+bool QueueStore::remove(const std::string& id, std::string& error) {
+  if (!valid_id(id)) {
+    error = "no queued message has the id \"" + id + "\"";
+    return false;
+  }
+  const std::string control_name = id + std::string(kControlSuffix);
+  const std::string content_name = id + std::string(kContentSuffix);
+  if (::unlinkat(directory_fd_, control_name.c_str(), 0) != 0) {
+    error = "cannot remove " + control_name + " from the queue: " + os_error(errno);
+    if (errno != ENOENT) return false;
+    ::unlinkat(directory_fd_, content_name.c_str(), 0);  // content a failed remove left behind
+    return false;
+  }
+  if (::unlinkat(directory_fd_, content_name.c_str(), 0) != 0 && errno != ENOENT) {
+    error = "cannot remove " + content_name + " from the queue: " + os_error(errno);
+    return false;  // the control file is gone: load() removes the content left behind
+  }
+  return sync_directory(error);
+}
+
+bool QueueStore::sync_directory(std::string& error) {
+  std::unique_lock lock(sync_mutex_);
+  const std::uint64_t ticket = ++sync_requested_;
+  while (sync_completed_ < ticket && sync_failed_through_ < ticket) {
+    if (sync_running_) {
+      sync_done_.wait(lock);
+      continue;
+    }
+    // This fsync covers every name change whose ticket was taken before it starts.
+    sync_running_ = true;
+    const std::uint64_t covered = sync_requested_;
+    lock.unlock();
+    const int result = ::fsync(directory_fd_);
+    const int saved_errno = errno;
+    lock.lock();
+    sync_running_ = false;
+    if (result == 0) {
+      sync_completed_ = std::max(sync_completed_, covered);
+    } else {
+      sync_failed_through_ = covered;
+      sync_errno_ = saved_errno;
+    }
+    sync_done_.notify_all();
+  }
+  if (sync_completed_ >= ticket) return true;
+  error = "cannot fsync the queue directory " + directory_.string() + ": " + os_error(sync_errno_);
+  return false;
+}
+
+std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) {
+  enum Kind : std::uint8_t { control, content };
+  std::vector<std::pair<std::string, Kind>> entries;
+  {
+    DIR* directory = ::fdopendir(::dup(directory_fd_));
+    if (directory == nullptr) {
+      problems.push_back("cannot read the queue directory " + directory_.string() + ": " + os_error(errno));
+      return {};
+    }
+    ::rewinddir(directory);
+    while (const dirent* entry = ::readdir(directory)) {
+      const std::string_view name = entry->d_name;
+      if (name == "." || name == ".." || name.ends_with(kCorruptSuffix)) continue;
+      const bool is_control = name.ends_with(kControlSuffix);
+      const bool is_content = name.ends_with(kContentSuffix);
+      const std::string_view stem = name.substr(0, name.size() - 4);
+      if ((!is_control && !is_content) || !valid_id(stem)) {
+        problems.push_back(directory_.string() + "/" + std::string(name) + ": not a queue file, left alone");
+        continue;
+      }
+      entries.emplace_back(std::string(stem), is_control ? control : content);
+    }
+    ::closedir(directory);
+  }
+  std::sort(entries.begin(), entries.end());
+
+  std::vector<QueuedMessage> messages;
+  messages.reserve(entries.size() / 2);
+  bool removed_any = false;
+  const auto remove_name = [&](const std::string& name) {
+    if (::unlinkat(directory_fd_, name.c_str(), 0) == 0) removed_any = true;
+  };
+  const auto set_aside = [&](const std::string& name) {
+    const std::string aside = name + std::string(kCorruptSuffix);
+    if (::renameat(directory_fd_, name.c_str(), directory_fd_, aside.c_str()) == 0) removed_any = true;
+  };
+
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& id = entries[i].first;
+    const bool has_control = entries[i].second == control;
+    bool has_content = !has_control;
+    if (has_control && i + 1 < entries.size() && entries[i + 1].first == id) {  // sorted: control, then content
+      has_content = true;
+      ++i;
+    }
+    const std::string control_name = id + std::string(kControlSuffix);
+    const std::string content_name = id + std::string(kContentSuffix);
+    if (!has_control) {
+      problems.push_back(content_name + ": content without a control file (never queued), removed");
+      remove_name(content_name);
+      continue;
+    }
+    const std::optional<std::string> text = read_file_at(directory_fd_, control_name);
+    if (!text) {
+      problems.push_back(control_name + ": cannot be read (" + os_error(errno) + "), left alone");
+      continue;
+    }
+    ControlFile file = read_control_file(*text);
+    if (file.status == ControlFile::Status::committed && file.message->id != id) {
+      file.status = ControlFile::Status::corrupt;
+      file.problem = "the envelope names another message";
+    }
+    if (file.status == ControlFile::Status::incomplete) {
+      problems.push_back(control_name + ": " + file.problem + ", removed");
+      remove_name(control_name);
+      if (has_content) remove_name(content_name);
+      continue;
+    }
+    if (file.status == ControlFile::Status::corrupt) {
+      problems.push_back(control_name + ": " + file.problem + ", kept as " + control_name + std::string(kCorruptSuffix));
+      set_aside(control_name);
+      if (has_content) set_aside(content_name);
+      continue;
+    }
+    if (!has_content) {
+      // The content is linked before the control file is made: a committed control file without it was
+      // never acknowledged (a crash before the directory's fsync) or lost its content since.
+      problems.push_back(control_name + ": its content " + content_name + " is missing, removed");
+      remove_name(control_name);
+      continue;
+    }
+    if (!file.problem.empty()) problems.push_back(control_name + ": " + file.problem);
+    if (file.complete_length < text->size()) {
+      // A record torn by a crash: cut off, or the next record appended would be glued to it.
+      problems.push_back(control_name + ": a torn last record was cut off");
+      FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_CLOEXEC));
+      if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(file.complete_length)) != 0 ||
+          ::fdatasync(fd.get()) != 0) {
+        problems.push_back(control_name + ": cannot cut off the torn record: " + os_error(errno));
+      }
+    }
+    messages.push_back(std::move(*file.message));
+  }
+  if (removed_any) {
+    std::string error;
+    if (!sync_directory(error)) problems.push_back(error);
+  }
+  return messages;
+}
+
+}  // namespace transport::queue

@@ -1,0 +1,78 @@
+// QueueStore: the durable queue under DATA_DIR/queue (DESIGN §6, §11). Each message is two files: its
+// content <id>.eml and its control file <id>.ctl (envelope, commit line, then appended records). A message
+// exists once both are durable and its control file is committed; a removed one never comes back.
+// Blocking file I/O: call it from worker threads, never an I/O thread. Thread-safe for different ids.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transportd/queue/queued_message.h"
+
+namespace transport::delivery {
+class SpoolFile;
+}
+
+namespace transport::queue {
+
+class QueueStore {
+ public:
+  // Opens DATA_DIR/queue, creating it (0700) when missing. Throws std::system_error when it cannot.
+  explicit QueueStore(std::filesystem::path directory);
+  ~QueueStore();
+  QueueStore(const QueueStore&) = delete;
+  QueueStore& operator=(const QueueStore&) = delete;
+
+  // Unique across restarts, sortable by arrival, safe as a file name: 16 hex digits of a strictly
+  // increasing microsecond clock, '-', the process id in hex.
+  std::string new_id();
+
+  // Durable before they return true (the 250 waits for this): the content as <id>.eml, the control file
+  // <id>.ctl written and fsynced, the directory fsynced. false + `error`, and nothing left behind, on
+  // failure (including an id already queued). message.id names the files.
+  // The received message: fsynced here (SpoolFile::make_durable; cheap when the caller already did),
+  // then linked into the queue, never copied.
+  bool add(const QueuedMessage& message, delivery::SpoolFile& content, std::string& error);
+  // A report (DSN) we generated: `content` is written as the stored form.
+  bool add(const QueuedMessage& message, std::string_view content, std::string& error);
+
+  // One record appended to <id>.ctl and fdatasync'ed.
+  bool append(const std::string& id, const Record& record, std::string& error);
+  // Both files unlinked and the directory fsynced, so a message gone never comes back after a crash.
+  bool remove(const std::string& id, std::string& error);
+
+  std::filesystem::path content_path(const std::string& id) const;
+  const std::filesystem::path& directory() const { return directory_; }
+
+  // Start-up (before any add): every committed message, its records applied, in arrival (id) order.
+  // Entries never committed and content without a control file are removed; a committed control file
+  // that is damaged is renamed <id>.ctl.corrupt (its content <id>.eml.corrupt) and kept for inspection;
+  // torn last records are cut off. Problems are reported one line each in `problems`, never thrown.
+  std::vector<QueuedMessage> load(std::vector<std::string>& problems);
+
+ private:
+  bool add_entry(const QueuedMessage& message, std::string& error);
+  // fsync of the directory, shared: one call makes durable every name change made before it started, so
+  // concurrent adds and removes wait for one fsync instead of queueing one each.
+  bool sync_directory(std::string& error);
+
+  std::filesystem::path directory_;
+  int directory_fd_ = -1;
+  std::atomic<std::uint64_t> last_id_time_{0};
+
+  std::mutex sync_mutex_;
+  std::condition_variable sync_done_;
+  std::uint64_t sync_requested_ = 0;   // tickets handed out (name changes that need a directory fsync)
+  std::uint64_t sync_completed_ = 0;   // every ticket up to this one is durable
+  std::uint64_t sync_failed_through_ = 0;  // a failed fsync fails every ticket up to this one
+  bool sync_running_ = false;
+  int sync_errno_ = 0;                 // of the last failed fsync
+};
+
+}  // namespace transport::queue
