@@ -8,7 +8,7 @@
 namespace transport::dsn {
 namespace {
 
-TEST(Notify, DefaultIsFailureAndDelayNotGiven) {
+TEST(DsnNotify, DefaultIsFailureAndDelayNotGiven) {
   const Notify notify;
   EXPECT_FALSE(notify.given);
   EXPECT_FALSE(notify.never);
@@ -18,7 +18,7 @@ TEST(Notify, DefaultIsFailureAndDelayNotGiven) {
   EXPECT_EQ(notify.to_string(), "FAILURE,DELAY");
 }
 
-TEST(Notify, NeverAlone) {
+TEST(DsnNotify, NeverAlone) {
   const auto notify = parse_notify("NEVER");
   ASSERT_TRUE(notify);
   EXPECT_TRUE(notify->given);
@@ -28,7 +28,7 @@ TEST(Notify, NeverAlone) {
   EXPECT_TRUE(parse_notify("never"));
 }
 
-TEST(Notify, ListSetsExactlyWhatIsNamed) {
+TEST(DsnNotify, ListSetsExactlyWhatIsNamed) {
   const auto notify = parse_notify("SUCCESS");
   ASSERT_TRUE(notify);
   EXPECT_TRUE(notify->success);
@@ -47,7 +47,7 @@ TEST(Notify, ListSetsExactlyWhatIsNamed) {
   EXPECT_EQ(two->to_string(), "SUCCESS,FAILURE");
 }
 
-TEST(Notify, RoundTripsEveryCombination) {
+TEST(DsnNotify, RoundTripsEveryCombination) {
   for (int mask = 1; mask < 8; ++mask) {
     Notify notify;
     notify.given = true;
@@ -60,7 +60,7 @@ TEST(Notify, RoundTripsEveryCombination) {
   }
 }
 
-TEST(Notify, RefusesMalformedLists) {
+TEST(DsnNotify, RefusesMalformedLists) {
   for (const char* bad : {"", ",", "SUCCESS,", ",SUCCESS", "SUCCESS,,FAILURE", "NEVER,SUCCESS",
                           "SUCCESS,NEVER", "NEVER,NEVER", "SUCCESS,SUCCESS", "failure,FAILURE",
                           "SUCCESS, FAILURE", " SUCCESS", "SUCCES", "SUCCESSFAILURE", "ALWAYS",
@@ -71,14 +71,14 @@ TEST(Notify, RefusesMalformedLists) {
   EXPECT_FALSE(parse_notify(std::string(100000, ',')));
 }
 
-TEST(Ret, FullOrHeaders) {
+TEST(DsnRet, FullOrHeaders) {
   EXPECT_EQ(parse_ret("FULL"), Return::full);
   EXPECT_EQ(parse_ret("hdrs"), Return::headers);
   EXPECT_EQ(parse_ret("Hdrs"), Return::headers);
   for (const char* bad : {"", "HEADERS", "FULL ", "NONE", "FULL,HDRS"}) EXPECT_FALSE(parse_ret(bad)) << bad;
 }
 
-TEST(Xtext, EncodesPlusEqualsAndNonGraphic) {
+TEST(DsnXtext, EncodesPlusEqualsAndNonGraphic) {
   EXPECT_EQ(xtext_encode("user@example.com"), "user@example.com");
   EXPECT_EQ(xtext_encode("a+b=c"), "a+2Bb+3Dc");
   EXPECT_EQ(xtext_encode("a b"), "a+20b");
@@ -86,7 +86,7 @@ TEST(Xtext, EncodesPlusEqualsAndNonGraphic) {
   EXPECT_EQ(xtext_encode(""), "");
 }
 
-TEST(Xtext, DecodesBothHexCasesAndRoundTrips) {
+TEST(DsnXtext, DecodesBothHexCasesAndRoundTrips) {
   EXPECT_EQ(xtext_decode("a+2Bb+3Dc"), "a+b=c");
   EXPECT_EQ(xtext_decode("a+2bb+3dc"), "a+b=c");
   std::string every_octet;
@@ -94,14 +94,14 @@ TEST(Xtext, DecodesBothHexCasesAndRoundTrips) {
   EXPECT_EQ(xtext_decode(xtext_encode(every_octet)), every_octet);
 }
 
-TEST(Xtext, RefusesMalformedEscapesAndRawOctets) {
+TEST(DsnXtext, RefusesMalformedEscapesAndRawOctets) {
   for (const char* bad : {"+", "a+", "a+2", "+2G", "+G2", "+ 20", "++20", "a b", "\t", "\x7f", "\xc3\xa9"}) {
     EXPECT_FALSE(xtext_decode(bad)) << '"' << bad << '"';
   }
   EXPECT_FALSE(xtext_decode(std::string_view("a\0b", 3)));
 }
 
-TEST(Envid, RfcExampleAndBounds) {
+TEST(DsnEnvid, RfcExampleAndBounds) {
   // RFC 3461 §6 example: ENVID=QQ314159.
   EXPECT_EQ(parse_envid("QQ314159"), "QQ314159");
   EXPECT_EQ(parse_envid("id+20with+20spaces"), "id with spaces");
@@ -118,7 +118,7 @@ TEST(Envid, RfcExampleAndBounds) {
   EXPECT_FALSE(parse_envid("a+zz"));
 }
 
-TEST(Orcpt, RfcExamples) {
+TEST(DsnOrcpt, RfcExamples) {
   // RFC 3461 §6.1 and §4.2.
   EXPECT_EQ(parse_orcpt("rfc822;Bob@Big-Box.Example.COM"), "rfc822;Bob@Big-Box.Example.COM");
   EXPECT_EQ(parse_orcpt("RFC822;joe+2Bsmith@example.com"), "rfc822;joe+smith@example.com");
@@ -127,7 +127,7 @@ TEST(Orcpt, RfcExamples) {
   EXPECT_EQ(parse_orcpt("X400;/G=Bob/S=Smith/"), "x400;/G=Bob/S=Smith/");
 }
 
-TEST(Orcpt, RefusesMalformed) {
+TEST(DsnOrcpt, RefusesMalformed) {
   for (const char* bad : {"", "user@example.com", ";user@example.com", "rfc822;", "rfc 822;a@b",
                           "rfc822;a+2", "rfc822;a b@c", "rfc822;a+0Db@c", "rfc822;a+C3+A9@c",
                           "(rfc822);a@b", "rfc822;a+00@b"}) {
@@ -137,7 +137,7 @@ TEST(Orcpt, RefusesMalformed) {
   EXPECT_TRUE(parse_orcpt("rfc822;" + std::string(493, 'a')));   // 500
 }
 
-TEST(Orcpt, Utf8AddressType) {
+TEST(DsnOrcpt, Utf8AddressType) {
   // RFC 6533: utf-8-addr-xtext with \x{HEX}, raw UTF-8 (unitext), and xtext escapes accepted.
   EXPECT_EQ(parse_orcpt("utf-8;j\\x{E9}r\\x{F4}me@example.com"), "utf-8;j\xC3\xA9r\xC3\xB4me@example.com");
   EXPECT_EQ(parse_orcpt("UTF-8;j\xC3\xA9r\xC3\xB4me@example.com"), "utf-8;j\xC3\xA9r\xC3\xB4me@example.com");
@@ -150,7 +150,7 @@ TEST(Orcpt, Utf8AddressType) {
   }
 }
 
-TEST(Orcpt, ParameterRoundTrips) {
+TEST(DsnOrcpt, ParameterRoundTrips) {
   EXPECT_EQ(orcpt_parameter("rfc822;joe+smith@example.com"), "rfc822;joe+2Bsmith@example.com");
   EXPECT_EQ(orcpt_parameter("rfc822;a=b@example.com"), "rfc822;a+3Db@example.com");
   EXPECT_EQ(orcpt_parameter("utf-8;j\xC3\xA9r\xC3\xB4me@example.com"), "utf-8;j\\x{E9}r\\x{F4}me@example.com");
