@@ -427,6 +427,17 @@ std::string host_text(std::string_view host) {
   return clean;
 }
 
+// The caller's Message-ID without anything that could end it early or split it.
+std::string message_id_text(std::string_view id) {
+  std::string clean;
+  for (char c : id) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > 0x20 && byte < 0x7F && c != '<' && c != '>' && c != '"' && c != '(' && c != ')' && c != '\\') clean += c;
+  }
+  if (clean.size() > 250) clean.resize(250);
+  return clean;
+}
+
 // An address for a header field or the text: on one line, in angle brackets where it is a field.
 std::string address_text(std::string_view address) {
   std::string clean = one_line(address, false);
@@ -666,8 +677,10 @@ std::string status_of_reply(int code, std::string_view enhanced) {
 
 std::string compose_report(const ReportRequest& request) {
   const std::string_view headers = header_section(request.original_message);
+  // RET=FULL asks for the message in a failure report (RFC 3461 §4.3); delays and successes carry headers.
+  const bool full_wanted = request.return_full && worst_action(request.recipients) == Action::failed;
   const bool fits = request.original_message.size() <= request.full_message_limit;
-  const bool whole = request.return_full && fits && returnable_whole(request.original_message);
+  const bool whole = full_wanted && fits && returnable_whole(request.original_message);
 
   std::string original;
   if (whole) {
@@ -676,7 +689,7 @@ std::string compose_report(const ReportRequest& request) {
   } else {
     original = returned_headers(headers);
   }
-  const std::string text = human_text(request, whole, request.return_full && !whole);
+  const std::string text = human_text(request, whole, full_wanted && !whole);
   const std::string status = delivery_status(request);
   const std::string boundary = choose_boundary(request.boundary_seed, {original, text, status});
 
@@ -687,7 +700,7 @@ std::string compose_report(const ReportRequest& request) {
   report += header_field("To", "<" + address_text(request.original_sender) + ">");
   report += header_field("Subject", report_subject(headers, worst_action(request.recipients)));
   report += header_field("Date", rfc5322_date(request.now));
-  report += header_field("Message-ID", "<" + host_text(request.message_id) + ">");
+  report += header_field("Message-ID", "<" + message_id_text(request.message_id) + ">");
   report += header_field("Auto-Submitted", "auto-replied");
   report += header_field("MIME-Version", "1.0");
   report += header_field("Content-Type", "multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"");

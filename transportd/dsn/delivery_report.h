@@ -34,7 +34,8 @@ struct ReportRequest {
   std::int64_t arrival_date = 0;  // unix time the original message was received; 0 = unknown
   std::string original_sender;    // the envelope sender: the report's To: and envelope recipient
   std::string_view original_message;  // stored form: LF line ends, header section, empty line, body
-  bool return_full = false;  // RET=FULL: the whole message, else its header section only
+  bool return_full = false;  // RET=FULL: the whole message in a failure report (RFC 3461 §4.3); a
+                             // report of delays or successes only, or without RET=FULL, has headers
   std::vector<RecipientReport> recipients;
   std::int64_t now = 0;
   std::string message_id;     // unique, made by the caller, without <>

@@ -339,6 +339,26 @@ TEST(DsnReport, WholeMessageWithRetFull) {
   EXPECT_NE(flat(report.parts[0].body).find("Your message is attached."), std::string::npos);
 }
 
+TEST(DsnReport, RetFullOnlyForFailures) {
+  RecipientReport delayed = failed_bob();
+  delayed.action = Action::delayed;
+  delayed.status = "4.4.1";
+  RecipientReport delivered = failed_bob();
+  delivered.action = Action::delivered;
+  delivered.status = "2.0.0";
+  for (const auto& recipients : {std::vector{delayed}, std::vector{delivered}, std::vector{delayed, delivered}}) {
+    ReportRequest request = request_for(recipients);
+    request.return_full = true;
+    const Report report = parse_report(compose_report(request));
+    ASSERT_EQ(report.parts.size(), 3u);
+    EXPECT_EQ(report.parts[2].field("Content-Type"), "text/rfc822-headers");
+    EXPECT_NE(flat(report.parts[0].body).find("The headers of your message are attached."), std::string::npos);
+  }
+  ReportRequest mixed = request_for({delayed, failed_bob()});
+  mixed.return_full = true;
+  EXPECT_EQ(parse_report(compose_report(mixed)).parts.at(2).field("Content-Type"), "message/rfc822");
+}
+
 TEST(DsnReport, WholeMessageWithoutFinalLineEnd) {
   const std::string original = "Subject: x\n\nno line end";
   ReportRequest request = request_for({failed_bob()}, original);
@@ -436,6 +456,7 @@ TEST(DsnReport, NoInjectedLinesFromUntrustedText) {
   request.envid = "id\nX-Injected: 3";
   request.message_id = "id>\nX-Injected: 4";
   const std::string text = compose_report(request);
+  EXPECT_EQ(parse_report(text).top.field("Message-ID"), "<idX-Injected:4>");
   for (std::string_view line : lines_of(text)) {
     EXPECT_FALSE(line.starts_with("Bcc:")) << line;
     EXPECT_FALSE(line.starts_with("X-Injected:")) << line;
