@@ -3,6 +3,7 @@
 // server sent. Also which recipients get a report and the status of a reply.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -577,6 +578,48 @@ TEST(DsnReport, Utf8AddressesAsUtf8AddressType) {
   EXPECT_EQ(report.parts[0].field("Content-Type"), "text/plain; charset=utf-8");
   EXPECT_EQ(report.parts[0].field("Content-Transfer-Encoding"), "8bit");
   EXPECT_TRUE(needs_8bitmime(text));
+}
+
+// Arbitrary octets wherever untrusted text enters (a fixed seed: the same inputs every run): the report
+// keeps its three parts, its boundary stays out of them, and no line grows past 998 octets.
+TEST(DsnReport, ArbitraryInputKeepsTheStructure) {
+  std::mt19937 random(20261130);
+  const auto noise = [&](std::size_t max_length) {
+    std::string text(random() % (max_length + 1), '\0');
+    for (char& c : text) {
+      // Mostly the characters that matter to the structure: line ends, '-', ':', spaces, 8-bit.
+      static constexpr std::string_view kInteresting = "\n\n\r-:; =?\t\x80\xC3\xA9\xFF\"<>";
+      c = random() % 3 == 0 ? kInteresting[random() % kInteresting.size()] : static_cast<char>(random() % 256);
+    }
+    return text;
+  };
+  for (int round = 0; round < 300; ++round) {
+    RecipientReport recipient;
+    recipient.final_recipient = noise(60);
+    recipient.original_recipient = noise(60);
+    recipient.action = static_cast<Action>(random() % 4);
+    recipient.status = noise(8);
+    recipient.remote_mta = noise(40);
+    recipient.diagnostic = noise(3000);
+    recipient.last_attempt = static_cast<std::int64_t>(random() % 4000000000u);
+    recipient.will_retry_until = static_cast<std::int64_t>(random() % 4000000000u);
+    const std::string original = noise(4000);
+    ReportRequest request = request_for({recipient, recipient}, original);
+    request.envid = noise(120);
+    request.original_sender = noise(80);
+    request.return_full = random() % 2 == 0;
+    request.boundary_seed = noise(20);
+    const std::string text = compose_report(request);
+    const Report report = parse_report(text);
+    ASSERT_EQ(report.parts.size(), 3u) << "round " << round;
+    EXPECT_TRUE(report.closed) << "round " << round;
+    EXPECT_EQ(original.find(report.boundary), std::string::npos) << "round " << round;
+    EXPECT_LE(longest_line(text), 998u) << "round " << round;
+    EXPECT_FALSE(needs_8bitmime(report.parts[1].body)) << "round " << round;  // delivery-status is 7-bit
+    const std::vector<Entity> groups = status_groups(report.parts[1].body);
+    ASSERT_EQ(groups.size(), 3u) << "round " << round << "\n" << report.parts[1].body;
+    EXPECT_EQ(groups[1].field("Action"), groups[2].field("Action"));
+  }
 }
 
 TEST(DsnReportWanted, NeverForTheNullSender) {

@@ -89,6 +89,8 @@ TEST(DsnXtext, EncodesPlusEqualsAndNonGraphic) {
 TEST(DsnXtext, DecodesBothHexCasesAndRoundTrips) {
   EXPECT_EQ(xtext_decode("a+2Bb+3Dc"), "a+b=c");
   EXPECT_EQ(xtext_decode("a+2bb+3dc"), "a+b=c");
+  EXPECT_EQ(xtext_decode("a=b"), "a=b");  // outside xchar, but unambiguous: accepted as Postfix does
+  EXPECT_EQ(xtext_decode(""), "");
   std::string every_octet;
   for (int i = 0; i < 256; ++i) every_octet += static_cast<char>(i);
   EXPECT_EQ(xtext_decode(xtext_encode(every_octet)), every_octet);
