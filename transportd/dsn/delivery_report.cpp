@@ -157,10 +157,11 @@ std::string_view cut_utf8(std::string_view text, std::size_t limit) {
 }
 
 // The header section of a stored message: up to and including the LF before the empty line (all of
-// it when there is no body).
+// it when there is no body). A CRLF empty line ends it too: the stored form is LF, but a stray CR must
+// not turn the body into headers.
 std::string_view header_section(std::string_view message) {
-  if (message.starts_with('\n')) return {};
-  const std::size_t blank = message.find("\n\n");
+  if (message.starts_with('\n') || message.starts_with("\r\n")) return {};
+  const std::size_t blank = std::min(message.find("\n\n"), message.find("\n\r\n"));
   return blank == std::string_view::npos ? message : message.substr(0, blank + 1);
 }
 

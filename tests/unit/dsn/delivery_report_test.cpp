@@ -329,6 +329,19 @@ TEST(DsnReport, HeadersOnlyByDefault) {
   EXPECT_NE(flat(report.parts[0].body).find("The headers of your message are attached."), std::string::npos);
 }
 
+TEST(DsnReport, HeaderSectionEdges) {
+  const auto returned = [](const std::string& original) {
+    const Report report = parse_report(compose_report(request_for({failed_bob()}, original)));
+    EXPECT_EQ(report.parts.size(), 3u);
+    return report.parts.size() == 3 ? report.parts[2].body : std::string("(no part)");
+  };
+  EXPECT_EQ(returned(""), "");
+  EXPECT_EQ(returned("\nbody only\n"), "");
+  EXPECT_EQ(returned("Subject: no body\n"), "Subject: no body\n");
+  EXPECT_EQ(returned("Subject: no line end"), "Subject: no line end\n");
+  EXPECT_EQ(returned("Subject: crlf\r\nTo: b@c\r\n\r\nbody\r\n"), "Subject: crlf\r\nTo: b@c\r\n");
+}
+
 TEST(DsnReport, WholeMessageWithRetFull) {
   ReportRequest request = request_for({failed_bob()});
   request.return_full = true;
