@@ -177,7 +177,7 @@ std::optional<std::string> header_value(std::string_view headers, std::string_vi
         !(line.starts_with(' ') || line.starts_with('\t'))) {
       std::string value(line.substr(colon + 1));
       // Continuation lines: unfolding removes the line break and keeps the white space (§2.2.3).
-      while (end < headers.size() && end + 1 < headers.size() && (headers[end + 1] == ' ' || headers[end + 1] == '\t')) {
+      while (end + 1 < headers.size() && (headers[end + 1] == ' ' || headers[end + 1] == '\t')) {
         const std::size_t next = end + 1;
         end = headers.find('\n', next);
         if (end == std::string_view::npos) end = headers.size();
@@ -349,11 +349,21 @@ std::string_view advice_for(std::string_view status) {
     return "Check the part of the address after the @ for typing mistakes. If it is right, the recipient's "
            "mail system is not reachable: reach the recipient another way.";
   }
+  if (code == "4.7") {
+    return "The recipient's mail system could not take the message in all the time it was kept for "
+           "delivery. Try again later, or reach the recipient another way.";
+  }
   if (code.starts_with("7.")) {
     return "The receiving system would not accept your message. Reach the recipient another way, or ask "
            "your email administrator to look at the details below.";
   }
   return "If the problem continues, forward this report to your email administrator.";
+}
+
+// "550 text", "550-text", "550": a reply line with its code.
+bool looks_like_smtp_reply(std::string_view text) {
+  return text.size() >= 3 && is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) &&
+         (text.size() == 3 || text[3] == ' ' || text[3] == '-');
 }
 
 // The remote server's answer as one line of 7-bit text: a multi-line reply's lines joined, the
@@ -368,8 +378,7 @@ std::string clean_diagnostic(std::string_view diagnostic) {
     if (end == std::string_view::npos) end = diagnostic.size();
     std::string_view line = diagnostic.substr(at, end - at);
     if (line.ends_with('\r')) line.remove_suffix(1);
-    const bool has_code = line.size() >= 3 && is_digit(line[0]) && is_digit(line[1]) && is_digit(line[2]) &&
-                          (line.size() == 3 || line[3] == ' ' || line[3] == '-');
+    const bool has_code = looks_like_smtp_reply(line);
     if (first) {
       if (has_code) first_prefix = line.substr(0, 3);
       joined += line;
@@ -394,11 +403,6 @@ std::string clean_diagnostic(std::string_view diagnostic) {
     clean += "...";
   }
   return clean;
-}
-
-bool looks_like_smtp_reply(std::string_view text) {
-  return text.size() >= 3 && is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) &&
-         (text.size() == 3 || text[3] == ' ' || text[3] == '-');
 }
 
 // An address as a report field's value (RFC 3464 §2.3.2 with RFC 6533 §3): "rfc822;addr", or for a

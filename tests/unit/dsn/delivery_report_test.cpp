@@ -266,7 +266,9 @@ TEST(DsnReport, OurOwnTextIsNotCalledAnSmtpReply) {
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups[1].field("Diagnostic-Code"), "X-transportd; The message expired after 2 days in the queue");
   EXPECT_EQ(groups[1].field("Status"), "5.4.7");
-  EXPECT_NE(flat(report.parts[0].body).find("expired"), std::string::npos);
+  EXPECT_NE(flat(report.parts[0].body).find("the message expired before it could be delivered (5.4.7)"),
+            std::string::npos);
+  EXPECT_NE(flat(report.parts[0].body).find("in all the time it was kept"), std::string::npos);
 }
 
 TEST(DsnReport, MalformedStatusReplacedByTheActionsClass) {
