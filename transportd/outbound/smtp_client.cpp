@@ -221,7 +221,8 @@ asio::awaitable<SmtpConnection::OpenOutcome> SmtpConnection::establish(asio::ssl
       if (handshake_error) {
         fail(handshake_error, "in the TLS handshake");
         failure = failure_;
-        co_return OpenOutcome::tls_handshake_failed;
+        outcome = OpenOutcome::tls_handshake_failed;
+        co_return outcome;
       }
       // RFC 3207 §4.2: forget what was said in plain text and ask again.
       if (!co_await hello(failure)) co_return outcome;
@@ -320,8 +321,15 @@ asio::awaitable<bool> SmtpConnection::authenticate(SmtpReply& failure) {
 
 asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& envelope, MessageContent& content) {
   MessageResult result;
+  result.recipients.resize(envelope.recipients.size());
+  co_await transact(envelope, content, result);
+  result.connection_usable = !broken_;
+  co_return result;
+}
+
+asio::awaitable<void> SmtpConnection::transact(const OutboundEnvelope& envelope, MessageContent& content,
+                                               MessageResult& result) {
   const std::size_t count = envelope.recipients.size();
-  result.recipients.resize(count);
   // Every recipient not yet decided gets `reply`; it also becomes the message's.
   const auto decide_rest = [&](const SmtpReply& reply) {
     for (SmtpReply& recipient : result.recipients) {
@@ -329,39 +337,35 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
     }
     result.message = reply;
   };
-  const auto done = [&]() {
-    result.connection_usable = !broken_;
-    return std::move(result);
-  };
 
   if (broken_) {
     decide_rest(failure_);
-    co_return done();
+    co_return;
   }
   // What the next hop cannot take is refused here, before anything is sent (RFC 6152, RFC 6531, RFC 1870).
   if (!fits_in_command(envelope.mail_from)) {
     decide_rest(local_reply(550, "5.1.7", "the sender address has a control character"));
-    co_return done();
+    co_return;
   }
   if (envelope.eight_bit && !capabilities_.eight_bit_mime) {
     decide_rest(local_reply(554, "5.6.3", peer_name_ + " does not accept 8-bit content (no 8BITMIME)"));
-    co_return done();
+    co_return;
   }
   if (envelope.smtputf8 && !capabilities_.smtputf8) {
     decide_rest(local_reply(554, "5.6.7", peer_name_ + " does not accept internationalized addresses (no SMTPUTF8)"));
-    co_return done();
+    co_return;
   }
   if (capabilities_.size && capabilities_.size_limit > 0 && envelope.size > capabilities_.size_limit) {
     decide_rest(local_reply(552, "5.3.4", "the message (" + std::to_string(envelope.size) + " octets) is larger than " +
                                               peer_name_ + " accepts (" +
                                               std::to_string(capabilities_.size_limit) + ")"));
-    co_return done();
+    co_return;
   }
   if (options_.max_message_size && envelope.size > *options_.max_message_size) {
     decide_rest(local_reply(552, "5.3.4", "the message (" + std::to_string(envelope.size) +
                                               " octets) is larger than the send connector's MaxMessageSize (" +
                                               std::to_string(*options_.max_message_size) + ")"));
-    co_return done();
+    co_return;
   }
   std::size_t to_send = 0;
   for (std::size_t i = 0; i < count; ++i) {
@@ -374,18 +378,17 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
   }
   if (to_send == 0) {
     if (count == 0) result.message = local_reply(554, "5.5.1", "no recipients");
-    co_return done();
+    co_return;
   }
 
   // The first piece before any command: a message that cannot be read is not begun.
   std::string_view piece = co_await content.next();
   if (!content.error().empty()) {
     decide_rest(local_reply(451, "4.3.0", "could not read the message: " + content.error()));
-    co_return done();
+    co_return;
   }
 
   const bool pipelining = capabilities_.pipelining;
-  std::vector<bool> accepted(count, false);
   std::size_t accepted_count = 0;
   bool transaction_open = false;  // MAIL accepted, not yet ended by a reply to the data or RSET
   SmtpReply reply;
@@ -402,11 +405,11 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
   }
   if (!co_await write_out("sending MAIL FROM")) {
     decide_rest(failure_);
-    co_return done();
+    co_return;
   }
   if (!co_await read_reply(reply, "waiting for the reply to MAIL FROM")) {
     decide_rest(failure_);
-    co_return done();
+    co_return;
   }
   const bool mail_accepted = reply.code / 100 == 2;
   SmtpReply mail_reply = std::move(reply);
@@ -418,17 +421,16 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
         append_rcpt_to(out_, envelope.recipients[i], capabilities_);
         if (!co_await write_out("sending RCPT TO")) {
           decide_rest(failure_);
-          co_return done();
+          co_return;
         }
       }
       if (!co_await read_reply(reply, "waiting for the reply to RCPT TO")) {
         decide_rest(failure_);
-        co_return done();
+        co_return;
       }
       if (!mail_accepted) continue;  // pipelined behind a refused MAIL: the MAIL reply decides
       if (reply.code / 100 == 2) {
-        accepted[i] = true;
-        ++accepted_count;
+        ++accepted_count;  // decided later, by the reply to the data
       } else {
         result.recipients[i] = reply;
         last_refusal = std::move(reply);
@@ -448,12 +450,12 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
       out_ += "DATA\r\n";
       if (!co_await write_out("sending DATA")) {
         decide_rest(failure_);
-        co_return done();
+        co_return;
       }
     }
     if (!co_await read_reply(reply, "waiting for the reply to DATA")) {
       decide_rest(failure_);
-      co_return done();
+      co_return;
     }
     if (reply.code == 354) {
       send_data = true;
@@ -473,7 +475,7 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
         if (out_.size() >= kBodyWriteSize) {
           if (!co_await write_out("sending the message")) {
             decide_rest(failure_);
-            co_return done();
+            co_return;
           }
         }
       }
@@ -483,17 +485,17 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
         close();
         broken_ = true;
         decide_rest(local_reply(451, "4.3.0", "could not read the message: " + content.error()));
-        co_return done();
+        co_return;
       }
     }
     encoder_.finish(out_);
     if (!co_await write_out("sending the message")) {
       decide_rest(failure_);
-      co_return done();
+      co_return;
     }
     if (!co_await read_reply(reply, "waiting for the reply to the message")) {
       decide_rest(failure_);
-      co_return done();
+      co_return;
     }
     transaction_open = false;
     if (accepted_count > 0) {
@@ -505,12 +507,8 @@ asio::awaitable<MessageResult> SmtpConnection::send(const OutboundEnvelope& enve
   // A transaction that ended before its data leaves state behind on the next hop: RSET clears it.
   if (transaction_open && !broken_) {
     SmtpReply reset;
-    if (!co_await command("RSET\r\n", reset, "waiting for the reply to RSET")) {
-      co_return done();
-    }
-    if (reset.code != 250) broken_ = true;
+    if (co_await command("RSET\r\n", reset, "waiting for the reply to RSET") && reset.code != 250) broken_ = true;
   }
-  co_return done();
 }
 
 asio::awaitable<void> SmtpConnection::quit() {
@@ -531,8 +529,9 @@ asio::awaitable<void> SmtpConnection::quit() {
 
 asio::awaitable<bool> SmtpConnection::command(std::string_view line, SmtpReply& reply, std::string_view stage) {
   out_.assign(line);
-  if (!co_await write_out(stage)) co_return false;
-  co_return co_await read_reply(reply, stage);
+  bool ok = co_await write_out(stage);
+  if (ok) ok = co_await read_reply(reply, stage);
+  co_return ok;
 }
 
 asio::awaitable<bool> SmtpConnection::write_out(std::string_view stage) {

@@ -156,6 +156,8 @@ class SmtpConnection {
   asio::awaitable<OpenOutcome> establish(asio::ssl::context& tls, bool try_tls, SmtpReply& failure);
   asio::awaitable<bool> hello(SmtpReply& failure);
   asio::awaitable<bool> authenticate(SmtpReply& failure);
+  // send()'s work: fills `result` (recipients already sized), returning wherever the transaction ends.
+  asio::awaitable<void> transact(const OutboundEnvelope& envelope, MessageContent& content, MessageResult& result);
 
   // I/O under the inactivity timeout. False when the connection failed: failure_ says how, and the
   // connection is broken.
