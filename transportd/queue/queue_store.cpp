@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "transportd/delivery/spool_file.h"
@@ -67,27 +68,24 @@ bool write_all(int fd, std::string_view data) {
   return true;
 }
 
-// The whole file, or nullopt with errno set.
-std::optional<std::string> read_file_at(int directory_fd, const std::string& name) {
+// The whole file into `buffer` (kept between calls: loading reads every control file), its length, or
+// nullopt with errno set. open, read, close: a short read of a regular file is its end.
+std::optional<std::size_t> read_file_at(int directory_fd, const std::string& name, std::string& buffer) {
   FileDescriptor fd(::openat(directory_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return std::nullopt;
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return std::nullopt;
-  // One read for the size fstat saw, then more only if the file grew meanwhile.
-  std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  if (buffer.size() < 64 * 1024) buffer.resize(64 * 1024);
   std::size_t done = 0;
   while (true) {
-    if (done == text.size()) text.resize(text.size() * 2);
-    const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+    if (done == buffer.size()) buffer.resize(buffer.size() * 2);
+    const std::size_t wanted = buffer.size() - done;
+    const ssize_t n = ::read(fd.get(), buffer.data() + done, wanted);
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;
     }
-    if (n == 0) break;
     done += static_cast<std::size_t>(n);
+    if (static_cast<std::size_t>(n) < wanted) return done;
   }
-  text.resize(done);
-  return text;
 }
 
 }  // namespace
@@ -266,9 +264,18 @@ bool QueueStore::sync_directory(std::string& error) {
 }
 
 std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) {
-  enum Kind : std::uint8_t { control, content };
-  std::vector<std::pair<std::string, Kind>> entries;
+  // Each id once, with the files it has.
+  struct Entry {
+    std::string id;
+    bool has_control = false;
+    bool has_content = false;
+    ControlFile file;
+    std::size_t length = 0;  // of the control file as read
+    int read_errno = 0;      // the control file could not be read
+  };
+  std::vector<Entry> entries;
   {
+    std::vector<std::pair<std::string, bool>> names;  // (stem, is control file)
     DIR* directory = ::fdopendir(::dup(directory_fd_));
     if (directory == nullptr) {
       problems.push_back("cannot read the queue directory " + directory_.string() + ": " + os_error(errno));
@@ -285,14 +292,48 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
         problems.push_back(directory_.string() + "/" + std::string(name) + ": not a queue file, left alone");
         continue;
       }
-      entries.emplace_back(std::string(stem), is_control ? control : content);
+      names.emplace_back(std::string(stem), is_control);
     }
     ::closedir(directory);
+    std::sort(names.begin(), names.end());
+    entries.reserve(names.size() / 2 + 1);
+    for (auto& [stem, is_control] : names) {
+      if (entries.empty() || entries.back().id != stem) {
+        entries.emplace_back();
+        entries.back().id = std::move(stem);
+      }
+      (is_control ? entries.back().has_control : entries.back().has_content) = true;
+    }
   }
-  std::sort(entries.begin(), entries.end());
+
+  // Reading and parsing the control files is most of a restart's cost: spread over a few threads.
+  {
+    std::atomic<std::size_t> next{0};
+    const auto read_some = [&] {
+      std::string buffer;
+      for (std::size_t i = next.fetch_add(1); i < entries.size(); i = next.fetch_add(1)) {
+        Entry& entry = entries[i];
+        if (!entry.has_control) continue;
+        const auto length = read_file_at(directory_fd_, entry.id + std::string(kControlSuffix), buffer);
+        if (!length) {
+          entry.read_errno = errno;
+          continue;
+        }
+        entry.length = *length;
+        entry.file = read_control_file(std::string_view(buffer.data(), *length));
+      }
+    };
+    const unsigned helpers = std::min(3u, std::max(1u, std::thread::hardware_concurrency()) - 1);
+    std::vector<std::thread> threads;
+    if (entries.size() > 1000) {
+      for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(read_some);
+    }
+    read_some();
+    for (std::thread& thread : threads) thread.join();
+  }
 
   std::vector<QueuedMessage> messages;
-  messages.reserve(entries.size() / 2);
+  messages.reserve(entries.size());
   bool removed_any = false;
   const auto remove_name = [&](const std::string& name) {
     if (::unlinkat(directory_fd_, name.c_str(), 0) == 0) removed_any = true;
@@ -302,44 +343,36 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
     if (::renameat(directory_fd_, name.c_str(), directory_fd_, aside.c_str()) == 0) removed_any = true;
   };
 
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const std::string& id = entries[i].first;
-    const bool has_control = entries[i].second == control;
-    bool has_content = !has_control;
-    if (has_control && i + 1 < entries.size() && entries[i + 1].first == id) {  // sorted: control, then content
-      has_content = true;
-      ++i;
-    }
-    const std::string control_name = id + std::string(kControlSuffix);
-    const std::string content_name = id + std::string(kContentSuffix);
-    if (!has_control) {
+  for (Entry& entry : entries) {
+    const std::string control_name = entry.id + std::string(kControlSuffix);
+    const std::string content_name = entry.id + std::string(kContentSuffix);
+    ControlFile& file = entry.file;
+    if (!entry.has_control) {
       problems.push_back(content_name + ": content without a control file (never queued), removed");
       remove_name(content_name);
       continue;
     }
-    const std::optional<std::string> text = read_file_at(directory_fd_, control_name);
-    if (!text) {
-      problems.push_back(control_name + ": cannot be read (" + os_error(errno) + "), left alone");
+    if (entry.read_errno != 0) {
+      problems.push_back(control_name + ": cannot be read (" + os_error(entry.read_errno) + "), left alone");
       continue;
     }
-    ControlFile file = read_control_file(*text);
-    if (file.status == ControlFile::Status::committed && file.message->id != id) {
+    if (file.status == ControlFile::Status::committed && file.message->id != entry.id) {
       file.status = ControlFile::Status::corrupt;
       file.problem = "the envelope names another message";
     }
     if (file.status == ControlFile::Status::incomplete) {
       problems.push_back(control_name + ": " + file.problem + ", removed");
       remove_name(control_name);
-      if (has_content) remove_name(content_name);
+      if (entry.has_content) remove_name(content_name);
       continue;
     }
     if (file.status == ControlFile::Status::corrupt) {
       problems.push_back(control_name + ": " + file.problem + ", kept as " + control_name + std::string(kCorruptSuffix));
       set_aside(control_name);
-      if (has_content) set_aside(content_name);
+      if (entry.has_content) set_aside(content_name);
       continue;
     }
-    if (!has_content) {
+    if (!entry.has_content) {
       // The content is linked before the control file is made: a committed control file without it was
       // never acknowledged (a crash before the directory's fsync) or lost its content since.
       problems.push_back(control_name + ": its content " + content_name + " is missing, removed");
@@ -347,7 +380,7 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
       continue;
     }
     if (!file.problem.empty()) problems.push_back(control_name + ": " + file.problem);
-    if (file.complete_length < text->size()) {
+    if (file.complete_length < entry.length) {
       // A record torn by a crash: cut off, or the next record appended would be glued to it.
       problems.push_back(control_name + ": a torn last record was cut off");
       FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_CLOEXEC));

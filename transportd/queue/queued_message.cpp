@@ -308,6 +308,18 @@ std::optional<Record> parse_record(std::string_view line, std::size_t recipient_
 
 }  // namespace
 
+bool operator==(const QueuedRecipient& a, const QueuedRecipient& b) {
+  return a.address == b.address && a.dsn.notify == b.dsn.notify && a.dsn.orcpt == b.dsn.orcpt && a.state == b.state &&
+         a.reported == b.reported && a.last_error == b.last_error && a.remote_mta == b.remote_mta;
+}
+
+bool operator==(const QueuedMessage& a, const QueuedMessage& b) {
+  return a.id == b.id && a.arrival_time == b.arrival_time && a.mail_from == b.mail_from && a.dsn.ret == b.dsn.ret &&
+         a.dsn.envid == b.dsn.envid && a.eight_bit == b.eight_bit && a.smtputf8 == b.smtputf8 && a.size == b.size &&
+         a.origin == b.origin && a.delay_reported == b.delay_reported && a.suspended == b.suspended &&
+         a.recipients == b.recipients;
+}
+
 std::string encode_envelope(const QueuedMessage& m) {
   std::string out;
   out.reserve(256 + m.recipients.size() * 64);

@@ -28,7 +28,8 @@ struct QueuedRecipient {
   std::string last_error;   // last reply or our reason: "550 5.1.1 ..."
   std::string remote_mta;   // who said it
 
-  friend bool operator==(const QueuedRecipient&, const QueuedRecipient&) = default;
+  // Field by field (dsn::RecipientParameters has no operator== of its own).
+  friend bool operator==(const QueuedRecipient&, const QueuedRecipient&);
 };
 
 struct QueuedMessage {
@@ -44,7 +45,7 @@ struct QueuedMessage {
   bool suspended = false;
   std::vector<QueuedRecipient> recipients;
 
-  friend bool operator==(const QueuedMessage&, const QueuedMessage&) = default;
+  friend bool operator==(const QueuedMessage&, const QueuedMessage&);
 };
 
 // A change made after the message was queued, appended to its control file as one durable line.
