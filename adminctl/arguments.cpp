@@ -87,13 +87,17 @@ std::vector<CommandOption> build_command_options(const Command& command) {
       }
     }
     if (kind.has_password) {
+      // A send connector's password belongs to its AuthenticationCredential; a mailbox's is its own.
+      const bool credential = kind.noun == "SendConnector";
+      const std::string whose = credential ? "AuthenticationCredential's password" : "the password";
       options.push_back({OptionRole::PasswordStdin, {"password-stdin", "PasswordStdin"}, false,
-                         "read the password from the first line of standard input"});
+                         "read " + whose + " from the first line of standard input"});
       options.push_back({OptionRole::PasswordPrompt, {"password-prompt", "PasswordPrompt"}, false,
-                         "prompt for the password twice on the terminal, without echo"});
+                         "prompt for " + whose + " twice on the terminal, without echo"});
       if (command.verb == Verb::Set) {
         options.push_back({OptionRole::ClearPassword, {"clear-password", "ClearPassword"}, false,
-                           "remove the password: the mailbox can no longer authenticate"});
+                           credential ? "remove AuthenticationCredential's password"
+                                      : "remove the password: the mailbox can no longer authenticate"});
       }
     }
   }

@@ -22,9 +22,9 @@ enum class OptionRole {
   Confirm,         // remove-/clear-*: --confirm:$false goes ahead without asking; --confirm always asks
   Select,          // get-*: --select
   Format,          // get-*: --format
-  PasswordStdin,   // new-/set-mailbox
-  PasswordPrompt,  // new-/set-mailbox
-  ClearPassword,   // set-mailbox
+  PasswordStdin,   // new-/set-mailbox, new-/set-sendconnector
+  PasswordPrompt,  // new-/set-mailbox, new-/set-sendconnector
+  ClearPassword,   // set-mailbox, set-sendconnector
   RemoteIp,        // test-receiveconnector
   Local,           // test-receiveconnector
   Usage,           // new-receiveconnector: --usage Internet|Internal|Client|Partner|Custom|Trusted

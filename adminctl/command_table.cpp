@@ -65,6 +65,10 @@ const std::vector<KindSpec>& kind_specs() {
       {"ReceiveConnector", v1::ReceiveConnector::descriptor(), "name",
        {"Identity", "Bindings", "RemoteIPRanges", "TarpitInterval", "Enabled"}, false,
        {Verb::Get, Verb::New, Verb::Set, Verb::Remove, Verb::Test}, false},
+      // AuthenticationCredential's password is read like a mailbox's (--password-stdin, --password-prompt).
+      {"SendConnector", v1::SendConnector::descriptor(), "name",
+       {"Identity", "AddressSpaces", "SmartHosts", "DNSRoutingEnabled", "Enabled"}, true,
+       {Verb::Get, Verb::New, Verb::Set, Verb::Remove}, false},
       {"AcceptedDomain", v1::AcceptedDomain::descriptor(), "name",
        {"Name", "DomainName", "DomainType", "Default"}, false,
        {Verb::Get, Verb::New, Verb::Set, Verb::Remove}, false},

@@ -15,6 +15,7 @@
 #include "store/mailbox.h"
 #include "store/receive_connector.h"
 #include "store/recipient_filter_config.h"
+#include "store/send_connector.h"
 #include "store/transport_server_settings.h"
 
 namespace transport::store {
@@ -63,6 +64,8 @@ struct Property {
 };
 
 std::span<const Property<ReceiveConnector>> receive_connector_properties();
+// AuthenticationCredential is the user name; the password is kept beside the properties (stored, never rendered).
+std::span<const Property<SendConnector>> send_connector_properties();
 std::span<const Property<AcceptedDomain>> accepted_domain_properties();
 std::span<const Property<Mailbox>> mailbox_properties();
 std::span<const Property<RecipientFilterConfig>> recipient_filter_properties();

@@ -177,6 +177,17 @@ bool bool_value(std::string_view property, const PropertyValues& values) {
 
 PropertyValues bool_values(bool value) { return {std::string(bool_text(value))}; }
 
+ProtocolLoggingLevel logging_level_in(std::string_view property, const PropertyValues& values) {
+  const std::string& text = single(property, values);
+  if (iequals(trim(text), "None")) return ProtocolLoggingLevel::none;
+  if (iequals(trim(text), "Verbose")) return ProtocolLoggingLevel::verbose;
+  fail(property, std::string(property) + " \"" + text + "\" is not allowed: None or Verbose");
+}
+
+PropertyValues logging_level_text(ProtocolLoggingLevel level) {
+  return {level == ProtocolLoggingLevel::verbose ? "Verbose" : "None"};
+}
+
 std::vector<std::string> addresses(std::string_view property, const PropertyValues& values) {
   std::vector<std::string> out;
   out.reserve(values.size());
@@ -292,22 +303,98 @@ const RCP kReceiveConnectorProperties[] = {
      [](const RCP& p, RC& c, const PropertyValues& v) { c.eight_bit_mime_enabled = bool_value(p.name, v); },
      [](const RC& c) { return bool_values(c.eight_bit_mime_enabled); }},
     {"ProtocolLoggingLevel", PropertyKind::text, "None", kNoRange,
-     [](const RCP& p, RC& c, const PropertyValues& v) {
-       const std::string& text = single(p.name, v);
-       if (iequals(trim(text), "None")) {
-         c.protocol_logging_level = ProtocolLoggingLevel::none;
-       } else if (iequals(trim(text), "Verbose")) {
-         c.protocol_logging_level = ProtocolLoggingLevel::verbose;
-       } else {
-         fail(p.name, std::string(p.name) + " \"" + text + "\" is not allowed: None or Verbose");
-       }
-     },
-     [](const RC& c) {
-       return PropertyValues{c.protocol_logging_level == ProtocolLoggingLevel::verbose ? "Verbose" : "None"};
-     }},
+     [](const RCP& p, RC& c, const PropertyValues& v) { c.protocol_logging_level = logging_level_in(p.name, v); },
+     [](const RC& c) { return logging_level_text(c.protocol_logging_level); }},
     {"Comment", PropertyKind::text, "", kNoRange,
      [](const RCP& p, RC& c, const PropertyValues& v) { c.comment = text_in(p.name, v, 1024); },
      [](const RC& c) { return PropertyValues{c.comment}; }},
+};
+
+using SC = SendConnector;
+using SCP = Property<SC>;
+
+// A size limit that may be "unlimited" (nullopt).
+template <class P>
+std::optional<ByteSize> byte_size_limit_in(const P& p, const PropertyValues& values) {
+  if (is_unlimited(values)) return std::nullopt;
+  return byte_size_in(p, values);
+}
+
+PropertyValues byte_size_limit_text(const std::optional<ByteSize>& size) {
+  return {size ? size->to_string() : "unlimited"};
+}
+
+// A host name, or empty for "the server's own".
+std::string host_name_or_empty(std::string_view property, const PropertyValues& values) {
+  if (values.size() == 1 && trim(values.front()).empty()) return {};
+  return host_name_in(property, values);
+}
+
+const SCP kSendConnectorProperties[] = {
+    {"Name", PropertyKind::text, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.name = object_name(p.name, v); },
+     [](const SC& c) { return PropertyValues{c.name}; }},
+    {"AddressSpaces", PropertyKind::list, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.address_spaces = list_of<AddressSpace>(p.name, v); },
+     [](const SC& c) { return texts(c.address_spaces); }},
+    {"SmartHosts", PropertyKind::list, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.smart_hosts = list_of<SmartHost>(p.name, v); },
+     [](const SC& c) { return texts(c.smart_hosts); }},
+    {"Port", PropertyKind::integer, "25", numbers(1, 65535),
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.port = int32_in(p, v); },
+     [](const SC& c) { return PropertyValues{std::to_string(c.port)}; }},
+    {"DNSRoutingEnabled", PropertyKind::boolean, "true", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.dns_routing_enabled = bool_value(p.name, v); },
+     [](const SC& c) { return bool_values(c.dns_routing_enabled); }},
+    {"RequireTLS", PropertyKind::boolean, "false", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.require_tls = bool_value(p.name, v); },
+     [](const SC& c) { return bool_values(c.require_tls); }},
+    {"SmartHostAuthMechanism", PropertyKind::text, "None", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) {
+       const std::string& text = single(p.name, v);
+       if (iequals(trim(text), "None")) {
+         c.smart_host_auth_mechanism = SmartHostAuthMechanism::none;
+       } else if (iequals(trim(text), "BasicAuth")) {
+         c.smart_host_auth_mechanism = SmartHostAuthMechanism::basic_auth;
+       } else if (iequals(trim(text), "BasicAuthRequireTLS")) {
+         c.smart_host_auth_mechanism = SmartHostAuthMechanism::basic_auth_require_tls;
+       } else {
+         fail(p.name, std::string(p.name) + " \"" + text + "\" is not allowed: None, BasicAuth or BasicAuthRequireTLS");
+       }
+     },
+     [](const SC& c) {
+       switch (c.smart_host_auth_mechanism) {
+         case SmartHostAuthMechanism::basic_auth: return PropertyValues{"BasicAuth"};
+         case SmartHostAuthMechanism::basic_auth_require_tls: return PropertyValues{"BasicAuthRequireTLS"};
+         case SmartHostAuthMechanism::none: break;
+       }
+       return PropertyValues{"None"};
+     }},
+    // The user name only: the password travels beside the properties and is never rendered.
+    {"AuthenticationCredential", PropertyKind::text, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.auth_user = text_in(p.name, v, 256); },
+     [](const SC& c) { return PropertyValues{c.auth_user}; }},
+    {"MaxMessageSize", PropertyKind::text, "10MB", byte_sizes(ByteSize::kilobytes(64), ByteSize::gigabytes(2), true),
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.max_message_size = byte_size_limit_in(p, v); },
+     [](const SC& c) { return byte_size_limit_text(c.max_message_size); }},
+    {"Fqdn", PropertyKind::text, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.fqdn = host_name_or_empty(p.name, v); },
+     [](const SC& c) { return PropertyValues{c.fqdn}; }},
+    {"ConnectionInactivityTimeout", PropertyKind::text, "00:10:00", seconds(1, 86400),
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.connection_inactivity_timeout = time_span_in(p, v); },
+     [](const SC& c) { return PropertyValues{c.connection_inactivity_timeout.to_string()}; }},
+    {"SmtpMaxMessagesPerConnection", PropertyKind::integer, "20", numbers(1, std::numeric_limits<std::int32_t>::max()),
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.smtp_max_messages_per_connection = int32_in(p, v); },
+     [](const SC& c) { return PropertyValues{std::to_string(c.smtp_max_messages_per_connection)}; }},
+    {"Enabled", PropertyKind::boolean, "true", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.enabled = bool_value(p.name, v); },
+     [](const SC& c) { return bool_values(c.enabled); }},
+    {"ProtocolLoggingLevel", PropertyKind::text, "None", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.protocol_logging_level = logging_level_in(p.name, v); },
+     [](const SC& c) { return logging_level_text(c.protocol_logging_level); }},
+    {"Comment", PropertyKind::text, "", kNoRange,
+     [](const SCP& p, SC& c, const PropertyValues& v) { c.comment = text_in(p.name, v, 1024); },
+     [](const SC& c) { return PropertyValues{c.comment}; }},
 };
 
 using AD = AcceptedDomain;
@@ -400,6 +487,27 @@ const TSP kTransportServerProperties[] = {
        const auto& size = s.receive_protocol_log_max_directory_size;
        return PropertyValues{size ? size->to_string() : "unlimited"};
      }},
+    {"TransientFailureRetryInterval", PropertyKind::text, "00:05:00", seconds(1, 12 * 3600),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.transient_failure_retry_interval = time_span_in(p, v); },
+     [](const TS& s) { return PropertyValues{s.transient_failure_retry_interval.to_string()}; }},
+    {"OutboundConnectionFailureRetryInterval", PropertyKind::text, "00:10:00", seconds(1, 86400),
+     [](const TSP& p, TS& s, const PropertyValues& v) {
+       s.outbound_connection_failure_retry_interval = time_span_in(p, v);
+     },
+     [](const TS& s) { return PropertyValues{s.outbound_connection_failure_retry_interval.to_string()}; }},
+    {"MessageExpirationTimeout", PropertyKind::text, "2.00:00:00", seconds(5, 90 * 86400),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.message_expiration_timeout = time_span_in(p, v); },
+     [](const TS& s) { return PropertyValues{s.message_expiration_timeout.to_string()}; }},
+    {"DelayNotificationTimeout", PropertyKind::text, "04:00:00", seconds(1, 30 * 86400),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.delay_notification_timeout = time_span_in(p, v); },
+     [](const TS& s) { return PropertyValues{s.delay_notification_timeout.to_string()}; }},
+    {"MaxOutboundConnections", PropertyKind::text, "1000", numbers(1, std::numeric_limits<std::int32_t>::max(), true),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.max_outbound_connections = count_limit_in(p, v); },
+     [](const TS& s) { return count_limit_text(s.max_outbound_connections); }},
+    {"MaxPerDomainOutboundConnections", PropertyKind::text, "20",
+     numbers(1, std::numeric_limits<std::int32_t>::max(), true),
+     [](const TSP& p, TS& s, const PropertyValues& v) { s.max_per_domain_outbound_connections = count_limit_in(p, v); },
+     [](const TS& s) { return count_limit_text(s.max_per_domain_outbound_connections); }},
 };
 
 // The counts of the harvest defence: from 1 (one event is evidence enough) to far beyond any sane
@@ -460,6 +568,7 @@ const HDP kHarvestDefenceProperties[] = {
 }  // namespace
 
 std::span<const Property<ReceiveConnector>> receive_connector_properties() { return kReceiveConnectorProperties; }
+std::span<const Property<SendConnector>> send_connector_properties() { return kSendConnectorProperties; }
 std::span<const Property<AcceptedDomain>> accepted_domain_properties() { return kAcceptedDomainProperties; }
 std::span<const Property<Mailbox>> mailbox_properties() { return kMailboxProperties; }
 std::span<const Property<RecipientFilterConfig>> recipient_filter_properties() { return kRecipientFilterProperties; }
@@ -475,6 +584,7 @@ const Property<Model>* find_property(std::span<const Property<Model>> table, std
 }
 
 template const Property<ReceiveConnector>* find_property(std::span<const Property<ReceiveConnector>>, std::string_view);
+template const Property<SendConnector>* find_property(std::span<const Property<SendConnector>>, std::string_view);
 template const Property<AcceptedDomain>* find_property(std::span<const Property<AcceptedDomain>>, std::string_view);
 template const Property<Mailbox>* find_property(std::span<const Property<Mailbox>>, std::string_view);
 template const Property<RecipientFilterConfig>* find_property(std::span<const Property<RecipientFilterConfig>>,

@@ -98,6 +98,36 @@ CREATE TABLE harvest_defence (
 INSERT INTO harvest_defence VALUES
   (1, 'true', '01:00:00', '5', '1', '25', '80', '3', '3', '24', '64', '2', '10', '00:01:00', '1000000', '');
 )sql",
+    // 4: send connectors (DESIGN §11), and the queue's retry, expiry and connection settings of the
+    // transport server, with their defaults. AuthenticationPassword is kept as given: it is sent to the
+    // smart host, so it cannot be a hash; the admin API never returns it.
+    R"sql(
+CREATE TABLE send_connectors (
+  id INTEGER PRIMARY KEY,
+  Name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  AddressSpaces TEXT NOT NULL,
+  SmartHosts TEXT NOT NULL,
+  Port TEXT NOT NULL,
+  DNSRoutingEnabled TEXT NOT NULL,
+  RequireTLS TEXT NOT NULL,
+  SmartHostAuthMechanism TEXT NOT NULL,
+  AuthenticationCredential TEXT NOT NULL,
+  AuthenticationPassword TEXT NOT NULL DEFAULT '',
+  MaxMessageSize TEXT NOT NULL,
+  Fqdn TEXT NOT NULL,
+  ConnectionInactivityTimeout TEXT NOT NULL,
+  SmtpMaxMessagesPerConnection TEXT NOT NULL,
+  Enabled TEXT NOT NULL,
+  ProtocolLoggingLevel TEXT NOT NULL,
+  Comment TEXT NOT NULL
+);
+ALTER TABLE transport_server_settings ADD COLUMN TransientFailureRetryInterval TEXT NOT NULL DEFAULT '00:05:00';
+ALTER TABLE transport_server_settings ADD COLUMN OutboundConnectionFailureRetryInterval TEXT NOT NULL DEFAULT '00:10:00';
+ALTER TABLE transport_server_settings ADD COLUMN MessageExpirationTimeout TEXT NOT NULL DEFAULT '2.00:00:00';
+ALTER TABLE transport_server_settings ADD COLUMN DelayNotificationTimeout TEXT NOT NULL DEFAULT '04:00:00';
+ALTER TABLE transport_server_settings ADD COLUMN MaxOutboundConnections TEXT NOT NULL DEFAULT '1000';
+ALTER TABLE transport_server_settings ADD COLUMN MaxPerDomainOutboundConnections TEXT NOT NULL DEFAULT '20';
+)sql",
 };
 
 }  // namespace

@@ -197,6 +197,14 @@ void StoreTransaction::put(ReceiveConnector& connector) {
   put_row(db_, "receive_connectors", receive_connector_properties(), connector, connector.id);
 }
 
+void StoreTransaction::put(SendConnector& connector) {
+  put_row(db_, "send_connectors", send_connector_properties(), connector, connector.id);
+  Statement statement(db_, "UPDATE send_connectors SET AuthenticationPassword = ? WHERE id = ?");
+  statement.bind(1, connector.auth_password);
+  statement.bind(2, connector.id);
+  statement.step();
+}
+
 void StoreTransaction::put(AcceptedDomain& domain) {
   put_row(db_, "accepted_domains", accepted_domain_properties(), domain, domain.id);
 }
@@ -225,6 +233,7 @@ void StoreTransaction::put(const HarvestDefenceConfig& config) {
 }
 
 void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
+void StoreTransaction::remove_send_connector(std::int64_t id) { remove_row(db_, "send_connectors", id); }
 void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
 void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
 
@@ -282,6 +291,11 @@ Configuration SqliteStore::load() const {
   }
   auto keep_id = [](auto& model, std::int64_t id, const Statement&, int) { model.id = id; };
   config.connectors = load_rows(db_, "receive_connectors", receive_connector_properties(), "", keep_id);
+  config.send_connectors = load_rows(db_, "send_connectors", send_connector_properties(), "AuthenticationPassword",
+                                     [](SendConnector& c, std::int64_t id, const Statement& s, int column) {
+                                       c.id = id;
+                                       c.auth_password = s.text(column);
+                                     });
   config.accepted_domains = load_rows(db_, "accepted_domains", accepted_domain_properties(), "", keep_id);
   config.mailboxes = load_rows(db_, "mailboxes", mailbox_properties(), "PasswordHash",
                                [](Mailbox& m, std::int64_t id, const Statement& s, int column) {

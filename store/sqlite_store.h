@@ -26,12 +26,14 @@ class StoreTransaction {
   explicit StoreTransaction(sqlite3* db) : db_(db) {}
   void set_host_name(const std::string& host_name);
   void put(ReceiveConnector& connector);
+  void put(SendConnector& connector);  // its auth_password too
   void put(AcceptedDomain& domain);
   void put(Mailbox& mailbox);
   void put(const RecipientFilterConfig& filter);
   void put(const TransportServerSettings& settings);
   void put(const HarvestDefenceConfig& config);
   void remove_connector(std::int64_t id);
+  void remove_send_connector(std::int64_t id);
   void remove_accepted_domain(std::int64_t id);
   void remove_mailbox(std::int64_t id);
 

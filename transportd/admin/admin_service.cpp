@@ -61,6 +61,12 @@ std::vector<std::string> identities(const google::protobuf::RepeatedPtrField<std
   return {field.begin(), field.end()};
 }
 
+// AuthenticationCredential renders as the user name; the password is not a property and never leaves.
+void to_proto(const store::Configuration& config, const store::SendConnector& c, v1::SendConnector& out) {
+  properties_to_proto(store::send_connector_properties(), c, out);
+  out.set_identity(ConfigurationService::identity(config, c));
+}
+
 void to_proto(const store::Configuration& config, const store::AcceptedDomain& d, v1::AcceptedDomain& out) {
   properties_to_proto(store::accepted_domain_properties(), d, out);
   out.set_identity(ConfigurationService::identity(config, d));
@@ -305,6 +311,60 @@ grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext* context, co
                          (selection.via_wildcard ? "; the connector is bound to the wildcard address"
                                                  : "; the connector is bound to the specific IP, which wins ties"));
   });
+}
+
+grpc::Status AdminService::GetSendConnector(grpc::ServerContext* context, const v1::IdentityFilter* request,
+                                           v1::SendConnectorList* response) {
+  return guarded("GetSendConnector", context, [&] {
+    auto config = configuration_.snapshot();
+    for (const auto& c : configuration_.get_send_connectors(identities(request->identities()))) {
+      to_proto(*config, c, *response->add_connectors());
+    }
+  });
+}
+
+grpc::Status AdminService::NewSendConnector(grpc::ServerContext* context, const v1::NewSendConnectorRequest* request,
+                                           v1::SendConnector* response) {
+  return guarded("NewSendConnector", context, [&] {
+    if (request->has_password() && request->password().empty()) {
+      throw store::ValidationError("AuthenticationCredential",
+                                   "the password may not be empty: leave it out for a connector without a credential");
+    }
+    auto created = configuration_.new_send_connector(
+        changes_from_proto(request->connector(), request->given()),
+        request->has_password() ? std::optional(request->password()) : std::nullopt);
+    to_proto(*configuration_.snapshot(), created, *response);
+    log_change("created send connector " + response->identity());
+  }, request->what_if());
+}
+
+grpc::Status AdminService::SetSendConnector(grpc::ServerContext* context, const v1::SetSendConnectorRequest* request,
+                                           v1::SendConnectorList* response) {
+  return guarded("SetSendConnector", context, [&] {
+    auto changed = configuration_.set_send_connectors(
+        identities(request->identities()), changes_from_proto(request->values(), request->update_mask()),
+        request->has_password() ? std::optional(request->password()) : std::nullopt,
+        list_edits_from_proto(*request->values().GetDescriptor(), request->list_edits(), request->update_mask()));
+    auto config = configuration_.snapshot();
+    // The log names the change, never the password: only whether one was set.
+    const std::string password_change =
+        !request->has_password() ? "" : (request->password().empty() ? " (password removed)" : " (password set)");
+    for (const auto& c : changed) {
+      to_proto(*config, c, *response->add_connectors());
+      log_change("changed send connector " + c.name + ": " +
+                 change_text(request->update_mask(), request->list_edits()) + password_change);
+    }
+  }, request->what_if());
+}
+
+grpc::Status AdminService::RemoveSendConnector(grpc::ServerContext* context, const v1::RemoveRequest* request,
+                                              v1::RemoveResponse* response) {
+  return guarded("RemoveSendConnector", context, [&] {
+    for (auto& id : configuration_.remove_send_connectors(identities(request->identities()))) {
+      log_change("removed send connector " + id);
+      response->add_removed(std::move(id));
+    }
+  }, request->what_if());
 }
 
 grpc::Status AdminService::GetAcceptedDomain(grpc::ServerContext* context, const v1::IdentityFilter* request,

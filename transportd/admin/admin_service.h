@@ -49,6 +49,12 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status TestReceiveConnector(grpc::ServerContext*, const v1::TestReceiveConnectorRequest*,
                                     v1::TestReceiveConnectorResponse*) override;
 
+  grpc::Status GetSendConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::SendConnectorList*) override;
+  grpc::Status NewSendConnector(grpc::ServerContext*, const v1::NewSendConnectorRequest*, v1::SendConnector*) override;
+  grpc::Status SetSendConnector(grpc::ServerContext*, const v1::SetSendConnectorRequest*,
+                                v1::SendConnectorList*) override;
+  grpc::Status RemoveSendConnector(grpc::ServerContext*, const v1::RemoveRequest*, v1::RemoveResponse*) override;
+
   grpc::Status GetAcceptedDomain(grpc::ServerContext*, const v1::IdentityFilter*, v1::AcceptedDomainList*) override;
   grpc::Status NewAcceptedDomain(grpc::ServerContext*, const v1::NewAcceptedDomainRequest*,
                                  v1::AcceptedDomain*) override;

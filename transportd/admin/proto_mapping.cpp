@@ -107,6 +107,8 @@ void properties_to_proto(std::span<const store::Property<Model>> table, const Mo
 
 template void properties_to_proto(std::span<const store::Property<store::ReceiveConnector>>,
                                   const store::ReceiveConnector&, pb::Message&);
+template void properties_to_proto(std::span<const store::Property<store::SendConnector>>,
+                                  const store::SendConnector&, pb::Message&);
 template void properties_to_proto(std::span<const store::Property<store::AcceptedDomain>>,
                                   const store::AcceptedDomain&, pb::Message&);
 template void properties_to_proto(std::span<const store::Property<store::Mailbox>>, const store::Mailbox&,

@@ -23,6 +23,7 @@ using store::AcceptedDomain;
 using store::Configuration;
 using store::Mailbox;
 using store::ReceiveConnector;
+using store::SendConnector;
 using store::ValidationError;
 
 template <class Model>
@@ -73,6 +74,60 @@ struct Collection<ReceiveConnector> {
   }
   static std::vector<std::size_t> settle(Configuration&, std::size_t) { return {}; }
   static void remove(store::StoreTransaction& t, const ReceiveConnector& m) { t.remove_connector(m.id); }
+};
+
+template <>
+struct Collection<SendConnector> {
+  static constexpr const char* noun = "send connector";
+  static auto table() { return store::send_connector_properties(); }
+  static std::vector<SendConnector>& items(Configuration& c) { return c.send_connectors; }
+  static const std::vector<SendConnector>& items(const Configuration& c) { return c.send_connectors; }
+  static bool matches(const Configuration&, const SendConnector& m, std::string_view pattern) {
+    return identity_matches(pattern, "", m.name);
+  }
+  static constexpr std::size_t kMaxPasswordLength = 1024;  // as a mailbox's
+  static void check_alone(const SendConnector& c) {
+    if (c.name.empty()) throw ValidationError("Name", "Name is required");
+    store::validate(c);
+    if (!c.auth_password.empty() && c.auth_user.empty()) {
+      throw ValidationError("AuthenticationCredential",
+                            "a password is set but AuthenticationCredential has no user name: give the user name, or "
+                            "remove the password");
+    }
+    if (c.auth_password.size() > kMaxPasswordLength) {
+      throw ValidationError("AuthenticationCredential",
+                            "AuthenticationCredential's password is longer than 1024 characters");
+    }
+    // AUTH PLAIN separates the user and the password by NULs, and SMTP lines end at CRLF: those
+    // characters cannot be sent.
+    if (c.auth_password.find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos) {
+      throw ValidationError("AuthenticationCredential",
+                            "AuthenticationCredential's password may not contain NUL, CR or LF");
+    }
+  }
+  static void check_against(std::span<const SendConnector> others, const SendConnector& c) {
+    for (const SendConnector& other : others) {
+      if (&other != &c && store::iequals(other.name, c.name)) {
+        throw AdminError(AdminError::Kind::already_exists, "a send connector named \"" + other.name +
+                                                               "\" already exists");
+      }
+    }
+  }
+  static void check(const Configuration& next, std::size_t index) {
+    check_alone(next.send_connectors[index]);
+    check_against(next.send_connectors, next.send_connectors[index]);
+  }
+  static void check_all(const Configuration& config, const ProblemReport& report) {
+    const auto& all = config.send_connectors;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      report(all[i].name, [&] {
+        check_alone(all[i]);
+        check_against(std::span(all.data(), i), all[i]);
+      });
+    }
+  }
+  static std::vector<std::size_t> settle(Configuration&, std::size_t) { return {}; }
+  static void remove(store::StoreTransaction& t, const SendConnector& m) { t.remove_send_connector(m.id); }
 };
 
 template <>
@@ -352,6 +407,18 @@ struct Flows {
     }
   }
 
+  // Properties that follow what the administrator gave: a send connector's DNSRoutingEnabled follows
+  // SmartHosts (given as a new value or list edits) unless it is given too.
+  static void follow(Model& model, const PropertyChanges& changes, const ListEdits& edits) {
+    if constexpr (std::is_same_v<Model, SendConnector>) {
+      const auto given = [&](std::string_view name) {
+        return std::any_of(changes.begin(), changes.end(), [&](const auto& c) { return store::iequals(c.first, name); }) ||
+               std::any_of(edits.begin(), edits.end(), [&](const ListEdit& e) { return store::iequals(e.property, name); });
+      };
+      if (given("SmartHosts") && !given("DNSRoutingEnabled")) model.dns_routing_enabled = model.smart_hosts.empty();
+    }
+  }
+
   static std::vector<Model> get(const ConfigurationService& service, const std::vector<std::string>& identities) {
     store::ConfigurationPtr config = service.snapshot();
     return pick<Model>(*config, resolve<Model>(*config, identities, true));
@@ -361,6 +428,7 @@ struct Flows {
     std::lock_guard lock(service.writer_mutex_);
     Configuration next = *service.snapshot();
     apply(model, changes);
+    follow(model, changes, {});
     auto& items = Collection<Model>::items(next);
     items.push_back(std::move(model));
     const std::size_t index = items.size() - 1;
@@ -385,6 +453,7 @@ struct Flows {
     for (std::size_t i : indices) {
       apply(items[i], changes);
       apply_edits(items[i], edits, ConfigurationService::identity(next, items[i]));
+      follow(items[i], changes, edits);
       if (extra_change) extra_change(items[i]);
       for (std::size_t t : Collection<Model>::settle(next, i)) touched.push_back(t);
     }
@@ -465,6 +534,7 @@ std::vector<std::string> ConfigurationService::problems(const Configuration& con
       }
     }
   }
+  Collection<SendConnector>::check_all(config, report_as(Collection<SendConnector>::noun));
   Collection<AcceptedDomain>::check_all(config, report_as(Collection<AcceptedDomain>::noun));
   Collection<Mailbox>::check_all(config, report_as(Collection<Mailbox>::noun));
   try {
@@ -521,6 +591,9 @@ store::ConfigurationPtr ConfigurationService::commit_locked(
 std::string ConfigurationService::identity(const Configuration& config, const ReceiveConnector& connector) {
   return store::connector_identity(config.host_name, connector);
 }
+std::string ConfigurationService::identity(const Configuration&, const SendConnector& connector) {
+  return connector.name;
+}
 std::string ConfigurationService::identity(const Configuration&, const AcceptedDomain& domain) { return domain.name; }
 std::string ConfigurationService::identity(const Configuration&, const Mailbox& mailbox) {
   return mailbox.primary_smtp_address;
@@ -544,6 +617,37 @@ std::vector<ReceiveConnector> ConfigurationService::set_connectors(const std::ve
 
 std::vector<std::string> ConfigurationService::remove_connectors(const std::vector<std::string>& identities) {
   return Flows<ReceiveConnector>::remove(*this, identities);
+}
+
+std::vector<SendConnector> ConfigurationService::get_send_connectors(const std::vector<std::string>& identities) const {
+  return Flows<SendConnector>::get(*this, identities);
+}
+
+SendConnector ConfigurationService::new_send_connector(const PropertyChanges& changes,
+                                                       const CredentialPasswordChange& password) {
+  SendConnector connector;
+  if (password) connector.auth_password = *password;
+  return Flows<SendConnector>::create(*this, std::move(connector), changes);
+}
+
+std::vector<SendConnector> ConfigurationService::set_send_connectors(const std::vector<std::string>& identities,
+                                                                     const PropertyChanges& changes,
+                                                                     const CredentialPasswordChange& password,
+                                                                     const ListEdits& edits) {
+  const bool credential_given = std::any_of(changes.begin(), changes.end(), [](const auto& change) {
+    return store::iequals(change.first, "AuthenticationCredential");
+  });
+  return Flows<SendConnector>::update(*this, identities, changes, edits, [&](SendConnector& c) {
+    if (password) {
+      c.auth_password = *password;
+    } else if (credential_given && c.auth_user.empty()) {
+      c.auth_password.clear();  // no user name, no credential: the password goes with it
+    }
+  });
+}
+
+std::vector<std::string> ConfigurationService::remove_send_connectors(const std::vector<std::string>& identities) {
+  return Flows<SendConnector>::remove(*this, identities);
 }
 
 std::vector<AcceptedDomain> ConfigurationService::get_accepted_domains(const std::vector<std::string>& identities) const {

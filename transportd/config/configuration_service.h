@@ -36,6 +36,10 @@ using ListEdits = std::vector<ListEdit>;
 // A password change for a mailbox: absent = keep, empty hash = remove.
 using PasswordHashChange = std::optional<std::string>;
 
+// A change of a send connector's AuthenticationCredential password (kept as given: it is sent to the
+// smart host): absent = keep, empty = remove.
+using CredentialPasswordChange = std::optional<std::string>;
+
 class ConfigurationService {
  public:
   // Loads the configuration. The host name (the HOST of HOST\Name identities) is stored once, by the
@@ -65,6 +69,17 @@ class ConfigurationService {
   std::vector<store::ReceiveConnector> set_connectors(const std::vector<std::string>& identities,
                                                       const PropertyChanges& changes, const ListEdits& edits = {});
   std::vector<std::string> remove_connectors(const std::vector<std::string>& identities);
+
+  // Send connectors (DESIGN §11). When a change gives SmartHosts (a new value or list edits) and not
+  // DNSRoutingEnabled, DNSRoutingEnabled follows: false with smart hosts, true without. Setting
+  // AuthenticationCredential empty removes the password with it.
+  std::vector<store::SendConnector> get_send_connectors(const std::vector<std::string>& identities) const;
+  store::SendConnector new_send_connector(const PropertyChanges& changes, const CredentialPasswordChange& password);
+  std::vector<store::SendConnector> set_send_connectors(const std::vector<std::string>& identities,
+                                                        const PropertyChanges& changes,
+                                                        const CredentialPasswordChange& password,
+                                                        const ListEdits& edits = {});
+  std::vector<std::string> remove_send_connectors(const std::vector<std::string>& identities);
 
   std::vector<store::AcceptedDomain> get_accepted_domains(const std::vector<std::string>& identities) const;
   store::AcceptedDomain new_accepted_domain(const PropertyChanges& changes);
@@ -97,9 +112,10 @@ class ConfigurationService {
   static std::vector<std::string> problems(const store::Configuration& config,
                                            const ConnectorCheck& connector_check = {});
 
-  // Identity as shown to the administrator: HOST\Name for connectors, Name for accepted domains,
-  // PrimarySmtpAddress for mailboxes.
+  // Identity as shown to the administrator: HOST\Name for receive connectors, Name for send connectors
+  // and accepted domains, PrimarySmtpAddress for mailboxes.
   static std::string identity(const store::Configuration& config, const store::ReceiveConnector& connector);
+  static std::string identity(const store::Configuration& config, const store::SendConnector& connector);
   static std::string identity(const store::Configuration& config, const store::AcceptedDomain& domain);
   static std::string identity(const store::Configuration& config, const store::Mailbox& mailbox);
 
