@@ -209,9 +209,13 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
     // lookup of "mx.example.com.our-domain".
     options.domains = nullptr;
     options.ndomains = 0;
+    // DNS only, never /etc/hosts (Postfix's smtp_host_lookup=dns): a file read on the strand for every
+    // lookup, and a mail route the zone did not publish.
+    char dns_only[] = "b";
+    options.lookups = dns_only;
     options.sock_state_cb = &Impl::on_socket_state;
     options.sock_state_cb_data = this;
-    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS | ARES_OPT_SOCK_STATE_CB;
+    int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_DOMAINS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB;
     int status = ares_init_options(&channel_, &options, mask);
     if (status != ARES_SUCCESS) {
       throw std::runtime_error(std::string("c-ares cannot start: ") + ares_strerror(status));

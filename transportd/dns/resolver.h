@@ -8,6 +8,9 @@
 // however many servers resolv.conf lists. resolve_mail_domain asks at most twice in a row (MX, then the
 // hosts' addresses together), so it answers within 10 s, usually within one round trip or two.
 //
+// Names are looked up in DNS only (like Postfix's smtp_host_lookup=dns): /etc/hosts is not read, so a
+// smart host known only there is configured by its address. No search list is applied.
+//
 // Lifetime rule: like any Asio I/O object, destroy the Resolver before its io_context. It may be
 // destroyed from any thread while lookups are in flight: they then complete with temporary_failure
 // ("resolver shut down") once the io_context runs them; if the io_context is stopped and destroyed

@@ -46,7 +46,7 @@ std::optional<T> run(asio::io_context& io, asio::awaitable<T> lookup) {
 class DnsResolver : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new test::DnsmasqServer({
+    std::vector<std::string> records{
         // Two MX hosts of different preference, listed worst first.
         "--mx-host=two.test,backup.two.test,20",
         "--mx-host=two.test,mx1.two.test,10",
@@ -69,7 +69,15 @@ class DnsResolver : public ::testing::Test {
         "--mx-host=alias.test,cname.alias.test,10",
         "--cname=cname.alias.test,real.alias.test",
         "--host-record=real.alias.test,127.0.0.40",
-    });
+    };
+    // 30 MX hosts with long names: the answer exceeds 512 octets, so it comes truncated over UDP and
+    // c-ares asks again over TCP (a connect, a write, reads).
+    for (int i = 0; i < 30; ++i) {
+      std::string host = "a-rather-long-mail-server-name-number-" + std::to_string(i) + ".big.test";
+      records.push_back("--mx-host=big.test," + host + "," + std::to_string(100 + i));
+      records.push_back("--host-record=" + host + ",127.0.1." + std::to_string(i + 1));
+    }
+    server_ = new test::DnsmasqServer(records);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -155,6 +163,18 @@ TEST_F(DnsResolver, MxNamingACnameIsFollowed) {
   ASSERT_EQ(route->hosts.size(), 1u);
   EXPECT_EQ(route->hosts[0].name, "cname.alias.test");
   EXPECT_EQ(route->hosts[0].addresses, (std::vector<asio::ip::address>{ip("127.0.0.40")}));
+}
+
+TEST_F(DnsResolver, LargeMxAnswerOverTcpKeepsTheMostPreferredHosts) {
+  auto route = mail("big.test");
+  ASSERT_TRUE(route);
+  ASSERT_EQ(route->status, LookupStatus::ok) << route->error;
+  ASSERT_EQ(route->hosts.size(), max_mail_hosts);
+  for (std::size_t i = 0; i < route->hosts.size(); ++i) {
+    EXPECT_EQ(route->hosts[i].preference, 100 + i);
+    EXPECT_EQ(route->hosts[i].addresses,
+              (std::vector<asio::ip::address>{asio::ip::make_address("127.0.1." + std::to_string(i + 1))}));
+  }
 }
 
 TEST_F(DnsResolver, DomainLiteralNeedsNoServer) {
