@@ -21,6 +21,10 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"set-receiveconnector", "SetReceiveConnector"},
       {"remove-receiveconnector", "RemoveReceiveConnector"},
       {"test-receiveconnector", "TestReceiveConnector"},
+      {"get-sendconnector", "GetSendConnector"},
+      {"new-sendconnector", "NewSendConnector"},
+      {"set-sendconnector", "SetSendConnector"},
+      {"remove-sendconnector", "RemoveSendConnector"},
       {"get-accepteddomain", "GetAcceptedDomain"},
       {"new-accepteddomain", "NewAcceptedDomain"},
       {"set-accepteddomain", "SetAcceptedDomain"},
@@ -96,7 +100,40 @@ TEST(CommandTable, TransportServerIsASingletonWithSettings) {
     options.push_back(option.names.front());
   }
   EXPECT_EQ(options, (std::vector<std::string>{"receive-protocol-log-max-age",
-                                               "receive-protocol-log-max-directory-size", "what-if"}));
+                                               "receive-protocol-log-max-directory-size",
+                                               "transient-failure-retry-interval",
+                                               "outbound-connection-failure-retry-interval",
+                                               "message-expiration-timeout", "delay-notification-timeout",
+                                               "max-outbound-connections", "max-per-domain-outbound-connections",
+                                               "what-if"}));
+}
+
+TEST(CommandTable, SendConnectorIsNamedByItsNameAndTakesACredentialPassword) {
+  const auto& connector = *find_command("Get-SendConnector")->kind;
+  EXPECT_EQ(connector.message, v1::SendConnector::descriptor());
+  EXPECT_EQ(connector.identity_field->name(), "name");
+  EXPECT_EQ(connector.shown_identity_field->name(), "identity");
+  EXPECT_TRUE(connector.has_password);
+  EXPECT_FALSE(connector.singleton);
+  EXPECT_EQ(find_command("test-sendconnector"), nullptr);
+  std::set<std::string> set_flags;
+  for (const auto& option : command_options(*find_command("set-sendconnector"))) {
+    set_flags.insert(option.names.begin(), option.names.end());
+  }
+  for (const char* flag : {"address-spaces", "AddressSpaces", "add-smart-hosts", "remove-smart-hosts",
+                           "dns-routing-enabled", "DNSRoutingEnabled", "require-tls", "RequireTLS",
+                           "smart-host-auth-mechanism", "authentication-credential", "AuthenticationCredential",
+                           "smtp-max-messages-per-connection", "password-stdin", "password-prompt", "clear-password",
+                           "identity", "what-if"}) {
+    EXPECT_EQ(set_flags.count(flag), 1u) << flag;
+  }
+  std::set<std::string> new_flags;
+  for (const auto& option : command_options(*find_command("new-sendconnector"))) {
+    new_flags.insert(option.names.begin(), option.names.end());
+  }
+  EXPECT_EQ(new_flags.count("password-stdin"), 1u);
+  EXPECT_EQ(new_flags.count("clear-password"), 0u);
+  EXPECT_EQ(new_flags.count("password"), 0u);  // never on the command line
 }
 
 TEST(FlagNames, EveryReceiveConnectorFieldHasKebabAndExchangeNames) {

@@ -56,14 +56,15 @@ std::string unescape(std::string text) {
   return text;
 }
 
-TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
+// An object's property table (property, flag, type, default, allowed values) against the proto: every
+// field has a row, with its flags, its default or (required), and its allowed values.
+void expect_property_table_matches(const std::string& heading, const google::protobuf::Descriptor& descriptor) {
   const std::string docs = read_docs();
   ASSERT_FALSE(docs.empty()) << "docs/adminctl.md not found in " << TRANSPORTD_SOURCE_DIR;
-  const auto begin = docs.find("## Receive connectors");
-  ASSERT_NE(begin, std::string::npos);
+  const auto begin = docs.find(heading);
+  ASSERT_NE(begin, std::string::npos) << heading;
   const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
 
-  const auto& descriptor = *transport::admin::v1::ReceiveConnector::descriptor();
   for (const auto* field : all_fields(descriptor)) {
     SCOPED_TRACE(field->json_name());
     const auto cells = row_of(section, field->json_name());
@@ -83,6 +84,14 @@ TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
       EXPECT_EQ(cells[3], info.default_value());
     }
   }
+}
+
+TEST(Docs, ReceiveConnectorPropertyTableMatchesTheProto) {
+  expect_property_table_matches("## Receive connectors", *transport::admin::v1::ReceiveConnector::descriptor());
+}
+
+TEST(Docs, SendConnectorPropertyTableMatchesTheProto) {
+  expect_property_table_matches("## Send connectors", *transport::admin::v1::SendConnector::descriptor());
 }
 
 // The filter table of a query command's section: one row per field of its request.
@@ -133,10 +142,15 @@ TEST(Docs, HarvestDefenceSettingsTableMatchesTheProto) {
   expect_settings_table_matches("## Harvest defence", *transport::admin::v1::HarvestDefenceConfig::descriptor());
 }
 
+TEST(Docs, TransportServerSettingsTableMatchesTheProto) {
+  expect_settings_table_matches("## Transport server", *transport::admin::v1::TransportServer::descriptor());
+}
+
 // The section of the docs that documents each object kind.
 std::string section_of(const std::string& docs, const ObjectKind& kind) {
   static const std::map<std::string, std::string> headings{
-      {"ReceiveConnector", "## Receive connectors"}, {"AcceptedDomain", "## Accepted domains"},
+      {"ReceiveConnector", "## Receive connectors"}, {"SendConnector", "## Send connectors"},
+      {"AcceptedDomain", "## Accepted domains"},
       {"Mailbox", "## Mailboxes"},                   {"RecipientFilterConfig", "## Recipient filter"},
       {"MessageTrackingLog", "## Message tracking"}, {"TransportServer", "## Transport server"},
       {"HarvestDefenceConfig", "## Harvest defence"}, {"SourceReputation", "## Source reputation"},
