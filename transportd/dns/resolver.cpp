@@ -58,7 +58,8 @@ std::string describe(int status) {
     case ARES_ESERVFAIL: return "SERVFAIL from the DNS server";
     case ARES_EREFUSED: return "the DNS server refused the query";
     case ARES_ETIMEOUT: return "no answer from the DNS server";
-    case ARES_ECONNREFUSED: return "the DNS server is unreachable";
+    // c-ares 1.18 also reports a REFUSED or SERVFAIL answer from every server this way.
+    case ARES_ECONNREFUSED: return "the DNS server refused the query or could not be reached";
     case ARES_ECANCELLED:
     case ARES_EDESTRUCTION: return shut_down_reason;
     default: return ares_strerror(status);

@@ -69,6 +69,8 @@ class DnsResolver : public ::testing::Test {
         "--mx-host=alias.test,cname.alias.test,10",
         "--cname=cname.alias.test,real.alias.test",
         "--host-record=real.alias.test,127.0.0.40",
+        // A zone dnsmasq would forward, with no upstream server to forward to: it answers REFUSED.
+        "--server=/refused.test/#",
     };
     // 30 MX hosts with long names: the answer exceeds 512 octets, so it comes truncated over UDP and
     // c-ares asks again over TCP (a connect, a write, reads).
@@ -175,6 +177,15 @@ TEST_F(DnsResolver, LargeMxAnswerOverTcpKeepsTheMostPreferredHosts) {
     EXPECT_EQ(route->hosts[i].addresses,
               (std::vector<asio::ip::address>{asio::ip::make_address("127.0.1." + std::to_string(i + 1))}));
   }
+}
+
+TEST_F(DnsResolver, RefusedQueryIsATemporaryFailure) {
+  auto route = mail("refused.test");
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->status, LookupStatus::temporary_failure);
+  EXPECT_EQ(route->error,
+            "The DNS lookup of the MX records of refused.test failed (the DNS server refused the query or "
+            "could not be reached); it will be retried.");
 }
 
 TEST_F(DnsResolver, DomainLiteralNeedsNoServer) {
