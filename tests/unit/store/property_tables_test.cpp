@@ -46,6 +46,7 @@ void expect_table_matches_proto(std::span<const Property<Model>> table, const pb
 
 TEST(PropertyTables, AgreeWithTheAdminApiContract) {
   expect_table_matches_proto(receive_connector_properties(), admin::v1::ReceiveConnector::descriptor());
+  expect_table_matches_proto(send_connector_properties(), admin::v1::SendConnector::descriptor());
   expect_table_matches_proto(accepted_domain_properties(), admin::v1::AcceptedDomain::descriptor());
   expect_table_matches_proto(mailbox_properties(), admin::v1::Mailbox::descriptor());
   expect_table_matches_proto(recipient_filter_properties(), admin::v1::RecipientFilterConfig::descriptor());
@@ -89,6 +90,7 @@ void expect_documented_ranges(std::span<const Property<Model>> table, const pb::
 
 TEST(PropertyTables, TheProtoDocumentsEachRangeAsTheTableHoldsIt) {
   expect_documented_ranges(receive_connector_properties(), admin::v1::ReceiveConnector::descriptor());
+  expect_documented_ranges(send_connector_properties(), admin::v1::SendConnector::descriptor());
   expect_documented_ranges(transport_server_properties(), admin::v1::TransportServer::descriptor());
   expect_documented_ranges(harvest_defence_properties(), admin::v1::HarvestDefenceConfig::descriptor());
 }
@@ -101,15 +103,107 @@ TEST(PropertyTables, RangesReadAsTheMessagesWriteThem) {
   EXPECT_EQ(ValueRange{}.to_string(), "");
 }
 
-TEST(PropertyTables, DefaultsOfTheModelRenderAsTheDocumentedDefaults) {
-  ReceiveConnector connector;
-  for (const auto& p : receive_connector_properties()) {
+template <class Model>
+void expect_defaults_render_as_documented(std::span<const Property<Model>> table) {
+  const Model model;
+  for (const auto& p : table) {
     if (p.default_text.empty()) continue;
-    PropertyValues values = p.render(connector);
+    PropertyValues values = p.render(model);
     std::string joined;
     for (const auto& v : values) joined += (joined.empty() ? "" : ",") + v;
     EXPECT_EQ(joined, p.default_text) << p.name;
   }
+}
+
+TEST(PropertyTables, DefaultsOfTheModelRenderAsTheDocumentedDefaults) {
+  expect_defaults_render_as_documented(receive_connector_properties());
+  expect_defaults_render_as_documented(send_connector_properties());
+  expect_defaults_render_as_documented(transport_server_properties());
+}
+
+template <class Model>
+void expect_rejection(std::span<const Property<Model>> table, const char* property, const char* value,
+                      const char* message_fragment) {
+  Model model;
+  const auto* p = find_property(table, property);
+  ASSERT_NE(p, nullptr) << property;
+  try {
+    p->assign(model, {value});
+    ADD_FAILURE() << property << " accepted " << value;
+  } catch (const ValidationError& e) {
+    EXPECT_EQ(e.property(), property);
+    EXPECT_NE(std::string(e.what()).find(message_fragment), std::string::npos)
+        << property << "=" << value << ": " << e.what();
+  }
+}
+
+TEST(PropertyTables, SendConnectorRejectionsNameThePropertyAndTheRange) {
+  const auto table = send_connector_properties();
+  expect_rejection(table, "Port", "0", "Port 0 is out of range: allowed 1 to 65535");
+  expect_rejection(table, "Port", "65536", "allowed 1 to 65535");
+  expect_rejection(table, "MaxMessageSize", "1KB", "MaxMessageSize 1KB is out of range: allowed 64KB to 2GB, or unlimited");
+  expect_rejection(table, "ConnectionInactivityTimeout", "00:00:00",
+                   "ConnectionInactivityTimeout 00:00:00 is out of range: allowed 00:00:01 to 1.00:00:00");
+  expect_rejection(table, "SmtpMaxMessagesPerConnection", "0", "allowed 1 to 2147483647");
+  expect_rejection(table, "SmtpMaxMessagesPerConnection", "2147483648", "allowed 1 to 2147483647");
+  expect_rejection(table, "SmartHostAuthMechanism", "Kerberos", "None, BasicAuth or BasicAuthRequireTLS");
+  expect_rejection(table, "AddressSpaces", "example.com;0", "AddressSpaces");
+  expect_rejection(table, "SmartHosts", "2001:db8::1", "SmartHosts");
+  expect_rejection(table, "DNSRoutingEnabled", "sometimes", "true or false");
+  expect_rejection(table, "Fqdn", "not a host", "Fqdn");
+  expect_rejection(table, "ProtocolLoggingLevel", "Loud", "None or Verbose");
+  expect_rejection(table, "AuthenticationCredential", "user\nname", "control characters");
+  expect_rejection(table, "Name", "a\\b", "may not contain");
+}
+
+TEST(PropertyTables, SendConnectorValuesAreShownCanonically) {
+  SendConnector connector;
+  auto set = [&](const char* name, PropertyValues values) {
+    const auto* p = find_property(send_connector_properties(), name);
+    p->assign(connector, values);
+    return p->render(connector);
+  };
+  EXPECT_EQ(set("addressspaces", {"Example.COM", "smtp:*.Example.org;7", "*"}),
+            (PropertyValues{"SMTP:example.com;1", "SMTP:*.example.org;7", "SMTP:*;1"}));
+  EXPECT_EQ(set("SmartHosts", {"Relay.Example.com:587", "[2001:DB8::1]"}),
+            (PropertyValues{"relay.example.com:587", "[2001:db8::1]"}));
+  EXPECT_EQ(set("SmartHosts", {}), PropertyValues{});
+  EXPECT_EQ(set("MaxMessageSize", {"Unlimited"}), PropertyValues{"unlimited"});
+  EXPECT_EQ(set("MaxMessageSize", {"65536"}), PropertyValues{"64KB"});
+  EXPECT_EQ(set("SmartHostAuthMechanism", {"basicauthrequiretls"}), PropertyValues{"BasicAuthRequireTLS"});
+  EXPECT_EQ(set("Fqdn", {"Out.Example.com"}), PropertyValues{"out.example.com"});
+  EXPECT_EQ(set("Fqdn", {""}), PropertyValues{""});  // the server's own name
+  EXPECT_EQ(set("AuthenticationCredential", {"relay-user"}), PropertyValues{"relay-user"});
+  EXPECT_EQ(connector.auth_password, "");  // the table never touches the password
+}
+
+TEST(PropertyTables, TransportServerQueueSettingsHaveExchangesRanges) {
+  const auto table = transport_server_properties();
+  expect_rejection(table, "TransientFailureRetryInterval", "00:00:00",
+                   "TransientFailureRetryInterval 00:00:00 is out of range: allowed 00:00:01 to 12:00:00");
+  expect_rejection(table, "TransientFailureRetryInterval", "12:00:01", "allowed 00:00:01 to 12:00:00");
+  expect_rejection(table, "OutboundConnectionFailureRetryInterval", "1.00:00:01",
+                   "allowed 00:00:01 to 1.00:00:00");
+  expect_rejection(table, "MessageExpirationTimeout", "00:00:04", "allowed 00:00:05 to 90.00:00:00");
+  expect_rejection(table, "MessageExpirationTimeout", "91.00:00:00", "allowed 00:00:05 to 90.00:00:00");
+  expect_rejection(table, "DelayNotificationTimeout", "31.00:00:00", "allowed 00:00:01 to 30.00:00:00");
+  expect_rejection(table, "MaxOutboundConnections", "0", "allowed 1 to 2147483647, or unlimited");
+  expect_rejection(table, "MaxPerDomainOutboundConnections", "lots", "is not a whole number");
+
+  // The short values tests need are allowed.
+  TransportServerSettings settings;
+  find_property(table, "TransientFailureRetryInterval")->assign(settings, {"00:00:01"});
+  find_property(table, "OutboundConnectionFailureRetryInterval")->assign(settings, {"00:00:01"});
+  find_property(table, "MessageExpirationTimeout")->assign(settings, {"00:00:05"});
+  find_property(table, "DelayNotificationTimeout")->assign(settings, {"00:00:01"});
+  find_property(table, "MaxOutboundConnections")->assign(settings, {"unlimited"});
+  find_property(table, "MaxPerDomainOutboundConnections")->assign(settings, {"1"});
+  EXPECT_EQ(settings.transient_failure_retry_interval.seconds(), 1);
+  EXPECT_EQ(settings.outbound_connection_failure_retry_interval.seconds(), 1);
+  EXPECT_EQ(settings.message_expiration_timeout.seconds(), 5);
+  EXPECT_EQ(settings.delay_notification_timeout.seconds(), 1);
+  EXPECT_FALSE(settings.max_outbound_connections.has_value());
+  EXPECT_EQ(settings.max_per_domain_outbound_connections, 1);
 }
 
 struct Rejection {

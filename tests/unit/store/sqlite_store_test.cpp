@@ -12,6 +12,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "store/property.h"
 #include "store/schema_migrations.h"
 
 namespace transport::store {
@@ -250,6 +251,132 @@ TEST_F(SqliteStoreTest, ReadOnlyRefusesANewerSchemaWithoutTouchingIt) {
   sqlite3_exec(raw, "PRAGMA user_version = 999", nullptr, nullptr, nullptr);
   sqlite3_close(raw);
   EXPECT_NE(error_of(db(), SqliteStore::Access::read_only).find("schema version 999"), std::string::npos);
+}
+
+SendConnector sample_send_connector() {
+  SendConnector c;
+  c.name = "To partner";
+  c.address_spaces = {AddressSpace::parse("partner.example;10"), AddressSpace::parse("*.partner.example")};
+  c.smart_hosts = {SmartHost::parse("relay.partner.example:587"), SmartHost::parse("[2001:db8::25]")};
+  c.dns_routing_enabled = false;
+  c.require_tls = true;
+  c.smart_host_auth_mechanism = SmartHostAuthMechanism::basic_auth_require_tls;
+  c.auth_user = "relay-user";
+  c.auth_password = "p,a;s's\"w";
+  c.max_message_size = std::nullopt;
+  c.fqdn = "out.example.com";
+  c.connection_inactivity_timeout = TimeSpan::from_seconds(30);
+  c.smtp_max_messages_per_connection = 5;
+  c.protocol_logging_level = ProtocolLoggingLevel::verbose;
+  c.comment = "has, a comma";
+  return c;
+}
+
+TEST_F(SqliteStoreTest, SendConnectorsRoundTripWithTheirPassword) {
+  SendConnector written = sample_send_connector();
+  {
+    SqliteStore store(db());
+    store.transact([&](StoreTransaction& t) { t.put(written); });
+    EXPECT_NE(written.id, 0);
+  }
+  SqliteStore store(db());
+  const Configuration config = store.load();
+  ASSERT_EQ(config.send_connectors.size(), 1u);
+  const SendConnector& c = config.send_connectors.front();
+  EXPECT_EQ(c.id, written.id);
+  EXPECT_EQ(c.name, written.name);
+  EXPECT_EQ(c.address_spaces, written.address_spaces);
+  EXPECT_EQ(c.smart_hosts, written.smart_hosts);
+  EXPECT_FALSE(c.dns_routing_enabled);
+  EXPECT_TRUE(c.require_tls);
+  EXPECT_EQ(c.smart_host_auth_mechanism, SmartHostAuthMechanism::basic_auth_require_tls);
+  EXPECT_EQ(c.auth_user, "relay-user");
+  EXPECT_EQ(c.auth_password, written.auth_password);
+  EXPECT_FALSE(c.max_message_size.has_value());
+  EXPECT_EQ(c.fqdn, "out.example.com");
+  EXPECT_EQ(c.connection_inactivity_timeout.seconds(), 30);
+  EXPECT_EQ(c.smtp_max_messages_per_connection, 5);
+  EXPECT_EQ(c.protocol_logging_level, ProtocolLoggingLevel::verbose);
+  EXPECT_EQ(c.comment, "has, a comma");
+
+  SendConnector changed = c;
+  changed.auth_password.clear();
+  changed.smart_hosts.clear();
+  changed.dns_routing_enabled = true;
+  store.transact([&](StoreTransaction& t) { t.put(changed); });
+  EXPECT_EQ(store.load().send_connectors.front().auth_password, "");
+  EXPECT_TRUE(store.load().send_connectors.front().smart_hosts.empty());
+  store.transact([&](StoreTransaction& t) { t.remove_send_connector(changed.id); });
+  EXPECT_TRUE(store.load().send_connectors.empty());
+}
+
+TEST_F(SqliteStoreTest, SendConnectorNamesAreUniqueWhateverTheirCase) {
+  SqliteStore store(db());
+  SendConnector first = sample_send_connector();
+  store.transact([&](StoreTransaction& t) { t.put(first); });
+  SendConnector second = sample_send_connector();
+  second.name = "TO PARTNER";
+  EXPECT_THROW(store.transact([&](StoreTransaction& t) { t.put(second); }), StoreError);
+  EXPECT_EQ(store.load().send_connectors.size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, TransportServerQueueSettingsRoundTrip) {
+  {
+    SqliteStore store(db());
+    const TransportServerSettings defaults = store.load().transport_server;
+    EXPECT_EQ(defaults.transient_failure_retry_interval.seconds(), 5 * 60);
+    EXPECT_EQ(defaults.max_outbound_connections, 1000);
+    TransportServerSettings settings;
+    settings.transient_failure_retry_interval = TimeSpan::from_seconds(1);
+    settings.outbound_connection_failure_retry_interval = TimeSpan::from_seconds(2);
+    settings.message_expiration_timeout = TimeSpan::from_seconds(5);
+    settings.delay_notification_timeout = TimeSpan::from_seconds(3);
+    settings.max_outbound_connections = std::nullopt;
+    settings.max_per_domain_outbound_connections = 1;
+    store.transact([&](StoreTransaction& t) { t.put(settings); });
+  }
+  const TransportServerSettings loaded = SqliteStore(db()).load().transport_server;
+  EXPECT_EQ(loaded.transient_failure_retry_interval.seconds(), 1);
+  EXPECT_EQ(loaded.outbound_connection_failure_retry_interval.seconds(), 2);
+  EXPECT_EQ(loaded.message_expiration_timeout.seconds(), 5);
+  EXPECT_EQ(loaded.delay_notification_timeout.seconds(), 3);
+  EXPECT_FALSE(loaded.max_outbound_connections.has_value());
+  EXPECT_EQ(loaded.max_per_domain_outbound_connections, 1);
+}
+
+// A database of schema version 3 (before send connectors) is migrated in place: what it held is kept,
+// the queue settings take their defaults, and send connectors can be stored.
+TEST_F(SqliteStoreTest, MigrationFourKeepsAVersionThreeDatabaseAndAddsSendConnectors) {
+  ASSERT_GE(schema_migrations().size(), 4u);
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+    for (std::size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(sqlite3_exec(raw, std::string(schema_migrations()[i]).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "UPDATE transport_server_settings SET ReceiveProtocolLogMaxAge = '7.00:00:00';"
+                           "INSERT INTO transport_server VALUES (1, 'MAIL01');"
+                           "PRAGMA user_version = 3;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  SqliteStore store(db());
+  EXPECT_FALSE(store.created());
+  EXPECT_EQ(store.schema_version(), static_cast<int>(schema_migrations().size()));
+  const Configuration config = store.load();
+  EXPECT_EQ(config.host_name, "MAIL01");
+  EXPECT_EQ(config.transport_server.receive_protocol_log_max_age.seconds(), 7 * 86400);
+  const TransportServerSettings defaults;
+  for (const auto& p : transport_server_properties()) {
+    if (p.name == "ReceiveProtocolLogMaxAge") continue;  // set above
+    EXPECT_EQ(p.render(config.transport_server), p.render(defaults)) << p.name;
+  }
+  EXPECT_TRUE(config.send_connectors.empty());
+  SendConnector c = sample_send_connector();
+  store.transact([&](StoreTransaction& t) { t.put(c); });
+  EXPECT_EQ(store.load().send_connectors.size(), 1u);
 }
 
 }  // namespace
