@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <system_error>
@@ -223,15 +224,16 @@ bool QueueStore::remove(const std::string& id, std::string& error) {
   const std::string content_name = id + std::string(kContentSuffix);
   if (::unlinkat(directory_fd_, control_name.c_str(), 0) != 0) {
     error = "cannot remove " + control_name + " from the queue: " + os_error(errno);
-    if (errno != ENOENT) return false;
-    ::unlinkat(directory_fd_, content_name.c_str(), 0);  // content a failed remove left behind
     return false;
   }
+  // The control file is gone: from here on the message is removed, even if its content stays behind
+  // (load() removes content without a control file).
+  bool removed = true;
   if (::unlinkat(directory_fd_, content_name.c_str(), 0) != 0 && errno != ENOENT) {
     error = "cannot remove " + content_name + " from the queue: " + os_error(errno);
-    return false;  // the control file is gone: load() removes the content left behind
+    removed = false;
   }
-  return sync_directory(error);
+  return sync_directory(error) && removed;
 }
 
 bool QueueStore::sync_directory(std::string& error) {
@@ -343,17 +345,19 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
     if (::renameat(directory_fd_, name.c_str(), directory_fd_, aside.c_str()) == 0) removed_any = true;
   };
 
+  const std::string prefix = directory_.string() + "/";
   for (Entry& entry : entries) {
     const std::string control_name = entry.id + std::string(kControlSuffix);
     const std::string content_name = entry.id + std::string(kContentSuffix);
+    const std::string control_path = prefix + control_name;
     ControlFile& file = entry.file;
     if (!entry.has_control) {
-      problems.push_back(content_name + ": content without a control file (never queued), removed");
+      problems.push_back(prefix + content_name + ": content without a control file (never queued), removed");
       remove_name(content_name);
       continue;
     }
     if (entry.read_errno != 0) {
-      problems.push_back(control_name + ": cannot be read (" + os_error(entry.read_errno) + "), left alone");
+      problems.push_back(control_path + ": cannot be read (" + os_error(entry.read_errno) + "), left alone");
       continue;
     }
     if (file.status == ControlFile::Status::committed && file.message->id != entry.id) {
@@ -361,13 +365,13 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
       file.problem = "the envelope names another message";
     }
     if (file.status == ControlFile::Status::incomplete) {
-      problems.push_back(control_name + ": " + file.problem + ", removed");
+      problems.push_back(control_path + ": " + file.problem + ", removed");
       remove_name(control_name);
       if (entry.has_content) remove_name(content_name);
       continue;
     }
     if (file.status == ControlFile::Status::corrupt) {
-      problems.push_back(control_name + ": " + file.problem + ", kept as " + control_name + std::string(kCorruptSuffix));
+      problems.push_back(control_path + ": " + file.problem + ", kept as " + control_name + std::string(kCorruptSuffix));
       set_aside(control_name);
       if (entry.has_content) set_aside(content_name);
       continue;
@@ -375,21 +379,32 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
     if (!entry.has_content) {
       // The content is linked before the control file is made: a committed control file without it was
       // never acknowledged (a crash before the directory's fsync) or lost its content since.
-      problems.push_back(control_name + ": its content " + content_name + " is missing, removed");
+      problems.push_back(control_path + ": its content " + content_name + " is missing, removed");
       remove_name(control_name);
       continue;
     }
-    if (!file.problem.empty()) problems.push_back(control_name + ": " + file.problem);
+    if (!file.problem.empty()) problems.push_back(control_path + ": " + file.problem);
     if (file.complete_length < entry.length) {
       // A record torn by a crash: cut off, or the next record appended would be glued to it.
-      problems.push_back(control_name + ": a torn last record was cut off");
+      problems.push_back(control_path + ": a torn last record was cut off");
       FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_CLOEXEC));
       if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(file.complete_length)) != 0 ||
           ::fdatasync(fd.get()) != 0) {
-        problems.push_back(control_name + ": cannot cut off the torn record: " + os_error(errno));
+        problems.push_back(control_path + ": cannot cut off the torn record: " + os_error(errno));
       }
     }
     messages.push_back(std::move(*file.message));
+  }
+  // New ids sort after every loaded one even when the clock was set back across the restart.
+  if (!messages.empty()) {
+    std::uint64_t newest = 0;
+    const std::string& id = messages.back().id;
+    if (id.size() > 16 && id[16] == '-' &&
+        std::from_chars(id.data(), id.data() + 16, newest, 16).ptr == id.data() + 16) {
+      std::uint64_t last = last_id_time_.load();
+      while (last < newest && !last_id_time_.compare_exchange_weak(last, newest)) {
+      }
+    }
   }
   if (removed_any) {
     std::string error;
