@@ -248,7 +248,9 @@ TEST_F(DnsResolver, ServerPortClosedIsATemporaryFailure) {
 TEST_F(DnsResolver, ManyConcurrentLookupsOnTwoThreads) {
   asio::io_context io;
   Resolver resolver(io.get_executor(), server_->servers());
-  constexpr int lookups = 400;
+  // ~350 questions at once. Not many more: dnsmasq's socket buffer then drops queries (c-ares resends
+  // them after 1 s), which would make this a test of the machine's load rather than of the Resolver.
+  constexpr int lookups = 200;
   std::atomic<int> right{0};
   std::atomic<int> finished{0};
   for (int i = 0; i < lookups; ++i) {
