@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
+#include <tuple>
 
 namespace transport::outbound {
 
@@ -210,14 +212,21 @@ asio::awaitable<SmtpConnection::OpenOutcome> SmtpConnection::establish(asio::ssl
       // RFC 3207 §4.2: nothing the server sent before the handshake may count as said inside it.
       in_.clear();
       in_position_ = 0;
-      tls_ = std::make_unique<TlsStream>(socket_, tls);
-      tls_->set_verify_mode(asio::ssl::verify_none);
-      if (!endpoint_.host_name.empty() && !is_ip_literal(endpoint_.host_name)) {
-        SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host_name.c_str());
+      std::error_code handshake_error;
+      try {
+        tls_ = std::make_unique<TlsStream>(socket_, tls);
+      } catch (const std::system_error& error) {  // SSL_new failed: no TLS here, as if the handshake had
+        handshake_error = error.code();
       }
-      arm(options_.inactivity_timeout);
-      auto [handshake_error] = co_await tls_->async_handshake(asio::ssl::stream_base::client, nothrow);
-      disarm();
+      if (tls_) {
+        tls_->set_verify_mode(asio::ssl::verify_none);
+        if (!endpoint_.host_name.empty() && !is_ip_literal(endpoint_.host_name)) {
+          SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host_name.c_str());
+        }
+        arm(options_.inactivity_timeout);
+        std::tie(handshake_error) = co_await tls_->async_handshake(asio::ssl::stream_base::client, nothrow);
+        disarm();
+      }
       if (handshake_error) {
         fail(handshake_error, "in the TLS handshake");
         failure = failure_;

@@ -125,7 +125,9 @@ class SmtpConnection {
   // Connect (connect_timeout), read the banner, EHLO (HELO when EHLO is refused with 5xx), STARTTLS as
   // the options say (then EHLO again), AUTH PLAIN or LOGIN when asked (BasicAuthRequireTLS: only
   // inside TLS). nullptr and `failure` set on any failure: code 0 for socket errors and timeouts, else
-  // the next hop's reply (or one of ours: 4.7.10 no STARTTLS under require_tls, 4.7.x AUTH impossible).
+  // the next hop's reply (or one of ours: 421 4.7.10 no STARTTLS under require_tls, 421 4.7.11 AUTH
+  // that would be in plain text, 421 4.7.0 no AUTH mechanism we know). On success `failure` is left
+  // alone, except after the fall back to plain text: it then says why TLS failed (worth a log line).
   static asio::awaitable<std::unique_ptr<SmtpConnection>> open(asio::any_io_executor executor, Endpoint endpoint,
                                                                 ClientOptions options, asio::ssl::context& tls,
                                                                 SmtpReply& failure);

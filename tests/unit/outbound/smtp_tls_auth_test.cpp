@@ -107,6 +107,7 @@ TEST_F(OutboundTls, FailedHandshakeFallsBackToPlainTextOnceUnlessTlsIsRequired) 
   const Outcome outcome = open_and_send(quick_options());
   ASSERT_TRUE(outcome.opened) << outcome.failure.to_string();
   EXPECT_FALSE(outcome.tls);
+  EXPECT_NE(outcome.failure.text.find("in the TLS handshake"), std::string::npos) << outcome.failure.text;
   EXPECT_EQ(server.connections, 2);
   EXPECT_EQ(outcome.result.recipients[0].code, 250);
   // The second connection does not try STARTTLS again.
