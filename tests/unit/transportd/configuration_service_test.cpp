@@ -335,5 +335,139 @@ TEST_F(ConfigurationServiceTest, ProblemsNameABrokenHarvestDefenceRule) {
   EXPECT_TRUE(problems[0].starts_with("harvest defence configuration: SuspectAbandonedHolds 9 is above")) << problems[0];
 }
 
+// The kind of AdminError a change throws, or "ValidationError <property>", or "ok".
+template <class Change>
+std::string outcome(Change change) {
+  try {
+    change();
+  } catch (const store::ValidationError& e) {
+    return "ValidationError " + e.property();
+  } catch (const AdminError& e) {
+    switch (e.kind()) {
+      case AdminError::Kind::not_found: return "not_found";
+      case AdminError::Kind::already_exists: return "already_exists";
+      case AdminError::Kind::conflict: return "conflict";
+      case AdminError::Kind::abandoned: return "abandoned";
+    }
+  }
+  return "ok";
+}
+
+TEST_F(ConfigurationServiceTest, SendConnectorsAreCreatedChangedAndRemovedInTheStore) {
+  EXPECT_TRUE(service_->snapshot()->send_connectors.empty());
+  const store::SendConnector created =
+      service_->new_send_connector({{"Name", {"Internet"}}, {"AddressSpaces", {"*"}}}, std::nullopt);
+  EXPECT_NE(created.id, 0);
+  EXPECT_TRUE(created.dns_routing_enabled);
+  EXPECT_EQ(ConfigurationService::identity(*service_->snapshot(), created), "Internet");
+  service_->new_send_connector({{"Name", {"Partner"}}, {"AddressSpaces", {"partner.example;5"}},
+                                {"SmartHosts", {"relay.partner.example"}}},
+                               std::nullopt);
+  EXPECT_EQ(service_->get_send_connectors({}).size(), 2u);
+  EXPECT_EQ(service_->get_send_connectors({"p*"}).front().name, "Partner");
+
+  const auto changed = service_->set_send_connectors({"*"}, {{"Port", {"2525"}}}, std::nullopt);
+  EXPECT_EQ(changed.size(), 2u);
+  for (const auto& c : store_->load().send_connectors) EXPECT_EQ(c.port, 2525) << c.name;
+
+  EXPECT_EQ(service_->remove_send_connectors({"internet"}), std::vector<std::string>{"Internet"});
+  ASSERT_EQ(store_->load().send_connectors.size(), 1u);
+  EXPECT_EQ(store_->load().send_connectors.front().name, "Partner");
+}
+
+TEST_F(ConfigurationServiceTest, SendConnectorErrorsCarryTheirKindAndNameTheProperty) {
+  service_->new_send_connector({{"Name", {"Internet"}}, {"AddressSpaces", {"*"}}}, std::nullopt);
+  EXPECT_EQ(outcome([&] { service_->new_send_connector({{"Name", {"INTERNET"}}, {"AddressSpaces", {"x.example"}}},
+                                                       std::nullopt); }),
+            "already_exists");
+  EXPECT_EQ(outcome([&] { service_->new_send_connector({{"Name", {"Empty"}}}, std::nullopt); }),
+            "ValidationError AddressSpaces");
+  EXPECT_EQ(outcome([&] { service_->set_send_connectors({"Nope"}, {{"Port", {"26"}}}, std::nullopt); }), "not_found");
+  EXPECT_EQ(outcome([&] { service_->set_send_connectors({"Internet"}, {{"Port", {"0"}}}, std::nullopt); }),
+            "ValidationError Port");
+  EXPECT_EQ(outcome([&] {
+              service_->set_send_connectors({"Internet"}, {{"SmartHostAuthMechanism", {"BasicAuth"}}}, std::nullopt);
+            }),
+            "ValidationError SmartHostAuthMechanism");  // needs smart hosts
+  EXPECT_EQ(outcome([&] {
+              service_->set_send_connectors({"Internet"}, {{"DNSRoutingEnabled", {"false"}}}, std::nullopt);
+            }),
+            "ValidationError DNSRoutingEnabled");  // neither DNS nor smart hosts
+  EXPECT_EQ(outcome([&] { service_->remove_send_connectors({"Nope"}); }), "not_found");
+  EXPECT_EQ(store_->load().send_connectors.front().port, 25);  // nothing was half-applied
+}
+
+TEST_F(ConfigurationServiceTest, DnsRoutingFollowsSmartHostsUnlessGivenToo) {
+  auto made = service_->new_send_connector(
+      {{"Name", {"Relay"}}, {"AddressSpaces", {"*"}}, {"SmartHosts", {"relay.example.com"}}}, std::nullopt);
+  EXPECT_FALSE(made.dns_routing_enabled);
+  auto set = [&](const PropertyChanges& changes, const ListEdits& edits = {}) {
+    return service_->set_send_connectors({"Relay"}, changes, std::nullopt, edits).front();
+  };
+  EXPECT_TRUE(set({{"SmartHosts", {}}}).dns_routing_enabled);
+  EXPECT_FALSE(set({}, {{"SmartHosts", {"192.0.2.1:587"}, {}}}).dns_routing_enabled);
+  EXPECT_TRUE(set({}, {{"SmartHosts", {}, {"192.0.2.1:587"}}}).dns_routing_enabled);
+  EXPECT_TRUE(store_->load().send_connectors.front().dns_routing_enabled);
+  // Given both, they must agree: nothing follows.
+  EXPECT_EQ(outcome([&] { set({{"SmartHosts", {"relay.example.com"}}, {"DNSRoutingEnabled", {"true"}}}); }),
+            "ValidationError DNSRoutingEnabled");
+  EXPECT_FALSE(set({{"SmartHosts", {"relay.example.com"}}, {"DNSRoutingEnabled", {"false"}}}).dns_routing_enabled);
+  // Another property leaves it alone.
+  EXPECT_FALSE(set({{"Comment", {"x"}}}).dns_routing_enabled);
+}
+
+TEST_F(ConfigurationServiceTest, TheCredentialPasswordIsKeptReplacedAndRemoved) {
+  service_->new_send_connector({{"Name", {"Relay"}},
+                                {"AddressSpaces", {"*"}},
+                                {"SmartHosts", {"relay.example.com"}},
+                                {"SmartHostAuthMechanism", {"BasicAuth"}},
+                                {"AuthenticationCredential", {"relay-user"}}},
+                               std::string("first"));
+  EXPECT_EQ(store_->load().send_connectors.front().auth_password, "first");
+  service_->set_send_connectors({"Relay"}, {{"Port", {"587"}}}, std::nullopt);  // kept
+  EXPECT_EQ(store_->load().send_connectors.front().auth_password, "first");
+  service_->set_send_connectors({"Relay"}, {}, std::string("second"));
+  EXPECT_EQ(store_->load().send_connectors.front().auth_password, "second");
+  // BasicAuth needs the password: removing it alone is refused, and nothing changes.
+  EXPECT_EQ(outcome([&] { service_->set_send_connectors({"Relay"}, {}, std::string()); }),
+            "ValidationError AuthenticationCredential");
+  EXPECT_EQ(store_->load().send_connectors.front().auth_password, "second");
+  EXPECT_EQ(outcome([&] { service_->set_send_connectors({"Relay"}, {}, std::string("a\nb")); }),
+            "ValidationError AuthenticationCredential");
+  // Without authentication, clearing the user name takes the password with it.
+  service_->set_send_connectors({"Relay"}, {{"SmartHostAuthMechanism", {"None"}}, {"AuthenticationCredential", {""}}},
+                                std::nullopt);
+  EXPECT_EQ(store_->load().send_connectors.front().auth_user, "");
+  EXPECT_EQ(store_->load().send_connectors.front().auth_password, "");
+  // A password without a user name is refused.
+  EXPECT_EQ(outcome([&] { service_->set_send_connectors({"Relay"}, {}, std::string("orphan")); }),
+            "ValidationError AuthenticationCredential");
+}
+
+TEST_F(ConfigurationServiceTest, ProblemsNameABrokenSendConnector) {
+  store::Configuration config = *service_->snapshot();
+  store::SendConnector broken;
+  broken.name = "Broken";
+  broken.address_spaces = {store::AddressSpace::parse("*")};
+  broken.dns_routing_enabled = false;
+  config.send_connectors = {broken};
+  const auto problems = ConfigurationService::problems(config);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(problems[0].starts_with("send connector \"Broken\": DNSRoutingEnabled false needs")) << problems[0];
+}
+
+TEST_F(ConfigurationServiceTest, QueueSettingsAreStoredWithTheirRanges) {
+  service_->set_transport_server({{"TransientFailureRetryInterval", {"00:00:01"}},
+                                  {"MessageExpirationTimeout", {"00:00:05"}},
+                                  {"MaxOutboundConnections", {"unlimited"}}});
+  const auto stored = store_->load().transport_server;
+  EXPECT_EQ(stored.transient_failure_retry_interval.seconds(), 1);
+  EXPECT_EQ(stored.message_expiration_timeout.seconds(), 5);
+  EXPECT_FALSE(stored.max_outbound_connections.has_value());
+  EXPECT_EQ(outcome([&] { service_->set_transport_server({{"DelayNotificationTimeout", {"31.00:00:00"}}}); }),
+            "ValidationError DelayNotificationTimeout");
+  EXPECT_EQ(service_->get_transport_server().delay_notification_timeout.seconds(), 4 * 3600);
+}
+
 }  // namespace
 }  // namespace transport::config
