@@ -69,6 +69,8 @@ class DnsResolver : public ::testing::Test {
         "--mx-host=alias.test,cname.alias.test,10",
         "--cname=cname.alias.test,real.alias.test",
         "--host-record=real.alias.test,127.0.0.40",
+        // An MX naming an address instead of a host (RFC 5321 §5.1 forbids it).
+        "--mx-host=literal.test,127.0.0.50,10",
         // A zone dnsmasq would forward, with no upstream server to forward to: it answers REFUSED.
         "--server=/refused.test/#",
     };
@@ -165,6 +167,15 @@ TEST_F(DnsResolver, MxNamingACnameIsFollowed) {
   ASSERT_EQ(route->hosts.size(), 1u);
   EXPECT_EQ(route->hosts[0].name, "cname.alias.test");
   EXPECT_EQ(route->hosts[0].addresses, (std::vector<asio::ip::address>{ip("127.0.0.40")}));
+}
+
+TEST_F(DnsResolver, MxNamingAnAddressIsRefusedWithTheReason) {
+  auto route = mail("literal.test");
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->status, LookupStatus::no_such_domain);
+  EXPECT_EQ(route->error,
+            "The MX record of literal.test names the address 127.0.0.50 instead of a host name, which RFC "
+            "5321 does not allow.");
 }
 
 TEST_F(DnsResolver, LargeMxAnswerOverTcpKeepsTheMostPreferredHosts) {
