@@ -1,6 +1,7 @@
 // STARTTLS, AUTH (PLAIN, LOGIN), permission groups and RequireTLS in the protocol: EHLO keywords per
 // connector flags and session facts, every refusal, the SASL exchanges, the TLS reset, logon failures
-// and what authentication changes (tarpit, MAIL) and does not change (relay, recipient filter).
+// and what authentication changes (tarpit, relay permission) and does not change (recipient filter,
+// the need for a send connector).
 #include "transportd/smtp/protocol.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "tests/unit/support/directory_builders.h"
 
 namespace transport::smtp {
 namespace {
@@ -58,7 +61,7 @@ std::string plain(std::string_view authzid, std::string_view authcid, std::strin
 struct Server {
   store::Configuration config;
   store::ReceiveConnector connector;
-  std::unique_ptr<RecipientIndex> index;
+  std::unique_ptr<routing::RecipientRouter> index;
 
   Server() {
     store::AcceptedDomain domain;
@@ -68,7 +71,7 @@ struct Server {
     store::Mailbox alice;
     alice.primary_smtp_address = "alice@example.com";
     config.mailboxes = {alice};
-    index = std::make_unique<RecipientIndex>(config);
+    index = std::make_unique<routing::RecipientRouter>(config);
     connector.name = "Default MX";
     connector.fqdn = "mx.example.com";
   }
@@ -156,16 +159,17 @@ TEST(SmtpAuth, EhloKeywords) {
     // HELO never lists extensions.
     EXPECT_EQ(p.on_command("HELO client.example").reply.text, "mx.example.com Hello [192.0.2.10]");
   }
-  // The whole reply of a default connector, outside and inside TLS.
+  // The whole reply of a default connector, outside and inside TLS: DSN after CHUNKING, before
+  // STARTTLS and AUTH.
   const Server server;
   Protocol p = server.protocol();
   EXPECT_EQ(p.on_command("EHLO client.example").reply.text,
             "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\n"
-            "CHUNKING\nSTARTTLS");
+            "CHUNKING\nDSN\nSTARTTLS");
   start_tls(p);
   EXPECT_EQ(p.on_command("EHLO client.example").reply.text,
             "mx.example.com Hello [192.0.2.10]\nPIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\n"
-            "CHUNKING\nAUTH PLAIN LOGIN");
+            "CHUNKING\nDSN\nAUTH PLAIN LOGIN");
   // And after AUTH, no more AUTH.
   EXPECT_EQ(authenticate(p).reply.code, 235);
   EXPECT_FALSE(has_line(p.on_command("EHLO client.example").reply.text, "AUTH PLAIN LOGIN"));
@@ -502,7 +506,7 @@ TEST(SmtpAuth, AuthenticatedSessionIsNeverTarpitted) {
       {"AUTH PLAIN", 503, "5.5.1"},
       {"MAIL FROM:<a@client.example>", 250, "2.1.0"},
       {"RCPT TO:<nobody@example.com>", 550, "5.1.1"},       // the recipient filter still applies
-      {"RCPT TO:<victim@elsewhere.example>", 550, "5.7.1"}, // and nobody relays yet
+      {"RCPT TO:<victim@elsewhere.example>", 550, "5.4.4"}, // may relay, but no send connector serves it
       {"RCPT TO:<alice@example.com>", 250, "2.1.5"},
   };
   for (const Case& c : cases) {
@@ -516,26 +520,126 @@ TEST(SmtpAuth, AuthenticatedSessionIsNeverTarpitted) {
   EXPECT_TRUE(t.p.authenticated());
 }
 
-TEST(SmtpAuth, RelayRefusedForEverybody) {
-  const std::string text = "Unable to relay: this server accepts mail only for its accepted domains";
+// Without a send connector nobody relays, but for different reasons: an anonymous client may not
+// (550 5.7.1, held), an authenticated one may and finds no route (550 5.4.4, DESIGN §5).
+TEST(SmtpAuth, WithoutASendConnectorNobodyRelays) {
   for (const bool authenticated : {false, true}) {
     SCOPED_TRACE(authenticated);
     TlsSession t;
     if (authenticated) {
       ASSERT_EQ(authenticate(t.p).reply.code, 235);
     }
+    EXPECT_EQ(t.p.facts().may_relay, authenticated);
     ASSERT_EQ(t.p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
     const Step s = t.p.on_command("RCPT TO:<victim@elsewhere.example>");
-    expect_reply(s, 550, "5.7.1", "relay");
-    EXPECT_EQ(s.reply.text, text);
+    if (authenticated) {
+      expect_reply(s, 550, "5.4.4", "relay without a route");
+      EXPECT_EQ(s.reply.text, "Unable to route: no send connector serves this domain");
+      EXPECT_EQ(s.refusal, RecipientRefusal::no_route);
+    } else {
+      expect_reply(s, 550, "5.7.1", "relay");
+      EXPECT_EQ(s.reply.text, "Unable to relay: this server accepts mail only for its accepted domains");
+      EXPECT_EQ(s.refusal, RecipientRefusal::relay);
+    }
     EXPECT_EQ(s.held(), !authenticated);
+    EXPECT_TRUE(t.p.envelope().recipients.empty());
   }
 }
 
+// The default server plus a send connector for partner.example (a smart host, no DNS).
+struct RelayServer : Server {
+  RelayServer() {
+    config.send_connectors = {test::send_connector("To partner", {"partner.example"})};
+    index = std::make_unique<routing::RecipientRouter>(config);
+  }
+};
+
+// A session authenticated by AUTH may relay (DESIGN §5): to a domain a send connector serves, accepted
+// with a relay destination; to one no send connector serves, 550 5.4.4. Its own domains are served as
+// for anyone. An anonymous session, and one whose AUTH failed, still may not relay.
+TEST(SmtpAuth, AuthenticatedSessionRelaysThroughASendConnector) {
+  const RelayServer server;
+  Protocol p = server.protocol();
+  start_tls(p);
+  EXPECT_FALSE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+  Step s = p.on_command("RCPT TO:<bob@partner.example>");
+  expect_reply(s, 550, "5.7.1", "anonymous relay");
+  EXPECT_TRUE(s.held());
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+
+  // A failed AUTH grants nothing.
+  EXPECT_EQ(authenticate(p, false).reply.code, 535);
+  EXPECT_FALSE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+  expect_reply(p.on_command("RCPT TO:<bob@partner.example>"), 550, "5.7.1", "relay after a failed AUTH");
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+
+  ASSERT_EQ(authenticate(p).reply.code, 235);
+  EXPECT_TRUE(p.facts().authenticated);
+  EXPECT_TRUE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<alice@example.com>").reply.code, 250);
+  s = p.on_command("RCPT TO:<bob@partner.example>");
+  expect_reply(s, 250, "2.1.5", "relay through the send connector");
+  EXPECT_EQ(s.refusal, RecipientRefusal::none);
+  EXPECT_FALSE(s.held());
+  s = p.on_command("RCPT TO:<carol@Sub.Elsewhere.example>");
+  expect_reply(s, 550, "5.4.4", "relay without a route");
+  EXPECT_EQ(s.refusal, RecipientRefusal::no_route);
+  EXPECT_FALSE(s.held());
+  expect_reply(p.on_command("RCPT TO:<alice@example.com>"), 250, "2.1.5", "local recipient");
+  expect_reply(p.on_command("RCPT TO:<nobody@example.com>"), 550, "5.1.1", "unknown local recipient");
+  ASSERT_EQ(p.envelope().recipients.size(), 2u);
+  EXPECT_EQ(p.envelope().recipients[0].address, "bob@partner.example");
+  EXPECT_EQ(p.envelope().recipients[0].destination, routing::Verdict::relay);
+  EXPECT_EQ(p.envelope().recipients[0].mailbox, nullptr);
+  EXPECT_EQ(p.envelope().recipients[1].destination, routing::Verdict::local);
+  EXPECT_EQ(p.envelope().recipients[1].mailbox, &server.config.mailboxes[0]);
+  EXPECT_TRUE(p.envelope().needs_queue());
+
+  // EHLO and RSET keep the identity, and with it the permission (RFC 4954).
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+  ASSERT_EQ(p.on_command("EHLO client.example").reply.code, 250);
+  EXPECT_TRUE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<alice@example.com>").reply.code, 250);
+  expect_reply(p.on_command("RCPT TO:<dave@partner.example>"), 250, "2.1.5", "relay after EHLO");
+}
+
+// STARTTLS forgets an identity proved by AUTH before it (RFC 3207 §4.2), and the relay permission that
+// came with it: the client must authenticate again inside TLS to relay.
+TEST(SmtpAuth, StarttlsTakesAwayTheRelayPermissionOfAuth) {
+  RelayServer server;
+  server.connector.auth_mechanism = {kTls, kBasic};  // AUTH allowed outside TLS
+  Protocol p = server.protocol();
+  ASSERT_EQ(p.on_command("EHLO client.example").reply.code, 250);
+  ASSERT_EQ(authenticate(p).reply.code, 235);
+  ASSERT_TRUE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<alice@example.com>").reply.code, 250);
+  expect_reply(p.on_command("RCPT TO:<bob@partner.example>"), 250, "2.1.5", "relay before STARTTLS");
+
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);  // STARTTLS is refused inside a transaction
+  ASSERT_EQ(p.on_command("STARTTLS").action, Action::start_tls);
+  p.on_tls_started();
+  EXPECT_FALSE(p.authenticated());
+  EXPECT_FALSE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("EHLO client.example").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<alice@example.com>").reply.code, 250);
+  const Step s = p.on_command("RCPT TO:<bob@partner.example>");
+  expect_reply(s, 550, "5.7.1", "relay after STARTTLS");
+  EXPECT_EQ(s.refusal, RecipientRefusal::relay);
+  EXPECT_TRUE(s.held());
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+
+  ASSERT_EQ(authenticate(p).reply.code, 235);
+  EXPECT_TRUE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("MAIL FROM:<alice@example.com>").reply.code, 250);
+  expect_reply(p.on_command("RCPT TO:<bob@partner.example>"), 250, "2.1.5", "relay after AUTH in TLS");
+}
+
 // A trusted host connector (ExternalAuthoritative), with the facts the listener gives its sessions:
-// authenticated and allowed to relay. Mail to other domains then needs a send connector; there are
-// none yet, so it is refused as unroutable (550 5.4.4, DESIGN §5), never accepted and parked.
-TEST(SmtpAuth, TrustedConnectorMayRelayButNothingRoutesYet) {
+// authenticated and allowed to relay. Mail to other domains then needs a send connector; without one
+// it is refused as unroutable (550 5.4.4, DESIGN §5), never accepted and parked.
+TEST(SmtpAuth, TrustedConnectorMayRelayButNeedsASendConnector) {
   Server server;
   server.connector.auth_mechanism = {kExternal};
   server.connector.permission_groups = {kServers};
@@ -569,6 +673,42 @@ TEST(SmtpAuth, TrustedConnectorMayRelayButNothingRoutesYet) {
     EXPECT_FALSE(none.authenticated);
     EXPECT_FALSE(none.may_relay);
   }
+}
+
+// The trusted host connector's classic use: an application server relaying through a send connector
+// (DESIGN §5, §11). Accepted with a relay destination, never held; domains no send connector serves
+// are still 550 5.4.4. The connector's trust, unlike AUTH's, survives STARTTLS.
+TEST(SmtpAuth, TrustedConnectorRelaysThroughASendConnector) {
+  RelayServer server;
+  server.connector.auth_mechanism = {kExternal, kTls};
+  server.connector.permission_groups = {kServers};
+  SessionFacts facts;
+  facts.remote = store::IpAddress::parse("192.0.2.10");
+  facts.local = store::Binding::parse("0.0.0.0:25");
+  grant_connector_trust(server.connector, facts);
+  Protocol p(server.connector, *server.index, facts);
+  ASSERT_EQ(p.on_command("EHLO app.example").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<app@example.com>").reply.code, 250);
+  Step s = p.on_command("RCPT TO:<bob@partner.example>");
+  expect_reply(s, 250, "2.1.5", "relay from a trusted connector");
+  EXPECT_FALSE(s.held());
+  s = p.on_command("RCPT TO:<victim@elsewhere.example>");
+  expect_reply(s, 550, "5.4.4", "no route");
+  EXPECT_EQ(s.refusal, RecipientRefusal::no_route);
+  EXPECT_FALSE(s.held());
+  ASSERT_EQ(p.envelope().recipients.size(), 1u);
+  EXPECT_EQ(p.envelope().recipients[0].destination, routing::Verdict::relay);
+  EXPECT_EQ(p.envelope().recipients[0].mailbox, nullptr);
+  EXPECT_TRUE(p.envelope().needs_queue());
+
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+  ASSERT_EQ(p.on_command("STARTTLS").action, Action::start_tls);
+  p.on_tls_started();
+  EXPECT_TRUE(p.authenticated());
+  EXPECT_TRUE(p.facts().may_relay);
+  ASSERT_EQ(p.on_command("EHLO app.example").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<app@example.com>").reply.code, 250);
+  expect_reply(p.on_command("RCPT TO:<bob@partner.example>"), 250, "2.1.5", "relay in TLS");
 }
 
 TEST(SmtpAuth, LogonFailures) {

@@ -20,12 +20,12 @@ using reputation::Standing;
 struct Server {
   store::Configuration config;
   store::ReceiveConnector connector;
-  std::unique_ptr<RecipientIndex> index;
+  std::unique_ptr<routing::RecipientRouter> index;
 
   Server() {
     config.accepted_domains = {test::accepted_domain("example.com", store::DomainType::authoritative)};
     config.mailboxes = {test::mailbox("alice@example.com"), test::mailbox("bob@example.com")};
-    index = std::make_unique<RecipientIndex>(config);
+    index = std::make_unique<routing::RecipientRouter>(config);
     connector.name = "Default MX";
     connector.fqdn = "mx.example.com";
     connector.tarpit_interval = store::TimeSpan::from_seconds(5);

@@ -19,7 +19,7 @@ class SmtpMessageIntake : public ::testing::Test {
   SmtpMessageIntake() {
     config_.accepted_domains = {test::accepted_domain("example.com", store::DomainType::authoritative)};
     config_.mailboxes = {test::mailbox("alice@example.com")};
-    index_ = std::make_unique<RecipientIndex>(config_);
+    index_ = std::make_unique<routing::RecipientRouter>(config_);
     connector_.fqdn = "mx.example.com";
     SessionFacts facts;
     facts.remote = store::IpAddress::parse("192.0.2.10");
@@ -63,7 +63,7 @@ class SmtpMessageIntake : public ::testing::Test {
 
   store::Configuration config_;
   store::ReceiveConnector connector_;
-  std::unique_ptr<RecipientIndex> index_;
+  std::unique_ptr<routing::RecipientRouter> index_;
   std::unique_ptr<Protocol> protocol_;
   MessageIntake intake_;
   std::string delivered_;

@@ -21,11 +21,12 @@ store::AcceptedDomain accepted(std::string name, store::DomainType type) {
   return test::accepted_domain(std::move(name), type);
 }
 
-// One server: example.com (Authoritative: alice, bob), relay.example (InternalRelay), a block list.
+// One server: example.com (Authoritative: alice, bob), relay.example (InternalRelay, relayed through
+// a send connector to a smart host), a block list.
 struct Server {
   store::Configuration config;
   store::ReceiveConnector connector;
-  std::unique_ptr<RecipientIndex> index;
+  std::unique_ptr<routing::RecipientRouter> index;
 
   Server() {
     config.accepted_domains = {accepted("example.com", store::DomainType::authoritative),
@@ -33,7 +34,8 @@ struct Server {
     config.mailboxes = {mailbox("alice@example.com", {"al@example.com"}), mailbox("bob@example.com")};
     config.recipient_filter.block_list_enabled = true;
     config.recipient_filter.blocked_recipients = {"blocked@example.com"};
-    index = std::make_unique<RecipientIndex>(config);
+    config.send_connectors = {test::send_connector("To relay.example", {"relay.example"})};
+    index = std::make_unique<routing::RecipientRouter>(config);
     connector.name = "Default MX";
     connector.fqdn = "mx.example.com";
   }
@@ -253,13 +255,14 @@ TEST(SmtpProtocol, EhloKeywordsFollowConnectorFlags) {
     const char* keywords;
   };
   const Flags cases[] = {
-      // SMTPUTF8 goes with 8BITMIME (RFC 6531 §3.1).
-      {true, true, true, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING"},
-      {false, true, true, true, "SIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING"},
-      {true, false, true, true, "PIPELINING\nSIZE 10485760\nENHANCEDSTATUSCODES\nCHUNKING"},
-      {true, true, false, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nCHUNKING"},
-      {true, true, true, false, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES"},
-      {false, false, false, false, "SIZE 10485760"},
+      // SMTPUTF8 goes with 8BITMIME (RFC 6531 §3.1). DSN (RFC 3461) is offered whatever the flags:
+      // every accepted message may owe its sender a report.
+      {true, true, true, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING\nDSN"},
+      {false, true, true, true, "SIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nCHUNKING\nDSN"},
+      {true, false, true, true, "PIPELINING\nSIZE 10485760\nENHANCEDSTATUSCODES\nCHUNKING\nDSN"},
+      {true, true, false, true, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nCHUNKING\nDSN"},
+      {true, true, true, false, "PIPELINING\nSIZE 10485760\n8BITMIME\nSMTPUTF8\nENHANCEDSTATUSCODES\nDSN"},
+      {false, false, false, false, "SIZE 10485760\nDSN"},
   };
   for (const Flags& f : cases) {
     Server server;
@@ -398,7 +401,9 @@ TEST(SmtpProtocol, RcptSyntax) {
       {"RCPT TO:<" + std::string(300, 'x') + "@example.com>", 501, "5.1.3"},
       {"RCPT TO:<" + std::string(65, 'x') + "@example.com>", 501, "5.1.3"},
       {"RCPT TO:<" + std::string(64, 'x') + "@example.com>", 550, "5.1.1"},
-      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 555, "5.5.4"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 250, "2.1.5"},  // DSN (RFC 3461): SmtpProtocolDsn
+      {"RCPT TO:<alice@example.com> NOTIFY=SOMETIMES", 501, "5.5.4"},
+      {"RCPT TO:<alice@example.com> FOO=bar", 555, "5.5.4"},
       {"RCPT TO:<alice@example.com> =x", 501, "5.5.4"},
       {"RCPT TO:<x@[192.0.2.1]>", 550, "5.7.1"},
   };
@@ -424,10 +429,22 @@ TEST(SmtpProtocol, RecipientsInEnvelope) {
   const auto& recipients = p.envelope().recipients;
   ASSERT_EQ(recipients.size(), 3u);
   EXPECT_EQ(recipients[0].address, "Alice@example.com");
+  EXPECT_EQ(recipients[0].destination, routing::Verdict::local);
   EXPECT_EQ(recipients[0].mailbox, &server.config.mailboxes[0]);
   EXPECT_EQ(recipients[1].address, "someone@relay.example");
+  EXPECT_EQ(recipients[1].destination, routing::Verdict::relay);
   EXPECT_EQ(recipients[1].mailbox, nullptr);
+  EXPECT_EQ(recipients[2].destination, routing::Verdict::local);
   EXPECT_EQ(recipients[2].mailbox, &server.config.mailboxes[1]);
+  // No DSN parameters were given: RFC 3461's defaults.
+  for (const Recipient& r : recipients) {
+    EXPECT_FALSE(r.dsn.notify.given) << r.address;
+    EXPECT_TRUE(r.dsn.notify.failure) << r.address;
+    EXPECT_TRUE(r.dsn.notify.delay) << r.address;
+    EXPECT_FALSE(r.dsn.notify.success) << r.address;
+    EXPECT_EQ(r.dsn.orcpt, "") << r.address;
+  }
+  EXPECT_TRUE(p.envelope().needs_queue());  // the relayed recipient
 }
 
 TEST(SmtpProtocol, DuplicateRecipientsGetOneTarget) {
@@ -448,6 +465,328 @@ TEST(SmtpProtocol, DuplicateRecipientsGetOneTarget) {
   p.on_command("MAIL FROM:<>");
   EXPECT_EQ(p.on_command("RCPT TO:<al@example.com>").reply.code, 250);
   EXPECT_EQ(p.envelope().recipients.size(), 1u);
+}
+
+// Relay-type accepted domains (InternalRelay, ExternalRelay) are accepted only when a send connector
+// routes them (DESIGN §5): otherwise 550 5.4.4 and nothing is parked, held like every refusal for an
+// anonymous client and counted by the harvest defence. A send connector never lets an anonymous
+// client relay to a domain that is not accepted.
+TEST(SmtpProtocol, RelayDomainsNeedASendConnector) {
+  Server server;
+  server.config.accepted_domains.push_back(accepted("partner.example", store::DomainType::external_relay));
+  struct Case {
+    const char* what;
+    std::vector<store::SendConnector> connectors;
+    int code;  // for someone@relay.example and someone@partner.example alike
+    const char* enhanced;
+  };
+  store::SendConnector disabled = test::send_connector("Disabled", {"relay.example", "partner.example"});
+  disabled.enabled = false;
+  const Case cases[] = {
+      {"no send connector", {}, 550, "5.4.4"},
+      {"one for another domain", {test::send_connector("Other", {"other.example"})}, 550, "5.4.4"},
+      {"a disabled one", {disabled}, 550, "5.4.4"},
+      {"one for every domain", {test::send_connector("Internet", {"*"})}, 250, "2.1.5"},
+      {"one for each", {test::send_connector("Both", {"relay.example", "partner.example"})}, 250, "2.1.5"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    server.config.send_connectors = c.connectors;
+    server.index = std::make_unique<routing::RecipientRouter>(server.config);
+    Protocol p = server.protocol();
+    reach(p, Stage::mail);
+    for (const char* address : {"someone@relay.example", "someone@partner.example"}) {
+      const Step s = p.on_command(std::string("RCPT TO:<") + address + ">");
+      EXPECT_EQ(s.reply.code, c.code) << address << ": " << s.reply.text;
+      EXPECT_EQ(s.reply.enhanced, c.enhanced) << address;
+      EXPECT_EQ(s.recipient, address);
+      if (c.code == 550) {
+        EXPECT_EQ(s.reply.text, "Unable to route: no send connector serves this domain");
+        EXPECT_EQ(s.refusal, RecipientRefusal::no_route) << address;
+        EXPECT_TRUE(s.held()) << address;
+        EXPECT_EQ(s.source_event, reputation::Event::refused_recipient) << address;
+      } else {
+        EXPECT_EQ(s.refusal, RecipientRefusal::none) << address;
+        EXPECT_FALSE(s.held()) << address;
+      }
+    }
+    if (c.code == 550) {
+      EXPECT_TRUE(p.envelope().recipients.empty());
+      EXPECT_EQ(p.on_command("DATA").reply.code, 554);
+    } else {
+      ASSERT_EQ(p.envelope().recipients.size(), 2u);
+      for (const Recipient& r : p.envelope().recipients) {
+        EXPECT_EQ(r.destination, routing::Verdict::relay) << r.address;
+        EXPECT_EQ(r.mailbox, nullptr) << r.address;
+      }
+    }
+    // Whatever the send connectors, an anonymous client relays nowhere else.
+    const Step open_relay = p.on_command("RCPT TO:<victim@elsewhere.example>");
+    EXPECT_EQ(open_relay.reply.code, 550);
+    EXPECT_EQ(open_relay.reply.enhanced, "5.7.1");
+    EXPECT_EQ(open_relay.refusal, RecipientRefusal::relay);
+    EXPECT_TRUE(open_relay.held());
+  }
+}
+
+// RecipientValidationEnabled false: an unknown user of an Authoritative domain is accepted, and the
+// queue sends its sender a non-delivery report (DESIGN §5); nothing is parked. The block list and the
+// relay check still apply, and known users still go to their mailboxes.
+TEST(SmtpProtocol, ValidationOffAcceptsUnknownUsersForANonDeliveryReport) {
+  Server server;
+  server.config.recipient_filter.recipient_validation_enabled = false;
+  server.index = std::make_unique<routing::RecipientRouter>(server.config);
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  Step s = p.on_command("RCPT TO:<alice@example.com>");
+  EXPECT_EQ(s.reply.code, 250);
+  EXPECT_FALSE(p.envelope().needs_queue());  // local delivery only, so far
+  s = p.on_command("RCPT TO:<nobody@example.com>");
+  EXPECT_EQ(s.reply.code, 250) << s.reply.text;
+  EXPECT_EQ(s.reply.enhanced, "2.1.5");
+  EXPECT_EQ(s.refusal, RecipientRefusal::none);
+  EXPECT_FALSE(s.held());
+  s = p.on_command("RCPT TO:<blocked@example.com>");
+  EXPECT_EQ(s.reply.code, 550);
+  EXPECT_EQ(s.refusal, RecipientRefusal::blocked);
+  s = p.on_command("RCPT TO:<victim@elsewhere.example>");
+  EXPECT_EQ(s.reply.code, 550);
+  EXPECT_EQ(s.refusal, RecipientRefusal::relay);
+
+  const auto& recipients = p.envelope().recipients;
+  ASSERT_EQ(recipients.size(), 2u);
+  EXPECT_EQ(recipients[0].destination, routing::Verdict::local);
+  EXPECT_EQ(recipients[0].mailbox, &server.config.mailboxes[0]);
+  EXPECT_EQ(recipients[1].address, "nobody@example.com");
+  EXPECT_EQ(recipients[1].destination, routing::Verdict::non_delivery);
+  EXPECT_EQ(recipients[1].mailbox, nullptr);
+  EXPECT_TRUE(p.envelope().needs_queue());
+
+  // The same address with validation on: refused, as before.
+  Server validating;
+  Protocol q = validating.protocol();
+  reach(q, Stage::mail);
+  EXPECT_EQ(q.on_command("RCPT TO:<nobody@example.com>").refusal, RecipientRefusal::unknown_user);
+}
+
+// needs_queue(): whether any recipient goes through the queue rather than straight to a mailbox.
+TEST(SmtpProtocol, EnvelopeNeedsQueue) {
+  store::Mailbox alice = mailbox("alice@example.com");
+  const auto envelope = [&](std::vector<routing::Verdict> destinations) {
+    Envelope e;
+    for (routing::Verdict d : destinations) {
+      Recipient r;
+      r.address = "someone@example.com";
+      r.destination = d;
+      if (d == routing::Verdict::local) r.mailbox = &alice;
+      e.recipients.push_back(std::move(r));
+    }
+    return e;
+  };
+  using V = routing::Verdict;
+  EXPECT_FALSE(envelope({}).needs_queue());
+  EXPECT_FALSE(envelope({V::local}).needs_queue());
+  EXPECT_FALSE(envelope({V::local, V::local}).needs_queue());
+  EXPECT_TRUE(envelope({V::relay}).needs_queue());
+  EXPECT_TRUE(envelope({V::non_delivery}).needs_queue());
+  EXPECT_TRUE(envelope({V::local, V::relay}).needs_queue());
+  EXPECT_TRUE(envelope({V::local, V::local, V::non_delivery}).needs_queue());
+}
+
+// The DSN extension (RFC 3461) at MAIL: RET and ENVID are stored in the envelope; a malformed or
+// repeated one is 501 5.5.4 and the transaction does not start; RCPT's parameters are unknown here.
+TEST(SmtpProtocolDsn, MailParameters) {
+  const Server server;
+  struct Accepted {
+    std::string command;
+    dsn::Return ret;
+    std::string envid;
+  };
+  const Accepted accepted[] = {
+      {"MAIL FROM:<a@client.example>", dsn::Return::unspecified, ""},
+      {"MAIL FROM:<a@client.example> RET=FULL", dsn::Return::full, ""},
+      {"MAIL FROM:<a@client.example> ret=hdrs", dsn::Return::headers, ""},
+      {"MAIL FROM:<a@client.example> RET=Hdrs", dsn::Return::headers, ""},
+      {"MAIL FROM:<a@client.example> ENVID=QQ314159", dsn::Return::unspecified, "QQ314159"},
+      // xtext: "+2B" is '+', "+20" a space, lower-case hex taken too.
+      {"MAIL FROM:<a@client.example> ENVID=a+2Bb+20c+2bd", dsn::Return::unspecified, "a+b c+d"},
+      {"MAIL FROM:<a@client.example> SIZE=100 ENVID=id-1 BODY=8BITMIME RET=FULL", dsn::Return::full, "id-1"},
+      {"MAIL FROM:<> RET=HDRS ENVID=bounce", dsn::Return::headers, "bounce"},
+      {"MAIL FROM:<a@client.example> ENVID=" + std::string(100, 'x'), dsn::Return::unspecified,
+       std::string(100, 'x')},
+  };
+  for (const Accepted& c : accepted) {
+    SCOPED_TRACE(c.command);
+    Protocol p = server.protocol();
+    reach(p, Stage::ready);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, 250) << s.reply.text;
+    EXPECT_EQ(p.state(), State::mail);
+    EXPECT_EQ(p.envelope().dsn.ret, c.ret);
+    EXPECT_EQ(p.envelope().dsn.envid, c.envid);
+  }
+
+  struct Refused {
+    std::string command;
+    int code;
+    const char* mentions;  // a word the reply text must hold: which parameter was wrong
+  };
+  const Refused refused[] = {
+      {"MAIL FROM:<a@client.example> RET=NONE", 501, "RET"},
+      {"MAIL FROM:<a@client.example> RET=FULLY", 501, "RET"},
+      {"MAIL FROM:<a@client.example> RET", 501, "RET"},
+      {"MAIL FROM:<a@client.example> RET=", 501, "parameter"},  // no value after '=': the parser's
+      {"MAIL FROM:<a@client.example> RET=FULL RET=FULL", 501, "Duplicate RET"},
+      {"MAIL FROM:<a@client.example> RET=FULL ret=HDRS", 501, "Duplicate RET"},
+      {"MAIL FROM:<a@client.example> ENVID", 501, "ENVID"},
+      {"MAIL FROM:<a@client.example> ENVID=a+2", 501, "ENVID"},     // a cut "+" escape
+      {"MAIL FROM:<a@client.example> ENVID=a+ZZ", 501, "ENVID"},    // not hex
+      {"MAIL FROM:<a@client.example> ENVID=a+00b", 501, "ENVID"},   // decodes to a control character
+      {"MAIL FROM:<a@client.example> ENVID=" + std::string(101, 'x'), 501, "ENVID"},
+      {"MAIL FROM:<a@client.example> ENVID=x ENVID=x", 501, "Duplicate ENVID"},
+      {"MAIL FROM:<a@client.example> ENVID=x envid=y", 501, "Duplicate ENVID"},
+      // RCPT's parameters are no MAIL parameters.
+      {"MAIL FROM:<a@client.example> NOTIFY=NEVER", 555, "MAIL"},
+      {"MAIL FROM:<a@client.example> ORCPT=rfc822;a@client.example", 555, "MAIL"},
+  };
+  for (const Refused& c : refused) {
+    SCOPED_TRACE(c.command);
+    Protocol p = server.protocol();
+    reach(p, Stage::ready);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, "5.5.4");
+    EXPECT_NE(s.reply.text.find(c.mentions), std::string::npos) << s.reply.text;
+    EXPECT_TRUE(s.held());  // an anonymous client's 5xx
+    EXPECT_EQ(p.state(), State::ready);
+    // The client may try again without the bad parameter.
+    EXPECT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+    EXPECT_EQ(p.envelope().dsn.ret, dsn::Return::unspecified);
+    EXPECT_EQ(p.envelope().dsn.envid, "");
+  }
+
+  // Each transaction has its own: RSET and a delivered message forget them.
+  Protocol p = server.protocol();
+  reach(p, Stage::ready);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example> RET=FULL ENVID=first").reply.code, 250);
+  ASSERT_EQ(p.on_command("RSET").reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example> ENVID=second").reply.code, 250);
+  EXPECT_EQ(p.envelope().dsn.ret, dsn::Return::unspecified);
+  EXPECT_EQ(p.envelope().dsn.envid, "second");
+  ASSERT_EQ(p.on_command("RCPT TO:<alice@example.com>").reply.code, 250);
+  ASSERT_EQ(p.on_command("DATA").reply.code, 354);
+  ASSERT_EQ(p.on_message(BodyOutcome::complete, 10).action, Action::deliver);
+  EXPECT_EQ(p.envelope().dsn.envid, "second");  // still there for the delivery
+  ASSERT_EQ(p.on_delivered(DeliveryOutcome::delivered).reply.code, 250);
+  ASSERT_EQ(p.on_command("MAIL FROM:<a@client.example>").reply.code, 250);
+  EXPECT_EQ(p.envelope().dsn.envid, "");
+}
+
+// The DSN extension at RCPT: NOTIFY and ORCPT are stored with their recipient; a malformed or repeated
+// one refuses that RCPT with 501 5.5.4 (a mistake of syntax: held for an anonymous client, but not
+// counted against it); MAIL's parameters are unknown here (555).
+TEST(SmtpProtocolDsn, RcptParameters) {
+  const Server server;
+  struct Accepted {
+    const char* command;
+    bool given, never, success, failure, delay;  // NOTIFY as stored
+    const char* orcpt;
+  };
+  const Accepted accepted[] = {
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", true, true, false, false, false, ""},
+      {"RCPT TO:<alice@example.com> notify=never", true, true, false, false, false, ""},
+      {"RCPT TO:<alice@example.com> NOTIFY=SUCCESS", true, false, true, false, false, ""},
+      {"RCPT TO:<alice@example.com> NOTIFY=SUCCESS,FAILURE", true, false, true, true, false, ""},
+      {"RCPT TO:<alice@example.com> NOTIFY=delay,Failure,SUCCESS", true, false, true, true, true, ""},
+      // ORCPT alone: NOTIFY keeps RFC 3461's default (FAILURE, DELAY), marked as not given.
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;alice@example.com", false, false, false, true, true,
+       "rfc822;alice@example.com"},
+      // The addr-type is lower-cased; xtext is decoded.
+      {"RCPT TO:<alice@example.com> ORCPT=RFC822;Old+2BName@example.com", false, false, false, true, true,
+       "rfc822;Old+Name@example.com"},
+      // RFC 6533: a UTF-8 original recipient, written in 7 bits.
+      {"RCPT TO:<alice@example.com> ORCPT=utf-8;j\\x{E9}r\\x{F4}me@example.com", false, false, false, true, true,
+       "utf-8;j\xc3\xa9r\xc3\xb4me@example.com"},
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;x@example.org NOTIFY=FAILURE", true, false, false, true, false,
+       "rfc822;x@example.org"},
+      {"RCPT TO:<someone@relay.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;someone@relay.example", true, false,
+       true, false, true, "rfc822;someone@relay.example"},
+  };
+  for (const Accepted& c : accepted) {
+    SCOPED_TRACE(c.command);
+    Protocol p = server.protocol();
+    reach(p, Stage::mail);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, 250) << s.reply.text;
+    EXPECT_EQ(s.refusal, RecipientRefusal::none);
+    ASSERT_EQ(p.envelope().recipients.size(), 1u);
+    const dsn::RecipientParameters& got = p.envelope().recipients[0].dsn;
+    EXPECT_EQ(got.notify.given, c.given);
+    EXPECT_EQ(got.notify.never, c.never);
+    EXPECT_EQ(got.notify.success, c.success);
+    EXPECT_EQ(got.notify.failure, c.failure);
+    EXPECT_EQ(got.notify.delay, c.delay);
+    EXPECT_EQ(got.orcpt, c.orcpt);
+  }
+
+  struct Refused {
+    std::string command;
+    int code;
+    const char* mentions;  // a word the reply text must hold
+  };
+  const Refused refused[] = {
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER,SUCCESS", 501, "NOTIFY"},  // NEVER stands alone
+      {"RCPT TO:<alice@example.com> NOTIFY=SUCCESS,NEVER", 501, "NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY=SUCCESS,SUCCESS", 501, "NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY=SUCCESS,", 501, "NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY=ALWAYS", 501, "NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY", 501, "NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER NOTIFY=NEVER", 501, "Duplicate NOTIFY"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER notify=FAILURE", 501, "Duplicate"},
+      {"RCPT TO:<alice@example.com> ORCPT=alice@example.com", 501, "ORCPT"},  // no addr-type
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;", 501, "ORCPT"},
+      {"RCPT TO:<alice@example.com> ORCPT=;alice@example.com", 501, "ORCPT"},
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;a+ZZ@example.com", 501, "ORCPT"},
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;a+0Ab@example.com", 501, "ORCPT"},  // a line feed
+      {"RCPT TO:<alice@example.com> ORCPT", 501, "ORCPT"},
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;a@x ORCPT=rfc822;a@x", 501, "Duplicate ORCPT"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER FOO=bar", 555, "RCPT"},
+      {"RCPT TO:<alice@example.com> RET=FULL", 555, "RCPT"},
+      {"RCPT TO:<alice@example.com> ENVID=x", 555, "RCPT"},
+  };
+  for (const Refused& c : refused) {
+    SCOPED_TRACE(c.command);
+    Protocol p = server.protocol();
+    reach(p, Stage::mail);
+    const Step s = p.on_command(c.command);
+    EXPECT_EQ(s.reply.code, c.code) << s.reply.text;
+    EXPECT_EQ(s.reply.enhanced, "5.5.4");
+    EXPECT_NE(s.reply.text.find(c.mentions), std::string::npos) << s.reply.text;
+    EXPECT_EQ(s.refusal, RecipientRefusal::syntax);
+    EXPECT_EQ(s.recipient, "alice@example.com");
+    EXPECT_TRUE(s.answers_rcpt);
+    EXPECT_TRUE(s.held());
+    EXPECT_FALSE(s.source_event.has_value());
+    EXPECT_TRUE(p.envelope().recipients.empty());
+    EXPECT_EQ(p.state(), State::mail);
+  }
+  // Each recipient keeps its own parameters; a refused RCPT leaves no trace.
+  Protocol p = server.protocol();
+  reach(p, Stage::mail);
+  ASSERT_EQ(p.on_command("RCPT TO:<alice@example.com> NOTIFY=NEVER").reply.code, 250);
+  ASSERT_EQ(p.on_command("RCPT TO:<bob@example.com> NOTIFY=BOGUS").reply.code, 501);
+  ASSERT_EQ(p.on_command("RCPT TO:<bob@example.com> ORCPT=rfc822;robert@example.com").reply.code, 250);
+  ASSERT_EQ(p.on_command("RCPT TO:<x@relay.example>").reply.code, 250);
+  const auto& recipients = p.envelope().recipients;
+  ASSERT_EQ(recipients.size(), 3u);
+  EXPECT_TRUE(recipients[0].dsn.notify.never);
+  EXPECT_EQ(recipients[0].dsn.orcpt, "");
+  EXPECT_FALSE(recipients[1].dsn.notify.given);
+  EXPECT_TRUE(recipients[1].dsn.notify.failure);
+  EXPECT_EQ(recipients[1].dsn.orcpt, "rfc822;robert@example.com");
+  EXPECT_FALSE(recipients[2].dsn.notify.given);
+  EXPECT_EQ(recipients[2].dsn.orcpt, "");
+  EXPECT_EQ(recipients[2].destination, routing::Verdict::relay);
 }
 
 TEST(SmtpProtocol, MaxRecipientsPerMessage) {
@@ -870,7 +1209,7 @@ TEST(SmtpProtocol, FactsAndHeloName) {
 TEST(SmtpProtocol, Smtputf8Transaction) {
   Server server;
   server.config.mailboxes.push_back(mailbox("j\xc3\xb6rg@example.com"));
-  server.index = std::make_unique<RecipientIndex>(server.config);
+  server.index = std::make_unique<routing::RecipientRouter>(server.config);
   Protocol p = server.protocol();
   EXPECT_NE(p.on_command("EHLO client.example").reply.text.find("\n8BITMIME\nSMTPUTF8\n"), std::string::npos);
   ASSERT_EQ(p.on_command("MAIL FROM:<caf\xc3\xa9@client.example> SMTPUTF8").reply.code, 250);
@@ -911,7 +1250,7 @@ TEST(SmtpProtocol, PostmasterWithoutDomain) {
   Server server;
   server.config.accepted_domains[0].is_default = true;
   server.config.mailboxes.push_back(mailbox("root@example.com", {"postmaster@example.com"}));
-  server.index = std::make_unique<RecipientIndex>(server.config);
+  server.index = std::make_unique<routing::RecipientRouter>(server.config);
   Protocol p = server.protocol();
   reach(p, Stage::mail);
   for (const char* command : {"RCPT TO:<Postmaster>", "RCPT TO:<POSTMASTER>", "RCPT TO:<postmaster@Example.com>"}) {
@@ -924,16 +1263,22 @@ TEST(SmtpProtocol, PostmasterWithoutDomain) {
   // One copy for the mailbox, however it was named.
   ASSERT_EQ(p.envelope().recipients.size(), 1u);
   EXPECT_EQ(p.envelope().recipients[0].address, "Postmaster");
+  EXPECT_EQ(p.envelope().recipients[0].destination, routing::Verdict::local);
   EXPECT_EQ(p.envelope().recipients[0].mailbox, &server.config.mailboxes.back());
   EXPECT_EQ(p.state(), State::recipients);
 
-  // No postmaster mailbox anywhere: still accepted, held without a mailbox like other such mail.
+  // No postmaster mailbox anywhere: still accepted, and the sender is told by a non-delivery report
+  // (nothing is kept where nobody reads it, DESIGN §5).
   const Server bare;
   Protocol q = bare.protocol();
   reach(q, Stage::mail);
-  EXPECT_EQ(q.on_command("RCPT TO:<postmaster>").reply.code, 250);
+  const Step s = q.on_command("RCPT TO:<postmaster>");
+  EXPECT_EQ(s.reply.code, 250);
+  EXPECT_FALSE(s.held());
   ASSERT_EQ(q.envelope().recipients.size(), 1u);
+  EXPECT_EQ(q.envelope().recipients[0].destination, routing::Verdict::non_delivery);
   EXPECT_EQ(q.envelope().recipients[0].mailbox, nullptr);
+  EXPECT_TRUE(q.envelope().needs_queue());
 }
 
 // Every RCPT reply carries its typed reason and the parsed address: the session reads neither the
@@ -952,7 +1297,10 @@ TEST(SmtpProtocol, RcptStepSaysWhyAndWhom) {
       {"RCPT TO:<nobody@example.com>", 550, R::unknown_user, "nobody@example.com"},
       {"RCPT TO:<blocked@example.com>", 550, R::blocked, "blocked@example.com"},
       {"RCPT TO:<victim@elsewhere.example>", 550, R::relay, "victim@elsewhere.example"},
-      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 555, R::syntax, "alice@example.com"},
+      {"RCPT TO:<alice@example.com> NOTIFY=NEVER", 250, R::none, "alice@example.com"},
+      {"RCPT TO:<alice@example.com> NOTIFY=SOMETIMES", 501, R::syntax, "alice@example.com"},
+      {"RCPT TO:<alice@example.com> ORCPT=rfc822;a+ZZ@example.com", 501, R::syntax, "alice@example.com"},
+      {"RCPT TO:<alice@example.com> FOO=bar", 555, R::syntax, "alice@example.com"},
       {"RCPT TO:<alice>", 501, R::syntax, ""},
       {"RCPT TO:<>", 501, R::syntax, ""},
       {"RCPT TO:alice@example.com", 501, R::syntax, ""},
@@ -1046,7 +1394,7 @@ TEST(SmtpProtocol, CertificatePairThatDoesNotLoadStopsStarttls) {
 TEST(SmtpProtocolMailboxes, AnUnstorableMailboxDefersOnlyItsOwnRecipient) {
   Server server;
   server.config.mailboxes.push_back(mailbox("a/b@example.com"));
-  server.index = std::make_unique<RecipientIndex>(server.config);
+  server.index = std::make_unique<routing::RecipientRouter>(server.config);
   Protocol p = server.protocol();
   p.on_command("EHLO client");
   p.on_command("MAIL FROM:<s@example.org>");

@@ -110,8 +110,46 @@ TEST_F(TrackingLogTest, FiltersByRecipientSenderEventAndMessageId) {
   EXPECT_TRUE(log.query(none).empty());
 
   TrackingQuery unknown_event;
-  unknown_event.event_id = "EXPAND";
+  unknown_event.event_id = "BOUNCE";
   EXPECT_THROW(log.query(unknown_event), std::invalid_argument);
+}
+
+// The queue's events (SEND, DEFER, DSN) are stored and searched like the others.
+TEST_F(TrackingLogTest, QueueEventsAreStoredAndSearchable) {
+  TrackingLog log(database_, 720h);
+  log.record(event(EventId::receive, "bob@partner.example", now_ - 4s, "250 2.1.5 Recipient OK"));
+  log.record(event(EventId::defer, "bob@partner.example", now_ - 3s, "451 4.4.1 Connection refused"));
+  log.record(event(EventId::send, "bob@partner.example", now_ - 2s, "250 2.0.0 Ok: queued as 4F2A"));
+  log.record(event(EventId::fail, "carol@partner.example", now_ - 1s, "550 5.1.1 User unknown"));
+  log.record(event(EventId::dsn, "carol@partner.example", now_, "550 5.1.1 User unknown"));
+
+  const auto all = log.query({});
+  ASSERT_EQ(all.size(), 5u);
+  const EventId order[] = {EventId::receive, EventId::defer, EventId::send, EventId::fail, EventId::dsn};
+  for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].event_id, order[i]) << i;
+
+  struct Filter {
+    const char* event_id;
+    EventId expected;
+    const char* reply;
+  };
+  const Filter filters[] = {
+      {"SEND", EventId::send, "250 2.0.0 Ok: queued as 4F2A"},
+      {"defer", EventId::defer, "451 4.4.1 Connection refused"},
+      {"Dsn", EventId::dsn, "550 5.1.1 User unknown"},
+  };
+  for (const Filter& f : filters) {
+    TrackingQuery query;
+    query.event_id = f.event_id;
+    const auto found = log.query(query);
+    ASSERT_EQ(found.size(), 1u) << f.event_id;
+    EXPECT_EQ(found[0].event_id, f.expected) << f.event_id;
+    EXPECT_EQ(found[0].reply, f.reply) << f.event_id;
+  }
+  TrackingQuery by_recipient;
+  by_recipient.recipient = "carol@partner.example";
+  by_recipient.event_id = "DSN";
+  ASSERT_EQ(log.query(by_recipient).size(), 1u);
 }
 
 TEST_F(TrackingLogTest, TimeWindowIsStartInclusiveEndExclusiveOldestFirstAndLimited) {
@@ -194,11 +232,32 @@ TEST_F(TrackingLogTest, AnUnusableDatabaseIsATrackingError) {
 }
 
 TEST(TrackingText, EventIdNames) {
-  EXPECT_EQ(event_id_name(EventId::receive), "RECEIVE");
-  EXPECT_EQ(event_id_name(EventId::deliver), "DELIVER");
-  EXPECT_EQ(event_id_name(EventId::fail), "FAIL");
+  struct Name {
+    EventId id;
+    const char* name;
+  };
+  const Name names[] = {
+      {EventId::receive, "RECEIVE"}, {EventId::deliver, "DELIVER"}, {EventId::send, "SEND"},
+      {EventId::defer, "DEFER"},     {EventId::fail, "FAIL"},       {EventId::dsn, "DSN"},
+  };
+  for (const Name& n : names) {
+    EXPECT_EQ(event_id_name(n.id), n.name);
+    EXPECT_EQ(parse_event_id(n.name), n.id) << n.name;
+  }
   EXPECT_EQ(parse_event_id("Fail"), EventId::fail);
-  EXPECT_THROW(parse_event_id("SEND"), std::invalid_argument);
+  EXPECT_EQ(parse_event_id("send"), EventId::send);
+  EXPECT_EQ(parse_event_id("Defer"), EventId::defer);
+  EXPECT_EQ(parse_event_id("dsn"), EventId::dsn);
+  for (const char* bad : {"BOUNCE", "", "SENDS", "DSN ", "RECEIVED"}) {
+    EXPECT_THROW(parse_event_id(bad), std::invalid_argument) << bad;
+  }
+  // The refusal names every allowed event, so an administrator can correct the query.
+  try {
+    parse_event_id("BOUNCE");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    for (const Name& n : names) EXPECT_NE(std::string(e.what()).find(n.name), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrackingText, TimestampsAreUtcIso8601) {
