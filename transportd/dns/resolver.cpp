@@ -18,6 +18,7 @@
 
 #include <asio.hpp>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,8 +36,13 @@ using namespace std::chrono_literals;
 // Per try: 1 s, then 2 s (c-ares doubles the timeout on each round over the servers).
 constexpr int try_timeout_ms = 1000;
 constexpr int tries_per_server = 2;
-// A batch of questions gives up after this, however many servers and tries c-ares has left.
+// A batch of questions gives up after this, however many servers and tries c-ares has left, and
+// however long it waited for its turn.
 constexpr auto batch_deadline = 5s;
+// c-ares lookups out at once (an address lookup is two DNS queries, A and AAAA); more wait their turn.
+// A burst (the queue retrying every next hop after an outage) would otherwise overflow the DNS server's
+// socket buffer, and what it drops is resent only a second later.
+constexpr std::size_t max_lookups_in_flight = 64;
 
 constexpr int dns_class_in = 1;
 constexpr int dns_type_mx = 15;
@@ -152,6 +158,7 @@ class Batch {
     completed_ = true;
     drop();
   }
+  bool completed() const { return completed_; }
 
  private:
   void finish() {
@@ -239,9 +246,11 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
       channel_ = nullptr;
     }
     release_all_sockets();
+    for (auto& batch : waiting_) batch->abandon();
   }
 
-  // On the strand: asks the batch's questions; its deadline bounds them.
+  // On the strand: asks the batch's questions now, or when enough others are answered; its deadline
+  // bounds both.
   void ask(const std::shared_ptr<Batch>& batch) {
     if (channel_ == nullptr) {
       batch->fail_remaining(shut_down_reason);
@@ -255,18 +264,7 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
         batch->fail_remaining("no answer within " + std::to_string(batch_deadline.count()) + " s");
       }
     }));
-    for (std::size_t i = 0; i < batch->questions().size(); ++i) {
-      const Question& question = batch->questions()[i];
-      auto* slot = new Slot{batch, i, this};
-      if (question.type == QuestionType::mx) {
-        ares_query(channel_, question.name.c_str(), dns_class_in, dns_type_mx, &Impl::on_mx_answer, slot);
-      } else {
-        ares_addrinfo_hints hints{};
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_flags = ARES_AI_NOSORT;  // order_addresses orders them; sorting would connect() sockets
-        ares_getaddrinfo(channel_, question.name.c_str(), nullptr, &hints, &Impl::on_address_answer, slot);
-      }
-    }
+    waiting_.push_back(batch);
     pump();
   }
 
@@ -277,6 +275,8 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
     ares_destroy(channel_);  // answers every pending question with ARES_EDESTRUCTION
     channel_ = nullptr;
     release_all_sockets();
+    for (auto& batch : waiting_) batch->fail_remaining(shut_down_reason);
+    waiting_.clear();
   }
 
   asio::strand<asio::any_io_executor> strand;
@@ -301,6 +301,7 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
 
   static void on_mx_answer(void* argument, int status, int, unsigned char* buffer, int length) {
     std::unique_ptr<Slot> slot(static_cast<Slot*>(argument));
+    --slot->impl->lookups_in_flight_;
     if (slot->impl->abandoning_) {
       slot->batch->abandon();
       return;
@@ -311,6 +312,7 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
   static void on_address_answer(void* argument, int status, int, ares_addrinfo* result) {
     std::unique_ptr<ares_addrinfo, decltype(&ares_freeaddrinfo)> owned(result, &ares_freeaddrinfo);
     std::unique_ptr<Slot> slot(static_cast<Slot*>(argument));
+    --slot->impl->lookups_in_flight_;
     if (slot->impl->abandoning_) {
       slot->batch->abandon();
       return;
@@ -372,6 +374,7 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
   // Processes every socket that is ready now, re-arming the waits first so that readiness arriving
   // after the last poll() wakes us; then sets the timer for c-ares's next timeout.
   void pump() {
+    send_waiting();
     for (int round = 0; round < 64 && channel_ != nullptr; ++round) {
       std::vector<pollfd> wanted;
       for (auto& [socket, watch] : watches_) {
@@ -389,8 +392,38 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
           ares_process_fd(channel_, read ? ready.fd : ARES_SOCKET_BAD, write ? ready.fd : ARES_SOCKET_BAD);
         }
       }
+      send_waiting();  // answers made room
     }
     schedule_timeout();
+  }
+
+  // Sends waiting batches in order while there is room (a batch larger than the limit goes alone).
+  void send_waiting() {
+    while (!waiting_.empty() && channel_ != nullptr) {
+      std::shared_ptr<Batch> batch = waiting_.front();
+      if (!batch->completed() && lookups_in_flight_ > 0 &&
+          lookups_in_flight_ + batch->questions().size() > max_lookups_in_flight) {
+        return;
+      }
+      waiting_.pop_front();
+      if (!batch->completed()) send(batch);  // a completed one timed out while waiting
+    }
+  }
+
+  void send(const std::shared_ptr<Batch>& batch) {
+    for (std::size_t i = 0; i < batch->questions().size(); ++i) {
+      const Question& question = batch->questions()[i];
+      auto* slot = new Slot{batch, i, this};
+      ++lookups_in_flight_;
+      if (question.type == QuestionType::mx) {
+        ares_query(channel_, question.name.c_str(), dns_class_in, dns_type_mx, &Impl::on_mx_answer, slot);
+      } else {
+        ares_addrinfo_hints hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_flags = ARES_AI_NOSORT;  // order_addresses orders them; sorting would connect() sockets
+        ares_getaddrinfo(channel_, question.name.c_str(), nullptr, &hints, &Impl::on_address_answer, slot);
+      }
+    }
   }
 
   void schedule_timeout() {
@@ -418,6 +451,8 @@ class Resolver::Impl : public std::enable_shared_from_this<Resolver::Impl> {
   ares_channel channel_ = nullptr;
   asio::steady_timer timer_;
   std::map<ares_socket_t, std::shared_ptr<Watch>> watches_;
+  std::deque<std::shared_ptr<Batch>> waiting_;  // asked, not yet sent: oldest first
+  std::size_t lookups_in_flight_ = 0;            // sent to c-ares, not yet answered by it
   bool abandoning_ = false;
 };
 
