@@ -34,6 +34,9 @@
 #include "transportd/observability/health.h"
 #include "transportd/observability/metrics_server.h"
 #include "transportd/observability/reputation_report.h"
+#include "transportd/dns/resolver.h"
+#include "transportd/queue/queue_store.h"
+#include "transportd/relay/queue_manager.h"
 #include "transportd/observability/version.h"
 #include "transportd/protocol_log/protocol_log.h"
 #include "transportd/reputation/local_source_reputation.h"
@@ -49,6 +52,7 @@ struct Options {
   std::string host_name;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   std::string metrics_listen;           // empty: no metrics endpoint
+  std::string dns_servers;              // empty: /etc/resolv.conf's; "127.0.0.1:5353" for a test server
   std::string tracking_retention = "30d";
   bool check_config = false;
 };
@@ -167,6 +171,15 @@ int run(const Options& options) {
   smtp.set_tracking(&tracking_log);
   smtp.set_protocol_log(&protocol_log);
   smtp.set_reputation(source_reputation.get());
+  // The queue (DESIGN §11): relayed mail and reports, delivered by the queue manager through send
+  // connectors (DNS with c-ares, never a blocking lookup) or into local mailboxes.
+  queue::QueueStore queue_store(options.data_dir / "queue");
+  dns::Resolver resolver(io.get_executor(), options.dns_servers);
+  relay::QueueManager queue_manager(relay::QueueManagerServices{io, smtp.delivery_pool(), queue_store, smtp.mailboxes(),
+                                                                resolver, &tracking_log, names.fqdn});
+  smtp.set_queue(&queue_store, &queue_manager);
+  configuration.on_change([&queue_manager](const store::ConfigurationPtr& next) { queue_manager.reconfigure(next); });
+  queue_manager.start(configuration.snapshot());
   configuration.on_change([&smtp](const store::ConfigurationPtr& next) { smtp.apply(next); });
   const auto apply_log_retention = [&protocol_log](const store::ConfigurationPtr& config) {
     const store::TransportServerSettings& settings = config->transport_server;
@@ -248,6 +261,7 @@ int run(const Options& options) {
   admin_server.stop(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));
+  queue_manager.stop();
   asio::post(io, [&reputation_timer] { reputation_timer.cancel(); });
   work.reset();
   io.stop();
@@ -274,6 +288,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "I/O threads serving SMTP sessions")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  app.add_option("--dns-server", options.dns_servers,
+                 "DNS servers for MX and smart host lookups, IP[:port][,...] (default: those of /etc/resolv.conf)");
   app.add_option("--metrics-listen", options.metrics_listen,
                  "Serve Prometheus /metrics and /healthz on IP:PORT (e.g. 127.0.0.1:9125); off unless given");
   app.add_option("--tracking-retention", options.tracking_retention,

@@ -25,8 +25,10 @@
 //  - actions: close leaves the state closed, and a closed protocol answers nothing more; read_data
 //    comes with 354 from the recipients state; start_tls with 220 outside TLS; a SASL response is
 //    expected only right after a 334.
-//  - delivery: at least one recipient, each a valid mailbox of an accepted domain (or relay allowed),
-//    no mailbox twice, no more than MaxRecipientsPerMessage; a valid or null sender; the body within
+//  - delivery: at least one recipient, each accepted by the router with the destination and mailbox
+//    the envelope records (a mailbox, a send connector, or a non-delivery report), no mailbox twice, no
+//    more than MaxRecipientsPerMessage; DSN parameters (RFC 3461) as the parsers allow them; a valid or
+//    null sender; the body within
 //    MaxMessageSize and made only of octets sent inside its own transaction (nothing of an aborted
 //    BDAT sequence); BODY=8BITMIME only when offered; TLS when RequireTLS; the session authenticated
 //    or AnonymousUsers permitted.
@@ -45,11 +47,13 @@
 
 #include "store/configuration.h"
 #include "store/mailbox.h"
+#include "store/send_connector.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "transportd/dsn/dsn_parameters.h"
+#include "transportd/routing/recipient_router.h"
 #include "transportd/smtp/command_parser.h"
 #include "transportd/smtp/message_intake.h"
 #include "transportd/smtp/protocol.h"
-#include "transportd/smtp/recipient_index.h"
 #include "transportd/smtp/reply.h"
 
 namespace {
@@ -60,14 +64,21 @@ using namespace transport::smtp;
 
 constexpr std::size_t kMaxCommandLine = 512;  // as in session.cpp, CRLF included
 
+// Graphic US-ASCII and space: what a decoded ENVID may hold (RFC 3461 §4.4).
+bool printable(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7E; });
+}
+
 constexpr std::array<std::uint64_t, 8> kMessageSizes{0, 10, 100, 1000, 4096, 64 * 1024, 10 * 1024 * 1024, UINT64_MAX};
 constexpr std::array<std::uint64_t, 8> kHeaderSizes{0, 10, 50, 200, 1000, 4096, 64 * 1024, UINT64_MAX};
 
 // The directory: example.com Authoritative (alice with an alias, bob), *.relay.test InternalRelay,
-// ext.test ExternalRelay, a block list. Four variants: validation and block list on/off.
+// ext.test ExternalRelay, a block list; send connectors for *.relay.test and partner.test (a domain a
+// session that may relay can reach), none for ext.test (550 5.4.4). Four variants: validation and
+// block list on/off.
 struct Directory {
   store::Configuration config;
-  std::unique_ptr<RecipientIndex> index;
+  std::unique_ptr<routing::RecipientRouter> index;
 
   Directory(bool validation, bool block_list) {
     auto domain = [](std::string name, store::DomainType type) {
@@ -89,7 +100,13 @@ struct Directory {
     config.recipient_filter.recipient_validation_enabled = validation;
     config.recipient_filter.block_list_enabled = block_list;
     config.recipient_filter.blocked_recipients = {"blocked@example.com", "bad@x.relay.test"};
-    index = std::make_unique<RecipientIndex>(config);
+    store::SendConnector relay;
+    relay.name = "Fuzz relay";
+    relay.address_spaces = {store::AddressSpace::parse("*.relay.test"), store::AddressSpace::parse("partner.test;5")};
+    relay.smart_hosts = {store::SmartHost::parse("smarthost.example.net")};
+    relay.dns_routing_enabled = false;
+    config.send_connectors = {relay};
+    index = std::make_unique<routing::RecipientRouter>(config);
   }
 
   bool password_matches(const store::Mailbox& mailbox, std::string_view password) const {
@@ -387,18 +404,25 @@ class Driver {
     FUZZ_CHECK(!k.require_tls || protocol_.facts().tls, "RequireTLS without TLS: " + what());
     FUZZ_CHECK(protocol_.authenticated() || k.permission_groups.has(store::PermissionGroup::anonymous_users),
                "anonymous delivery without AnonymousUsers: " + what());
+    FUZZ_CHECK(envelope.dsn.envid.size() <= 100 && printable(envelope.dsn.envid), "ENVID: " + what());
     std::set<std::string> keys;
     for (const Recipient& r : envelope.recipients) {
       // "<Postmaster>" without a domain goes to the server's postmaster (RFC 5321 §4.5.1).
       const bool postmaster = store::address_key(r.address) == "postmaster";
       FUZZ_CHECK(postmaster || is_valid_mailbox(r.address, envelope.smtputf8),
                  "recipient \"" + escaped(r.address) + "\": " + what());
-      const RecipientDecision decision =
+      const routing::Decision decision =
           postmaster ? directory_.index->postmaster() : directory_.index->check(r.address, protocol_.facts().may_relay);
-      FUZZ_CHECK(decision.verdict == RecipientVerdict::accepted && decision.mailbox == r.mailbox,
+      FUZZ_CHECK(routing::accepted(decision.verdict) && decision.verdict == r.destination && decision.mailbox == r.mailbox,
                  "recipient not accepted by the filter: \"" + escaped(r.address) + "\": " + what());
       const std::string key = store::address_key(r.mailbox ? r.mailbox->primary_smtp_address : r.address);
       FUZZ_CHECK(keys.insert(key).second, "one mailbox twice: \"" + escaped(r.address) + "\": " + what());
+      const dsn::Notify& n = r.dsn.notify;
+      FUZZ_CHECK(n.given || (!n.never && !n.success && n.failure && n.delay), "NOTIFY default: " + what());
+      FUZZ_CHECK(!n.never || (!n.success && !n.failure && !n.delay), "NOTIFY=NEVER with others: " + what());
+      FUZZ_CHECK(!n.given || n.never || n.success || n.failure || n.delay, "NOTIFY asks for nothing: " + what());
+      FUZZ_CHECK(r.dsn.orcpt.empty() || r.dsn.orcpt.find(';') != std::string::npos, "ORCPT: " + what());
+      FUZZ_CHECK(r.dsn.orcpt.size() <= 500, "ORCPT over 500 characters: " + what());
     }
   }
 

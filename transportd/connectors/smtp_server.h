@@ -48,6 +48,14 @@ class SmtpServer {
   void set_protocol_log(protocol_log::ProtocolLogWriter* writer) { services_.protocol_log = writer; }
   // The harvest defence's memory of sources (call before the first connection; null = off).
   void set_reputation(reputation::SourceReputation* reputation) { services_.reputation = reputation; }
+  // The durable queue for relayed recipients (call before the first connection).
+  void set_queue(queue::QueueStore* store, relay::QueueManager* manager) {
+    services_.queue_store = store;
+    services_.queue = manager;
+  }
+  // The delivery pool and the mailboxes, shared with the queue manager.
+  asio::thread_pool& delivery_pool() { return delivery_pool_; }
+  delivery::MaildirStore& mailboxes() { return mailboxes_; }
 
  private:
   void on_connection(asio::ip::tcp::socket socket);

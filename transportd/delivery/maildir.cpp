@@ -276,6 +276,15 @@ DeliveryResult MaildirStore::deliver(const std::vector<std::string>& mailbox_add
   });
 }
 
+DeliveryResult MaildirStore::deliver_file(const std::vector<std::string>& mailbox_addresses,
+                                          const std::filesystem::path& file) {
+  return deliver_copies(mailbox_addresses, [&](int tmp_dir, const std::string& name, std::string& action) {
+    if (::linkat(AT_FDCWD, file.c_str(), tmp_dir, name.c_str(), 0) == 0) return true;
+    action = "cannot link " + file.string() + " as";
+    return false;
+  });
+}
+
 DeliveryResult MaildirStore::deliver_copies(const std::vector<std::string>& mailbox_addresses,
                                             const MakeCopy& make_copy) {
   DeliveryResult result;

@@ -39,6 +39,9 @@ class MaildirStore {
   // The same, for a message already in a spool file (stored form: LF line ends, header included): the
   // file is fsynced once and linked into each tmp/ instead of written there.
   DeliveryResult deliver(const std::vector<std::string>& mailbox_addresses, SpoolFile& message);
+  // The same, for a durable file in stored form on this file system (a queued message): linked into
+  // each tmp/, never copied.
+  DeliveryResult deliver_file(const std::vector<std::string>& mailbox_addresses, const std::filesystem::path& file);
 
   // Removes the tmp/ files that deliveries interrupted by a crash left in every <root>/*/Maildir/tmp/.
   // Only names in this store's own format are touched: a Maildir reader (Dovecot's IMAP APPEND) may be

@@ -69,12 +69,19 @@ constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 }  // namespace
 
+bool Envelope::needs_queue() const {
+  for (const Recipient& recipient : recipients) {
+    if (recipient.destination != routing::Verdict::local) return true;
+  }
+  return false;
+}
+
 void grant_connector_trust(const store::ReceiveConnector& connector, SessionFacts& facts) {
   facts.authenticated = connector.auth_mechanism.has(store::AuthMechanismFlag::external_authoritative);
   facts.may_relay = facts.authenticated;
 }
 
-Protocol::Protocol(const store::ReceiveConnector& connector, const RecipientIndex& recipients,
+Protocol::Protocol(const store::ReceiveConnector& connector, const routing::RecipientRouter& recipients,
                    SessionFacts facts)
     : connector_(connector), recipients_(recipients), facts_(std::move(facts)) {}
 
@@ -220,6 +227,7 @@ Step Protocol::on_ehlo(std::string_view argument, bool extended) {
     if (connector_.eight_bit_mime_enabled) text += "\n8BITMIME\nSMTPUTF8";
     if (connector_.enhanced_status_codes_enabled) text += "\nENHANCEDSTATUSCODES";
     if (connector_.chunking_enabled) text += "\nCHUNKING";
+    text += "\nDSN";  // RFC 3461: NOTIFY, ORCPT, RET, ENVID honoured and passed on
     if (connector_.auth_mechanism.has(store::AuthMechanismFlag::tls) && facts_.tls_available && !facts_.tls) {
       text += "\nSTARTTLS";
     }
@@ -268,8 +276,23 @@ Step Protocol::on_mail(std::string_view argument) {
   std::uint64_t declared_size = 0;
   bool eight_bit = false;
   bool smtputf8 = false;
+  dsn::MailParameters dsn_parameters;
+  bool seen_ret = false;
+  bool seen_envid = false;
   for (const EsmtpParameter& parameter : path.parameters) {
-    if (iequals(parameter.keyword, "SIZE")) {
+    if (iequals(parameter.keyword, "RET")) {
+      if (seen_ret) return finish(step(reply(501, "5.5.4", "Duplicate RET parameter")));
+      seen_ret = true;
+      const std::optional<dsn::Return> ret = parameter.has_value ? dsn::parse_ret(parameter.value) : std::nullopt;
+      if (!ret) return finish(step(reply(501, "5.5.4", "Syntax: RET=FULL or RET=HDRS")));
+      dsn_parameters.ret = *ret;
+    } else if (iequals(parameter.keyword, "ENVID")) {
+      if (seen_envid) return finish(step(reply(501, "5.5.4", "Duplicate ENVID parameter")));
+      seen_envid = true;
+      std::optional<std::string> envid = parameter.has_value ? dsn::parse_envid(parameter.value) : std::nullopt;
+      if (!envid) return finish(step(reply(501, "5.5.4", "Bad ENVID parameter: xtext of at most 100 characters")));
+      dsn_parameters.envid = std::move(*envid);
+    } else if (iequals(parameter.keyword, "SIZE")) {
       if (seen_size) return finish(step(reply(501, "5.5.4", "Duplicate SIZE parameter")));
       seen_size = true;
       const bool digits = parameter.has_value &&
@@ -306,6 +329,7 @@ Step Protocol::on_mail(std::string_view argument) {
   envelope_.eight_bit = eight_bit;
   envelope_.smtputf8 = smtputf8;
   envelope_.declared_size = declared_size;
+  envelope_.dsn = std::move(dsn_parameters);
   state_ = State::mail;
   return finish(step(reply(250, "2.1.0", "Sender OK")));
 }
@@ -354,7 +378,28 @@ Step Protocol::on_rcpt(std::string_view argument) {
   }
   const std::string_view address = path.address;
   if (path.null_path) return refuse(kSyntax, reply(501, "5.1.3", "The null address <> is not a recipient"));
-  if (!path.parameters.empty()) return refuse(kSyntax, reply(555, "5.5.4", "Unsupported RCPT parameter"), address);
+  dsn::RecipientParameters dsn_parameters;
+  bool seen_notify = false;
+  bool seen_orcpt = false;
+  for (const EsmtpParameter& parameter : path.parameters) {
+    if (iequals(parameter.keyword, "NOTIFY") && !seen_notify) {
+      seen_notify = true;
+      const std::optional<dsn::Notify> notify = parameter.has_value ? dsn::parse_notify(parameter.value) : std::nullopt;
+      if (!notify) {
+        return refuse(kSyntax, reply(501, "5.5.4", "Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY"), address);
+      }
+      dsn_parameters.notify = *notify;
+    } else if (iequals(parameter.keyword, "ORCPT") && !seen_orcpt) {
+      seen_orcpt = true;
+      std::optional<std::string> orcpt = parameter.has_value ? dsn::parse_orcpt(parameter.value) : std::nullopt;
+      if (!orcpt) return refuse(kSyntax, reply(501, "5.5.4", "Syntax: ORCPT=rfc822;address (xtext)"), address);
+      dsn_parameters.orcpt = std::move(*orcpt);
+    } else if (iequals(parameter.keyword, "NOTIFY") || iequals(parameter.keyword, "ORCPT")) {
+      return refuse(kSyntax, reply(501, "5.5.4", "Duplicate " + std::string(parameter.keyword) + " parameter"), address);
+    } else {
+      return refuse(kSyntax, reply(555, "5.5.4", "Unsupported RCPT parameter"), address);
+    }
+  }
   if (path.utf8 && !envelope_.smtputf8) return refuse(kSyntax, utf8_needs_smtputf8(), address);
 
   if (envelope_.recipients.size() >= static_cast<std::size_t>(connector_.max_recipients_per_message)) {
@@ -362,21 +407,23 @@ Step Protocol::on_rcpt(std::string_view argument) {
   }
 
   // <Postmaster> needs no domain and is always accepted (RFC 5321 §4.5.1, DESIGN §5).
-  const RecipientDecision decision =
+  const routing::Decision decision =
       path.postmaster ? recipients_.postmaster() : recipients_.check(address, facts_.may_relay);
   switch (decision.verdict) {
-    case RecipientVerdict::not_accepted:
+    case routing::Verdict::not_accepted:
       return refuse(RecipientRefusal::relay,
                     reply(550, "5.7.1", "Unable to relay: this server accepts mail only for its accepted domains"),
                     address);
-    case RecipientVerdict::no_route:
+    case routing::Verdict::no_route:
       return refuse(RecipientRefusal::no_route,
                     reply(550, "5.4.4", "Unable to route: no send connector serves this domain"), address);
-    case RecipientVerdict::blocked:
+    case routing::Verdict::blocked:
       return refuse(RecipientRefusal::blocked, reply(550, "5.1.1", "Recipient address rejected"), address);
-    case RecipientVerdict::unknown_user:
+    case routing::Verdict::unknown_user:
       return refuse(RecipientRefusal::unknown_user, reply(550, "5.1.1", "User unknown"), address);
-    case RecipientVerdict::accepted:
+    case routing::Verdict::local:
+    case routing::Verdict::relay:
+    case routing::Verdict::non_delivery:
       break;
   }
   // A mailbox stored before addresses were checked when made may have one that cannot name its
@@ -393,7 +440,8 @@ Step Protocol::on_rcpt(std::string_view argument) {
   std::string key = decision.mailbox != nullptr ? store::address_key(decision.mailbox->primary_smtp_address)
                                                 : store::address_key(address);
   if (recipient_keys_.insert(std::move(key)).second) {
-    envelope_.recipients.push_back(Recipient{std::string(address), decision.mailbox});
+    envelope_.recipients.push_back(
+        Recipient{std::string(address), decision.verdict, decision.mailbox, std::move(dsn_parameters)});
   }
   state_ = State::recipients;
   Step s = step(reply(250, "2.1.5", "Recipient OK"));
@@ -554,6 +602,7 @@ Step Protocol::on_tls_started() {
   extended_ = false;
   if (authenticated_by_auth_) {
     facts_.authenticated = false;
+    facts_.may_relay = false;
     authenticated_by_auth_ = false;
   }
   facts_.tls = true;
@@ -667,6 +716,7 @@ Step Protocol::on_credentials_checked(CredentialCheck check) {
   wipe(credentials_.password);
   if (ok) {
     facts_.authenticated = true;
+    facts_.may_relay = true;  // an authenticated user may send anywhere (DESIGN §5)
     authenticated_by_auth_ = true;
     return finish(step(reply(235, "2.7.0", "Authentication successful")));
   }

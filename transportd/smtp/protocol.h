@@ -16,7 +16,8 @@
 #include "store/ip_range.h"
 #include "store/receive_connector.h"
 #include "transportd/reputation/source_reputation.h"
-#include "transportd/smtp/recipient_index.h"
+#include "transportd/dsn/dsn_parameters.h"
+#include "transportd/routing/recipient_router.h"
 #include "transportd/smtp/reply.h"
 
 namespace transport::smtp {
@@ -93,8 +94,8 @@ struct SessionFacts {
   store::Binding local;
   bool authenticated = false;  // ExternalAuthoritative connectors start authenticated; AUTH sets it.
                                // The tarpit reads only this flag.
-  bool may_relay = false;      // relay permission: an ExternalAuthoritative connector's sessions (with no
-                               // send connectors yet, their mail to other domains gets 550 5.4.4)
+  bool may_relay = false;      // relay permission to any domain: an ExternalAuthoritative connector's
+                               // sessions, and sessions authenticated by AUTH (DESIGN §5)
   bool tls = false;            // the session runs inside TLS (after STARTTLS)
   bool tls_available = true;   // the connector's certificate pair loaded: false stops STARTTLS from
                                // being offered (454 4.7.0 if asked, and to MAIL on RequireTLS)
@@ -111,11 +112,13 @@ struct Credentials {
   std::string password;  // cleared by on_credentials_checked()
 };
 
-// One accepted recipient.
+// One accepted recipient and where it goes.
 struct Recipient {
   std::string address;                       // as given in RCPT TO (without brackets; "Postmaster"
                                              // without a domain, as sent, for the server's postmaster)
-  const store::Mailbox* mailbox = nullptr;   // local delivery target; nullptr for relay domains
+  routing::Verdict destination = routing::Verdict::local;  // local, relay or non_delivery
+  const store::Mailbox* mailbox = nullptr;   // local delivery target
+  dsn::RecipientParameters dsn;              // NOTIFY= and ORCPT= (RFC 3461)
 };
 
 struct Envelope {
@@ -124,6 +127,10 @@ struct Envelope {
   bool eight_bit = false;         // BODY=8BITMIME
   bool smtputf8 = false;          // MAIL's SMTPUTF8 parameter (RFC 6531): UTF-8 addresses and headers
   std::uint64_t declared_size = 0;  // SIZE=, 0 when not given
+  dsn::MailParameters dsn;          // RET= and ENVID= (RFC 3461)
+
+  // Whether any recipient goes through the queue (relayed, or due a non-delivery report).
+  bool needs_queue() const;
 };
 
 // How reading a DATA body ended (the session's body reader reports this).
@@ -142,7 +149,7 @@ enum class DeliveryOutcome : std::uint8_t { delivered, failed };
 class Protocol {
  public:
   // `connector` and `recipients` belong to the snapshot the session started with and outlive it.
-  Protocol(const store::ReceiveConnector& connector, const RecipientIndex& recipients, SessionFacts facts);
+  Protocol(const store::ReceiveConnector& connector, const routing::RecipientRouter& recipients, SessionFacts facts);
 
   // The 220 greeting (the connector's Banner, or "220 <Fqdn> ESMTP transportd ready").
   Reply greeting() const;
@@ -238,7 +245,7 @@ class Protocol {
   void reset_transaction();
 
   const store::ReceiveConnector& connector_;
-  const RecipientIndex& recipients_;
+  const routing::RecipientRouter& recipients_;
   SessionFacts facts_;
   State state_ = State::greeted;
   Envelope envelope_;

@@ -1,5 +1,5 @@
 // ServingConfig: a configuration snapshot together with what sessions derive from it once (the
-// recipient index). Built once per admin change, shared by every session that starts under it.
+// recipient router). Built once per admin change, shared by every session that starts under it.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "store/configuration.h"
-#include "transportd/smtp/recipient_index.h"
+#include "transportd/routing/recipient_router.h"
 
 namespace asio::ssl {
 class context;
@@ -26,7 +26,7 @@ struct ServingConfig {
         tls_contexts(std::move(contexts)),
         tls_problems(std::move(problems)) {}
   store::ConfigurationPtr config;
-  RecipientIndex recipients;  // points into *config
+  routing::RecipientRouter recipients;  // points into *config
   // By connector id, for connectors with Tls in AuthMechanism whose certificate pair loaded. Checked
   // against the files on every change (reloaded when a file changed), so replacing the files and
   // touching the connector reloads them.

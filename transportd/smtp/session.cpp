@@ -21,6 +21,8 @@
 
 #include "store/mailbox.h"
 #include "transportd/log.h"
+#include "transportd/queue/queue_store.h"
+#include "transportd/relay/queue_manager.h"
 #include "transportd/smtp/message_intake.h"
 #include "transportd/smtp/session_record.h"
 
@@ -456,19 +458,46 @@ class Session : public std::enable_shared_from_this<Session> {
     co_return true;
   }
 
-  // Delivers the message on the delivery pool; the session's strand is free meanwhile.
+  // The queue's entry for the recipients that are not delivered here: relayed ones, and those accepted
+  // only to be reported (validation off). nullopt when every recipient has a local mailbox.
+  std::optional<queue::QueuedMessage> queue_entry(const Envelope& envelope) const {
+    if (!envelope.needs_queue() || services_.queue_store == nullptr) return std::nullopt;
+    queue::QueuedMessage message;
+    message.id = services_.queue_store->new_id();
+    message.arrival_time =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    message.mail_from = envelope.mail_from;
+    message.dsn = envelope.dsn;
+    message.eight_bit = envelope.eight_bit;
+    message.smtputf8 = envelope.smtputf8;
+    message.origin = serving_->config->host_name + "\\" + connector_.name + " from " + protocol_.facts().remote.to_string();
+    for (const Recipient& r : envelope.recipients) {
+      if (r.destination == routing::Verdict::local) continue;
+      queue::QueuedRecipient recipient;
+      recipient.address = r.address;
+      recipient.dsn = r.dsn;
+      if (r.destination == routing::Verdict::non_delivery) {
+        recipient.state = queue::RecipientState::failed;
+        recipient.last_error = "550 5.1.1 User unknown: no mailbox has this address";
+      }
+      message.recipients.push_back(std::move(recipient));
+    }
+    return message;
+  }
+
+  // Delivers the message on the delivery pool; the session's strand is free meanwhile. Recipients
+  // that go through the queue are made durable there first, then the local copies: the 250 waits for
+  // both, and a failed local delivery takes the queue entry back, so nothing is half-accepted.
   asio::awaitable<Step> deliver() {
     const Envelope& envelope = protocol_.envelope();
     std::vector<std::string> targets;
-    bool unroutable = false;
     for (const Recipient& r : envelope.recipients) {
-      if (r.mailbox != nullptr) {
-        targets.push_back(r.mailbox->primary_smtp_address);
-      } else {
-        unroutable = true;
-      }
+      if (r.destination == routing::Verdict::local && r.mailbox != nullptr) targets.push_back(r.mailbox->primary_smtp_address);
     }
-    if (unroutable) targets.emplace_back(kUnroutableMaildir);
+    std::optional<queue::QueuedMessage> queued = queue_entry(envelope);
+    if (envelope.needs_queue() && !queued) {
+      spool_error_ = "the queue is not available";
+    }
 
     co_await spool_buffered();
     delivery::DeliveryResult result;
@@ -483,7 +512,21 @@ class Session : public std::enable_shared_from_this<Session> {
               if (record_.wants_message_id()) {
                 message_id = SessionRecord::message_id_header(spool_->read_head(kMessageIdSearch));
               }
-              co_return services_.mailboxes.deliver(targets, *spool_);
+              delivery::DeliveryResult delivered;
+              if (queued) {
+                queued->size = spool_->size();
+                if (!services_.queue_store->add(*queued, *spool_, delivered.error)) co_return delivered;
+              }
+              if (targets.empty()) {
+                delivered.ok = true;
+                co_return delivered;
+              }
+              delivered = services_.mailboxes.deliver(targets, *spool_);
+              if (!delivered.ok && queued) {
+                std::string ignored;
+                services_.queue_store->remove(queued->id, ignored);
+              }
+              co_return delivered;
             },
             asio::use_awaitable);
       } catch (const std::exception& e) {
@@ -491,9 +534,11 @@ class Session : public std::enable_shared_from_this<Session> {
         result.error = e.what();
       }
     }
+    const std::string queued_as = result.ok && queued ? queued->id : std::string();
+    if (result.ok && queued) services_.queue->submit(std::move(*queued));
     const Envelope finished = envelope;  // on_delivered ends the transaction: keep it for the record
     Step step = protocol_.on_delivered(result.ok ? DeliveryOutcome::delivered : DeliveryOutcome::failed);
-    record_.message_finished(finished, targets, unroutable, result.ok, result.error, intake_.size(), message_id,
+    record_.message_finished(finished, targets, queued_as, result.ok, result.error, intake_.size(), message_id,
                              step.reply);
     co_return step;
   }

@@ -127,24 +127,25 @@ std::string SessionRecord::start_message(const Protocol& protocol) {
 }
 
 void SessionRecord::message_finished(const Envelope& envelope, const std::vector<std::string>& targets,
-                                     bool unroutable, bool delivered, const std::string& error, std::uint64_t size,
+                                     const std::string& queued_as, bool delivered, const std::string& error,
+                                     std::uint64_t size,
                                      const std::optional<std::string>& message_id, const Reply& reply) {
   if (delivered) {
     metrics_.count_delivered(size);
     log::info("delivery", "message " + queue_id_ + " from " + remote_.to_string() + " via \"" + connector_.name +
                               "\" delivered to " + std::to_string(targets.size()) + " maildir(s)" +
-                              (unroutable ? " (some recipients held in _unroutable: no local mailbox)" : ""));
+                              (queued_as.empty() ? "" : ", queued for its other recipients as " + queued_as));
   } else {
     log::error("delivery", "message " + queue_id_ + " from " + remote_.to_string() + " not delivered: " + error);
   }
   if (services_.tracking == nullptr) return;
-  // RECEIVE for every recipient of an accepted message and DELIVER for every recipient with a mailbox,
-  // or FAIL for each when delivery failed.
+  // RECEIVE for every recipient of an accepted message and DELIVER for every recipient delivered to its
+  // mailbox now (the queue tracks the others: SEND, DEFER, FAIL, DSN), or FAIL for each when delivery failed.
   const bool accepted = reply.code >= 200 && reply.code < 300;
   for (const Recipient& recipient : envelope.recipients) {
     for (tracking::EventId id : accepted ? std::vector{tracking::EventId::receive, tracking::EventId::deliver}
                                          : std::vector{tracking::EventId::fail}) {
-      if (id == tracking::EventId::deliver && recipient.mailbox == nullptr) continue;  // held in _unroutable
+      if (id == tracking::EventId::deliver && recipient.destination != routing::Verdict::local) continue;
       tracking::TrackingEvent event = tracking_event(id, envelope, reply);
       event.recipient = recipient.address;
       event.message_id = message_id.value_or(queue_id_);

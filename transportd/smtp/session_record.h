@@ -52,10 +52,11 @@ class SessionRecord {
   std::string start_message(const Protocol& protocol);
   const std::string& queue_id() const { return queue_id_; }
 
-  // Delivery ended: the log line, the metrics, and message tracking (RECEIVE + DELIVER per recipient, or
-  // FAIL). `envelope` is the transaction as it was before on_delivered ended it.
-  void message_finished(const Envelope& envelope, const std::vector<std::string>& targets, bool unroutable,
-                        bool delivered, const std::string& error, std::uint64_t size,
+  // Delivery ended: the log line, the metrics, and message tracking (RECEIVE + DELIVER per local
+  // recipient, or FAIL). `envelope` is the transaction as it was before on_delivered ended it; `queued_as`
+  // the queue's id for its other recipients ("" when all were local).
+  void message_finished(const Envelope& envelope, const std::vector<std::string>& targets,
+                        const std::string& queued_as, bool delivered, const std::string& error, std::uint64_t size,
                         const std::optional<std::string>& message_id, const Reply& reply);
 
   // Message tracking needs the Message-ID header (read from the spool on the delivery pool).

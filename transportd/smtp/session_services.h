@@ -17,6 +17,12 @@ class ProtocolLogWriter;
 namespace transport::reputation {
 class SourceReputation;
 }
+namespace transport::queue {
+class QueueStore;
+}
+namespace transport::relay {
+class QueueManager;
+}
 
 namespace transport::smtp {
 
@@ -29,12 +35,10 @@ struct SessionServices {
   protocol_log::ProtocolLogWriter* protocol_log = nullptr;  // for connectors at ProtocolLoggingLevel Verbose
   std::filesystem::path spool_directory;  // DATA_DIR/spool: messages being received (delivery::SpoolFile)
   reputation::SourceReputation* reputation = nullptr;  // the harvest defence's memory; null = off
+  // The durable queue (DESIGN §11): a message with relayed recipients, or recipients due a non-delivery
+  // report, is added to the store before its 250 and then handed to the manager.
+  queue::QueueStore* queue_store = nullptr;
+  relay::QueueManager* queue = nullptr;
 };
-
-// Accepted recipients with no local mailbox (relay domains, whose send connectors come later, and
-// unknown users when RecipientValidationEnabled is off) are kept in this Maildir under
-// DATA_DIR/mailboxes/, delivered in the same all-or-nothing step as the rest. It is no address
-// (no '@'), so no mailbox can collide with it.
-inline constexpr const char* kUnroutableMaildir = "_unroutable";
 
 }  // namespace transport::smtp

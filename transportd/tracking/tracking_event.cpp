@@ -66,15 +66,19 @@ std::string_view event_id_name(EventId id) {
     case EventId::receive: return "RECEIVE";
     case EventId::deliver: return "DELIVER";
     case EventId::fail: return "FAIL";
+    case EventId::send: return "SEND";
+    case EventId::defer: return "DEFER";
+    case EventId::dsn: return "DSN";
   }
   return "";
 }
 
 EventId parse_event_id(std::string_view text) {
-  for (EventId id : {EventId::receive, EventId::deliver, EventId::fail}) {
+  for (EventId id : {EventId::receive, EventId::deliver, EventId::send, EventId::defer, EventId::fail, EventId::dsn}) {
     if (iequals(text, event_id_name(id))) return id;
   }
-  throw std::invalid_argument("'" + std::string(text) + "' is not an event id; allowed: RECEIVE, DELIVER or FAIL");
+  throw std::invalid_argument("'" + std::string(text) +
+                              "' is not an event id; allowed: RECEIVE, DELIVER, SEND, DEFER, FAIL or DSN");
 }
 
 std::string format_timestamp(system_clock::time_point time) {

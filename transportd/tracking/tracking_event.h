@@ -1,4 +1,4 @@
-// Message tracking: what one event is (RECEIVE, DELIVER, FAIL for one recipient), what a search asks
+// Message tracking: what one event is (RECEIVE, DELIVER, SEND, DEFER, FAIL, DSN for one recipient), what a search asks
 // for, and the text forms administrators see: event names, UTC timestamps, the retention flag.
 #pragma once
 
@@ -11,7 +11,9 @@
 
 namespace transport::tracking {
 
-enum class EventId : std::uint8_t { receive, deliver, fail };  // shown RECEIVE, DELIVER, FAIL
+// Shown RECEIVE, DELIVER (into a local mailbox), SEND (a next hop took it), DEFER (a next hop said try
+// later), FAIL (refused, or failed for good), DSN (a delivery status notification was queued for it).
+enum class EventId : std::uint8_t { receive, deliver, fail, send, defer, dsn };
 
 struct TrackingEvent {
   std::chrono::system_clock::time_point timestamp;
@@ -26,7 +28,7 @@ struct TrackingEvent {
 };
 
 // Every given filter must match. sender and recipient: case-insensitive (ASCII) exact match.
-// event_id: RECEIVE, DELIVER or FAIL, any case. message_id: exact, with or without the <>.
+// event_id: RECEIVE, DELIVER, SEND, DEFER, FAIL or DSN, any case. message_id: exact, with or without the <>.
 // start is inclusive, end exclusive.
 struct TrackingQuery {
   std::optional<std::string> sender, recipient, event_id, message_id;
@@ -34,7 +36,7 @@ struct TrackingQuery {
   std::size_t result_size = 1000;
 };
 
-// "RECEIVE", "DELIVER", "FAIL".
+// "RECEIVE", "DELIVER", "SEND", "DEFER", "FAIL", "DSN".
 std::string_view event_id_name(EventId id);
 
 // An event name in any case; std::invalid_argument naming the allowed ones otherwise.

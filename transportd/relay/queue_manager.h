@@ -1,0 +1,169 @@
+// QueueManager: takes every queued message to its next hops (DESIGN §11). Messages the sessions made
+// durable in the QueueStore are routed per recipient with the current configuration, grouped into one
+// delivery queue per next hop (DeliveryQueues), and delivered by outbound SMTP connections (smart hosts
+// or MX hosts) or into local Maildirs; what fails permanently or expires comes back to its sender as a
+// non-delivery report, itself queued and routed like any message. All state lives on one strand; file
+// work (records, removal, reading a message for a report) runs on the delivery pool.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/configuration.h"
+#include "transportd/queue/queued_message.h"
+#include "transportd/relay/delivery_queues.h"
+
+namespace asio::ssl {
+class context;
+}
+namespace transport::queue {
+class QueueStore;
+}
+namespace transport::delivery {
+class MaildirStore;
+}
+namespace transport::dns {
+class Resolver;
+}
+namespace transport::tracking {
+class TrackingLog;
+}
+namespace transport::routing {
+class RecipientRouter;
+}
+namespace transport::outbound {
+struct MessageResult;
+}
+namespace transport::dsn {
+struct RecipientReport;
+}
+
+namespace transport::relay {
+
+// get-queue's row.
+struct QueueView {
+  std::string identity;  // HOST\<NextHopDomain>, or HOST\Unreachable
+  std::string delivery_type;
+  std::string next_hop_domain;
+  std::string status;
+  std::size_t message_count = 0;
+  std::string last_error;
+  std::int64_t next_retry_time = 0;  // unix seconds, 0 when none
+};
+
+// get-message's row: one message in one queue (a message split over next hops shows in each).
+struct MessageView {
+  std::string identity;  // HOST\<queue>\<id>
+  std::string id;
+  std::string queue;     // the queue's identity
+  std::string from;
+  std::vector<std::string> recipients;
+  std::string status;    // Ready, Active, Retry, Suspended
+  std::uint64_t size = 0;
+  std::int64_t date_received = 0;
+  std::int64_t expiration_time = 0;
+  std::string last_error;
+  std::string origin;
+};
+
+struct QueueManagerServices {
+  asio::io_context& io;
+  asio::thread_pool& pool;          // blocking file work
+  queue::QueueStore& store;
+  delivery::MaildirStore& mailboxes;
+  dns::Resolver& resolver;
+  tracking::TrackingLog* tracking = nullptr;
+  std::string fqdn;                 // EHLO name when a connector has no Fqdn, Reporting-MTA of reports
+};
+
+class QueueManager {
+ public:
+  explicit QueueManager(QueueManagerServices services);
+  ~QueueManager();
+
+  // Loads the queue (blocking: call at start, before the io_context runs sessions) and routes every
+  // message with `config`. Returns how many messages were queued; problems go to the log.
+  std::size_t start(store::ConfigurationPtr config);
+  // The configuration changed: routes whatever waits again (a new send connector takes mail at once).
+  void reconfigure(store::ConfigurationPtr config);
+  // A message a session made durable in the store (after its 250): delivery starts. Thread-safe.
+  void submit(queue::QueuedMessage message);
+  // Stops starting connections and cancels the timer; connections in flight end with the io_context.
+  void stop();
+
+  // The queue viewer (DESIGN §11). Thread-safe; they wait for the strand, so never call them from an
+  // I/O thread. Identities are HOST\<queue> (a NextHopDomain or Unreachable) and HOST\<queue>\<id> or a
+  // bare message id.
+  std::vector<QueueView> queues();
+  std::vector<MessageView> messages(const std::string& queue_identity);
+  std::string retry_queue(const std::string& identity);    // "" or why not (unknown queue)
+  std::string suspend_queue(const std::string& identity);
+  std::string resume_queue(const std::string& identity);
+  std::string suspend_message(const std::string& id);
+  std::string resume_message(const std::string& id);
+  std::string remove_message(const std::string& id, bool with_ndr);
+
+  // For metrics: messages and the oldest arrival per queue identity.
+  struct Depth {
+    std::string queue;
+    std::size_t messages = 0;
+    std::int64_t oldest_arrival = 0;
+  };
+  std::vector<Depth> depths();
+
+ private:
+  struct MessageState {
+    queue::QueuedMessage message;
+    std::size_t in_flight = 0;  // items of it taken by connections
+  };
+
+  // On the strand.
+  void route(MessageState& state);
+  void kick(const std::string& key);
+  void kick_all();
+  void schedule_wakeup();
+  void on_wakeup();
+  asio::awaitable<void> run_connection(std::string key);
+  asio::awaitable<void> run_mailbox_delivery(std::string key);
+  asio::awaitable<void> finish_item(const std::string& key, Item item, const outbound::MessageResult& result,
+                                    const std::string& remote_mta);
+  // Records recipients' final states, queues the reports due, and removes a message that is done.
+  asio::awaitable<void> settle(std::string message_id);
+  asio::awaitable<void> fail_waiting(std::string message_id, std::string text);
+  asio::awaitable<void> report_delay(std::string message_id);
+  asio::awaitable<bool> append_records(const std::string& id, std::vector<queue::Record> records);
+  // Composes a failure or delay report for some recipients of a message and queues it for its sender.
+  asio::awaitable<bool> queue_report(const std::string& original_id, std::vector<dsn::RecipientReport> recipients,
+                                     bool delay);
+  std::string postmaster_address() const;
+  void fail_hop(const std::string& key, const std::string& text);
+  std::string queue_identity(const DeliveryQueue& queue) const;
+  DeliveryQueue* find_queue(const std::string& identity);
+  MessageState* find_message(const std::string& id);
+  template <class Result>
+  Result on_strand(std::function<Result()> work);
+
+  QueueManagerServices services_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;
+  std::unique_ptr<asio::ssl::context> client_tls_;
+  store::ConfigurationPtr config_;
+  std::unique_ptr<routing::RecipientRouter> router_;
+  std::unordered_map<std::string, MessageState> messages_;
+  DeliveryQueues queues_;
+  std::size_t connections_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace transport::relay
