@@ -56,7 +56,12 @@ inline std::unique_ptr<asio::ssl::context> make_server_tls_context(const std::st
 
 // What the server does with a command line: write `reply`, then go on, close, or say nothing more.
 struct Action {
-  enum class Then { proceed, close, go_silent };
+  enum class Then {
+    proceed,
+    close,
+    go_silent,     // read (and drop) whatever comes, answer nothing
+    stop_reading,  // neither read nor answer: the client's writes back up
+  };
   std::string reply;
   Then then = Then::proceed;
 };
@@ -75,6 +80,7 @@ class ScriptedServer {
     std::error_code ignored;
     acceptor_.close(ignored);
     if (socket_) socket_->close(ignored);
+    hang_.cancel();
   }
 
   // Configuration, before the client connects.
@@ -180,6 +186,11 @@ class ScriptedServer {
       if (!action) action = default_action(*line);
       if (!co_await write(action->reply)) co_return;
       if (action->then == Action::Then::close) co_return;
+      if (action->then == Action::Then::stop_reading) {
+        hang_.expires_after(std::chrono::minutes(5));
+        co_await hang_.async_wait(nothrow);
+        co_return;
+      }
       if (action->then == Action::Then::go_silent) {
         while (co_await read_more(false)) {
         }
@@ -223,6 +234,7 @@ class ScriptedServer {
   std::unique_ptr<tcp::socket> socket_;
   std::unique_ptr<TlsStream> tls_stream_;
   std::string buffer_;
+  asio::steady_timer hang_{io_};
 };
 
 // The io_context first, the server second: the server is torn down while the io_context can still run

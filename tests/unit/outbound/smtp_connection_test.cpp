@@ -213,6 +213,25 @@ TEST_F(OutboundTransaction, SilentNextHopIsGivenUpOnAfterTheInactivityTimeout) {
   EXPECT_LT(elapsed, std::chrono::seconds(5));
 }
 
+TEST_F(OutboundTransaction, NextHopThatStopsReadingTheMessageIsGivenUpOn) {
+  server.on_command = [](const std::string& line) -> std::optional<Action> {
+    if (line == "DATA") return Action{"354 Go ahead\r\n", Action::Then::stop_reading};
+    return std::nullopt;
+  };
+  ClientOptions options = quick_options();
+  options.inactivity_timeout = std::chrono::seconds(1);
+  // Far more than the loopback socket buffers hold, so a write has to wait for the next hop.
+  const std::string stored(48 * 1024 * 1024, 'x');
+  const auto start = Clock::now();
+  const MessageResult result = send_one(envelope_for({"a@example.net"}), stored, options);
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].code, 0);
+  EXPECT_NE(result.recipients[0].text.find("timed out sending the message (no progress in 1 s)"), std::string::npos)
+      << result.recipients[0].text;
+  EXPECT_FALSE(result.connection_usable);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST_F(OutboundTransaction, SilentBannerFailsTheOpenAfterTheInactivityTimeout) {
   server.silent_banner = true;
   ClientOptions options = quick_options();
