@@ -4,8 +4,13 @@
 #include <asio/thread_pool.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "scripted_server.h"
 
@@ -373,6 +378,57 @@ TEST_F(OutboundTransaction, ContentFromAFileReadOnThePool) {
   EXPECT_EQ(std::count_if(server.lines.begin(), server.lines.end(),
                           [](const std::string& line) { return line.starts_with("MAIL"); }),
             1);
+}
+
+// The proof that a file read never blocks the I/O thread: the "file" is a FIFO that only a timer on the
+// I/O thread fills. Were the read done there, the timer could not fire; a rescuer thread then fills the
+// FIFO after 10 s so that the test fails instead of hanging.
+TEST_F(OutboundTransaction, FileReadsDoNotBlockTheIoThread) {
+  std::string pattern = (fs::temp_directory_path() / "outbound_fifo_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const fs::path dir = pattern;
+  const fs::path fifo = dir / "message";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::mutex mutex;
+  std::condition_variable written_cv;
+  bool written = false;
+  bool rescued = false;
+  const auto fill = [&] {
+    std::ofstream(fifo) << "Hello from a FIFO\n";
+    std::lock_guard lock(mutex);
+    written = true;
+    written_cv.notify_all();
+  };
+  std::thread rescuer([&] {
+    std::unique_lock lock(mutex);
+    if (written_cv.wait_for(lock, std::chrono::seconds(10), [&] { return written; })) return;
+    rescued = true;
+    lock.unlock();
+    fill();
+  });
+  asio::steady_timer timer(io);
+  timer.expires_after(std::chrono::milliseconds(200));
+  timer.async_wait([&](std::error_code error) {
+    if (!error) fill();  // blocks only until the pool thread has the FIFO open for reading
+  });
+  asio::thread_pool pool(1);
+  const OutboundEnvelope envelope = envelope_for({"a@example.net"});
+  MessageResult result;
+  run_client(io, [&]() -> asio::awaitable<void> {
+    SmtpReply failure;
+    auto connection = co_await SmtpConnection::open(io.get_executor(), server.endpoint(), quick_options(), *client_tls, failure);
+    if (!connection) co_return;
+    FileContent content(fifo, pool);
+    result = co_await connection->send(envelope, content);
+    co_await connection->quit();
+  });
+  rescuer.join();
+  pool.join();
+  fs::remove_all(dir);
+  EXPECT_FALSE(rescued) << "the I/O thread was blocked by the file read";
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].code, 250);
+  EXPECT_EQ(server.messages, std::vector<std::string>{"Hello from a FIFO\r\n.\r\n"});
 }
 
 TEST_F(OutboundTransaction, ServiceClosingAtRcptEndsTheConnection) {
