@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <system_error>
@@ -262,6 +263,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& path, Access access) {
   try {
     check_usable(db_, path);
     if (access == Access::read_write) {
+      // The file holds send connectors' smart host passwords (they are sent, so not hashed): only
+      // transportd's user may read it, whatever the umask or the directory allow. SQLite gives its
+      // -wal and -shm files the database file's mode.
+      ::chmod(path.c_str(), S_IRUSR | S_IWUSR);
       exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
            "configuring " + path.string());
       migrate<StoreError>(db_, schema_migrations(), path);

@@ -344,6 +344,18 @@ TEST_F(SqliteStoreTest, TransportServerQueueSettingsRoundTrip) {
   EXPECT_EQ(loaded.max_per_domain_outbound_connections, 1);
 }
 
+TEST_F(SqliteStoreTest, TheDatabaseIsReadableByItsOwnerOnly) {
+  { SqliteStore store(db()); }
+  EXPECT_EQ(std::filesystem::status(db()).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // A database made before it held passwords is narrowed when the daemon opens it.
+  std::filesystem::permissions(db(), std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  { SqliteStore store(db()); }
+  EXPECT_EQ(std::filesystem::status(db()).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
 // A database of schema version 3 (before send connectors) is migrated in place: what it held is kept,
 // the queue settings take their defaults, and send connectors can be stored.
 TEST_F(SqliteStoreTest, MigrationFourKeepsAVersionThreeDatabaseAndAddsSendConnectors) {
