@@ -112,7 +112,9 @@ void FileContent::read_chunk() {
       close_file();
       return;
     }
-    buffer_size_ = std::min<std::size_t>(static_cast<std::size_t>(status.st_size) + 1, kChunkSize);
+    buffer_size_ = S_ISREG(status.st_mode)
+                       ? std::min<std::size_t>(static_cast<std::size_t>(status.st_size) + 1, kChunkSize)
+                       : kChunkSize;  // a pipe has no size to go by
   }
   buffer_.resize(buffer_size_);
   std::size_t filled = 0;

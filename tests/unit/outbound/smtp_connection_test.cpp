@@ -431,6 +431,23 @@ TEST_F(OutboundTransaction, FileReadsDoNotBlockTheIoThread) {
   EXPECT_EQ(server.messages, std::vector<std::string>{"Hello from a FIFO\r\n.\r\n"});
 }
 
+TEST_F(OutboundTransaction, DsnParametersPassedOnToANextHopThatAdvertisesDsn) {
+  server.ehlo_reply = "250-mx.example.test\r\n250-DSN\r\n250 PIPELINING\r\n";
+  OutboundEnvelope envelope = envelope_for({"bob@example.net", "carol@example.net"});
+  envelope.dsn.ret = dsn::Return::full;
+  envelope.dsn.envid = "id=42";
+  envelope.recipients[0].dsn.notify.given = true;
+  envelope.recipients[0].dsn.notify.never = true;
+  envelope.recipients[0].dsn.orcpt = "rfc822;bob@example.org";
+  const MessageResult result = send_one(envelope, "Hi\n");
+  EXPECT_EQ(result.message.code, 250);
+  const std::vector<std::string> expected_lines = {
+      "EHLO client.example.test", "MAIL FROM:<alice@example.test> RET=FULL ENVID=id+3D42",
+      "RCPT TO:<bob@example.net> NOTIFY=NEVER ORCPT=rfc822;bob@example.org", "RCPT TO:<carol@example.net>", "DATA",
+      "QUIT"};
+  EXPECT_EQ(server.lines, expected_lines);
+}
+
 TEST_F(OutboundTransaction, ServiceClosingAtRcptEndsTheConnection) {
   server.on_command = [](const std::string& line) -> std::optional<Action> {
     if (line.starts_with("RCPT")) return Action{"421 4.3.2 Shutting down\r\n", Action::Then::close};
