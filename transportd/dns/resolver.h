@@ -6,7 +6,8 @@
 // Time bound: each DNS question gets 1 s, then 2 s (c-ares's doubling, two tries per server), and every
 // lookup (a question or the set of questions asked together) gives up after 5 s with temporary_failure,
 // however many servers resolv.conf lists. resolve_mail_domain asks at most twice in a row (MX, then the
-// hosts' addresses together), so it answers within 10 s, usually within one round trip or two.
+// hosts' addresses together), so it answers within 10 s, usually within one round trip or two. At most
+// 64 c-ares lookups are out at once; the rest wait their turn, inside the same 5 s.
 //
 // Names are looked up in DNS only (like Postfix's smtp_host_lookup=dns): /etc/hosts is not read, so a
 // smart host known only there is configured by its address. No search list is applied.

@@ -241,6 +241,32 @@ TEST_F(DnsResolver, ServerThatNeverAnswersIsATemporaryFailureWithinTheBound) {
   EXPECT_LT(elapsed, 6s);     // c-ares gives up after 1 s + 2 s; the batch deadline is 5 s
 }
 
+TEST_F(DnsResolver, LookupsWaitingTheirTurnKeepTheBound) {
+  // More lookups than may be out at once, to a server that never answers: those that wait behind the
+  // first ones still end within the deadline, which counts from the moment they were asked.
+  test::UdpSocket silent;
+  asio::io_context io;
+  Resolver resolver(io.get_executor(), "127.0.0.1:" + std::to_string(silent.port()));
+  constexpr int lookups = 150;
+  std::atomic<int> temporary{0};
+  std::atomic<long long> slowest_ms{0};
+  const auto start = Clock::now();
+  for (int i = 0; i < lookups; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          HostAddresses addresses = co_await resolver.resolve_host("dual.test");
+          if (addresses.status == LookupStatus::temporary_failure) ++temporary;
+          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+          if (ms > slowest_ms) slowest_ms = ms;
+        },
+        asio::detached);
+  }
+  io.run_for(20s);
+  EXPECT_EQ(temporary.load(), lookups);
+  EXPECT_LT(slowest_ms.load(), 6000) << "the deadline is 5 s";
+}
+
 TEST_F(DnsResolver, ServerPortClosedIsATemporaryFailure) {
   std::uint16_t closed_port = 0;
   {
