@@ -33,6 +33,7 @@ constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr std::size_t kReadSize = 4096;                 // replies are short; EHLO's is the longest
 constexpr std::size_t kBodyWriteSize = 64 * 1024;       // encoded body gathered up to this before a write
 constexpr std::chrono::seconds kQuitWait{5};            // QUIT's reply and TLS close_notify: a courtesy
+constexpr std::size_t kPipelinedRecipients = 100;       // RCPTs per pipelined write
 
 std::string describe(const std::error_code& error) {
   if (error == asio::error::eof || error == asio::ssl::error::stream_truncated) {
@@ -402,18 +403,31 @@ asio::awaitable<void> SmtpConnection::transact(const OutboundEnvelope& envelope,
   const bool pipelining = capabilities_.pipelining;
   std::size_t accepted_count = 0;
   bool transaction_open = false;  // MAIL accepted, not yet ended by a reply to the data or RSET
+  bool data_written = false;
   SmtpReply reply;
   SmtpReply last_refusal;
 
+  // RFC 2920: with PIPELINING, MAIL, the RCPTs and DATA go in as few writes as there are batches, and
+  // the replies are read back in order. A batch holds at most kPipelinedRecipients RCPTs: a client
+  // that writes thousands of commands before reading can deadlock with a next hop whose replies have
+  // filled the socket buffers.
+  std::size_t written_up_to = 0;  // recipients before this one have had their RCPT written (or are ours)
+  const auto append_batch = [&] {
+    std::size_t in_batch = 0;
+    for (; written_up_to < count && in_batch < kPipelinedRecipients; ++written_up_to) {
+      if (result.recipients[written_up_to].code != 0) continue;
+      append_rcpt_to(out_, envelope.recipients[written_up_to], capabilities_);
+      ++in_batch;
+    }
+    if (written_up_to == count) {
+      out_ += "DATA\r\n";
+      data_written = true;
+    }
+  };
+
   out_.clear();
   append_mail_from(out_, envelope, capabilities_);
-  if (pipelining) {
-    // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
-    for (std::size_t i = 0; i < count; ++i) {
-      if (result.recipients[i].code == 0) append_rcpt_to(out_, envelope.recipients[i], capabilities_);
-    }
-    out_ += "DATA\r\n";
-  }
+  if (pipelining) append_batch();
   if (!co_await write_out("sending MAIL FROM")) {
     decide_rest(failure_);
     co_return;
@@ -428,8 +442,13 @@ asio::awaitable<void> SmtpConnection::transact(const OutboundEnvelope& envelope,
   if (mail_accepted || pipelining) {
     for (std::size_t i = 0; i < count; ++i) {
       if (result.recipients[i].code != 0) continue;
-      if (!pipelining) {
-        append_rcpt_to(out_, envelope.recipients[i], capabilities_);
+      if (!pipelining || i >= written_up_to) {
+        if (!mail_accepted) break;  // nothing more is written behind a refused MAIL
+        if (pipelining) {
+          append_batch();
+        } else {
+          append_rcpt_to(out_, envelope.recipients[i], capabilities_);
+        }
         if (!co_await write_out("sending RCPT TO")) {
           decide_rest(failure_);
           co_return;
@@ -454,16 +473,18 @@ asio::awaitable<void> SmtpConnection::transact(const OutboundEnvelope& envelope,
     result.message = last_refusal;
   }
 
-  // DATA: already sent when pipelining; otherwise only when someone is left to receive the message.
+  // DATA: written with the last batch when pipelining; otherwise only when someone is left to
+  // receive the message (with pipelining too, when the last recipients were refused here).
   bool send_data = false;
-  if (pipelining || accepted_count > 0) {
-    if (!pipelining) {
-      out_ += "DATA\r\n";
-      if (!co_await write_out("sending DATA")) {
-        decide_rest(failure_);
-        co_return;
-      }
+  if (!data_written && mail_accepted && accepted_count > 0) {
+    out_ += "DATA\r\n";
+    data_written = true;
+    if (!co_await write_out("sending DATA")) {
+      decide_rest(failure_);
+      co_return;
     }
+  }
+  if (data_written) {
     if (!co_await read_reply(reply, "waiting for the reply to DATA")) {
       decide_rest(failure_);
       co_return;

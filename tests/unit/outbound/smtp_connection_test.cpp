@@ -83,6 +83,33 @@ TEST_F(OutboundTransaction, PipeliningSendsMailRcptAndDataInOneWrite) {
   EXPECT_EQ(server.messages[0], "Hello\r\n.\r\n");
 }
 
+TEST_F(OutboundTransaction, ManyRecipientsArePipelinedInBatches) {
+  server.ehlo_reply = "250-mx.example.test\r\n250 PIPELINING\r\n";
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 250; ++i) addresses.push_back("user" + std::to_string(i) + "@example.net");
+  addresses.push_back("last\r\n@example.net");  // refused here: DATA must still follow the last batch
+  server.on_command = [](const std::string& line) -> std::optional<Action> {
+    if (line == "RCPT TO:<user7@example.net>") return Action{"550 5.1.1 User unknown\r\n"};
+    return std::nullopt;
+  };
+  const MessageResult result = send_one(envelope_for(addresses), "Hi\n");
+  ASSERT_EQ(result.recipients.size(), 251u);
+  for (std::size_t i = 0; i < 250; ++i) {
+    EXPECT_EQ(result.recipients[i].code, i == 7 ? 550 : 250) << i;
+  }
+  EXPECT_EQ(result.recipients[250].enhanced, "5.1.3");
+  EXPECT_EQ(server.messages, std::vector<std::string>{"Hi\r\n.\r\n"});
+  ASSERT_EQ(server.lines.size(), 1u + 1u + 250u + 1u + 1u);  // EHLO, MAIL, RCPTs, DATA, QUIT
+  EXPECT_EQ(server.lines[251], "RCPT TO:<user249@example.net>");
+  EXPECT_EQ(server.lines[252], "DATA");
+  // No write held more than a batch of RCPTs.
+  for (const std::string& read : server.reads) {
+    std::size_t rcpts = 0;
+    for (std::size_t at = read.find("RCPT TO:"); at != std::string::npos; at = read.find("RCPT TO:", at + 1)) ++rcpts;
+    EXPECT_LE(rcpts, 100u);
+  }
+}
+
 TEST_F(OutboundTransaction, OneRefusedRecipientKeepsItsReplyAndTheOthersAreDelivered) {
   server.ehlo_reply = "250-mx.example.test\r\n250 PIPELINING\r\n";
   server.on_command = [](const std::string& line) -> std::optional<Action> {
