@@ -272,3 +272,20 @@ def parse_report(raw):
     blocks = status_parts[0].get_payload()
     groups = [{k.lower(): v.strip() for k, v in block.items()} for block in blocks]
     return message, groups[1:], groups[0]
+
+
+def wait_for_queued_report(data_dir, timeout):
+    """Waits until DATA_DIR/queue holds exactly one message and it is a report we generated (from the
+    null sender): what a failure becomes when the sender is remote and no send connector routes the
+    report, so it waits in the queue. Returns (that message as queued_messages gives it, its
+    per-recipient status groups)."""
+    deadline = time.monotonic() + timeout
+    queued = []
+    while time.monotonic() < deadline:
+        queued = queued_messages(data_dir)
+        if len(queued) == 1 and queued[0]["mail_from"] == "":
+            _, groups, _ = parse_report(queued[0]["content"])
+            return queued[0], groups
+        time.sleep(0.02)
+    raise AssertionError("timed out after %.1fs waiting for a lone report in the queue; it holds %s"
+                         % (timeout, [(m["mail_from"], m["recipients"], m["origin"]) for m in queued]))

@@ -13,6 +13,7 @@ import threading
 import time
 
 from harness import HOST, TIME_FACTOR, DaemonTestCase, free_port, wait_until
+from relay_peers import queue_entries
 from smtp_client import RawSmtp
 from test_smtp import DEFAULT, can_connect
 
@@ -181,6 +182,9 @@ class ConnectorKindsTest(AuthTestCase):
         mailboxes = os.path.join(self.data_dir, "mailboxes")
         self.assertEqual(len(os.listdir(os.path.join(mailboxes, "alice@example.com", "Maildir", "new"))), 1)
         self.assertFalse(os.path.exists(os.path.join(mailboxes, "_unroutable")), "nothing parked")
+        # Refused at RCPT, so nothing was queued for them and no report is due: the queue (written before
+        # the 250 when anything is queued) is empty.
+        self.assertEqual(queue_entries(self.data_dir), [])
 
     def test_connector_without_anonymous_users_refuses_anonymous_mail(self):
         self.ok("set-receiveconnector", DEFAULT, "--permission-groups", "ExchangeUsers", "--tarpit-interval", "00:00:00")

@@ -24,6 +24,7 @@ import time
 import unittest
 
 from harness import TRANSPORTD, DaemonTestCase, wait_until
+from relay_peers import wait_for_queued_report
 from smtp_client import RawSmtp
 from test_smtp import DEFAULT, can_connect
 
@@ -410,8 +411,13 @@ class PipelinedRecipientsTest(HostileClientTestCase):
             self.assertEqual(c.command("QUIT")[0], 221)
             self.assertTrue(c.closed_by_server())
             self.assertEqual(c.buffer, b"", "bytes after QUIT's reply")
-        held = os.listdir(os.path.join(self.data_dir, "mailboxes", "_unroutable", "Maildir", "new"))
-        self.assertEqual(len(held), 1)
+        # The 200 accepted recipients have no mailboxes: one report to the sender lists them all, and
+        # waits in the queue (nothing routes mail to remote.test). Nothing is parked.
+        report, groups = wait_for_queued_report(self.data_dir, 10)
+        self.assertEqual(report["recipients"], ["s@remote.test"])
+        self.assertEqual(sorted(g["final-recipient"] for g in groups), sorted("rfc822;u%d@example.com" % i for i in range(limit)))
+        self.assertEqual({(g["action"], g["status"]) for g in groups}, {("failed", "5.1.1")})
+        self.assertFalse(os.path.exists(os.path.join(self.data_dir, "mailboxes", "_unroutable")))
         self.wait_for_no_sessions()
         self.assert_memory_returns_to_baseline("10,000 pipelined RCPTs", slack=MEMORY_SLACK + TRACKING_CACHE_SLACK)
 

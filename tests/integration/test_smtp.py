@@ -13,6 +13,7 @@ import time
 import unittest
 
 from harness import HOST, DaemonTestCase, free_port, wait_until
+from relay_peers import wait_for_queued_report
 from smtp_client import RawSmtp
 
 DEFAULT = "Default " + HOST
@@ -42,6 +43,15 @@ class SmtpTestCase(DaemonTestCase):
     def read(self, path):
         with open(path, "rb") as f:
             return f.read()
+
+    def assert_report_queued(self, sender, recipients):
+        """The message's recipients failed (no mailbox): one non-delivery report to `sender`, from the null
+        sender, listing exactly `recipients` as failed with 5.1.1, is all the queue holds."""
+        report, groups = wait_for_queued_report(self.data_dir, 10)
+        self.assertEqual(report["recipients"], [sender])
+        self.assertEqual(sorted(g["final-recipient"] for g in groups), sorted("rfc822;" + r for r in recipients))
+        self.assertEqual({(g["action"], g["status"]) for g in groups}, {("failed", "5.1.1")})
+        self.assertFalse(os.path.exists(os.path.join(self.data_dir, "mailboxes", "_unroutable")), "nothing parked")
 
     def smtp(self, source="127.0.0.1"):
         client = smtplib.SMTP(timeout=30, source_address=(source, 0))
@@ -263,9 +273,9 @@ class ProtocolTest(SmtpTestCase):
             self.assertEqual(c.command("DATA")[0], 354)
             c.send("Subject: many\r\n\r\nx\r\n.\r\n")
             self.assertEqual(c.reply()[0], 250)
-        # No such mailboxes: the message is held, not lost.
-        held = glob.glob(os.path.join(self.data_dir, "mailboxes", "_unroutable", "Maildir", "new", "*"))
-        self.assertEqual(len(held), 1)
+        # No such mailboxes: nothing is parked; the sender gets one report naming all 200, which waits in
+        # the queue since nothing routes mail to remote.test.
+        self.assert_report_queued("s@remote.test", ["a%d@example.com" % i for i in range(200)])
 
     def test_bad_input_catalogue(self):
         self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:00")  # replies, not timing, here
@@ -445,7 +455,7 @@ class StandardsTest(SmtpTestCase):
         self.assertEqual(len(files), 1)
         self.assertIn(b"Subject: to the postmaster", self.read(files[0]))
 
-    def test_postmaster_without_any_postmaster_mailbox_is_held_not_refused(self):
+    def test_postmaster_without_any_postmaster_mailbox_is_accepted_then_reported(self):
         with RawSmtp(self.port) as c:
             c.reply()
             c.command("EHLO client.test")
@@ -455,8 +465,9 @@ class StandardsTest(SmtpTestCase):
             self.assertEqual(c.command("DATA")[0], 354)
             c.send("Subject: nobody is postmaster\r\n\r\nhello\r\n.\r\n")
             self.assertEqual(c.reply()[0], 250)
-        held = glob.glob(os.path.join(self.data_dir, "mailboxes", "_unroutable", "Maildir", "new", "*"))
-        self.assertEqual(len(held), 1)
+        # Accepted (RFC 5321 §4.5.1), but nobody has the address: the sender gets a report, waiting in the
+        # queue since nothing routes mail to remote.test. Nothing is parked where nobody reads it.
+        self.assert_report_queued("s@remote.test", ["postmaster", "POSTMASTER@example.com"])
 
     def test_smtputf8_address_and_header_with_smtplib(self):
         self.ok("new-mailbox", "jörg@example.com")
