@@ -136,8 +136,13 @@ class SmtpConnection {
   SmtpConnection(const SmtpConnection&) = delete;
   SmtpConnection& operator=(const SmtpConnection&) = delete;
 
-  // One transaction: MAIL, RCPTs, DATA (in one write when the next hop offers PIPELINING), then the
-  // content. RSET after a transaction that failed before its data, so the connection stays reusable.
+  // One transaction: MAIL, RCPTs, DATA (in one write when the next hop offers PIPELINING, up to 100
+  // RCPTs a write), then the content. RSET after a transaction that failed before its data, so the
+  // connection stays reusable. Refused here without sending anything: a message that needs 8BITMIME
+  // (554 5.6.3) or SMTPUTF8 (554 5.6.7) the next hop lacks, one over its SIZE or the connector's
+  // MaxMessageSize (552 5.3.4), an address with a control character (550 5.1.7 / 5.1.3), content that
+  // cannot be read (451 4.3.0; if that happens mid-message the connection is closed so the next hop
+  // drops what it has).
   asio::awaitable<MessageResult> send(const OutboundEnvelope& envelope, MessageContent& content);
   // QUIT and close, with at most a few seconds' wait for the goodbye. Never throws.
   asio::awaitable<void> quit();
