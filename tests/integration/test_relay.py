@@ -282,6 +282,8 @@ class NonDeliveryReportTest(RelayTestCase):
         self.assertEqual(len(returned), 1)
         self.assertIn("nd-1@example.com", returned[0].as_string())
         self.wait_for_empty_queue()
+        # Tracked as DSN (the null sender's test below counts on this event to see that none was made).
+        wait_until(lambda: [e for e in self.tracking() if e["EventId"] == "DSN"], 10, "the DSN tracking event")
 
     def test_expiry_with_the_next_hop_down_gives_a_report(self):
         sink = self.sink(start=False)
@@ -309,14 +311,18 @@ class NonDeliveryReportTest(RelayTestCase):
         got = sink.wait_for(1, DELIVERY_DEADLINE)
         self.assertEqual(got[0]["mail_from"], "")
         self.assertEqual(got[0]["rcpt_tos"], ["good@remote.example"])
-        self.wait_for_empty_queue()  # bad@ has failed and been dealt with: no report is waiting
-        self.assertIn("bad@remote.example", self.daemon.read_log() + self.tracking_text())
+        self.wait_for_empty_queue()  # bad@ is settled and nothing (no report) waits
+        # bad@'s failure was recorded (so it was decided on, not lost), and no report was made.
+        wait_until(lambda: [e for e in self.tracking("--recipient", "bad@remote.example") if e["EventId"] == "FAIL"],
+                   10, "the FAIL event for bad@remote.example")
+        failed = [e for e in self.tracking("--recipient", "bad@remote.example") if e["EventId"] == "FAIL"]
+        self.assertIn("550 5.1.1", failed[-1]["RecipientStatus"])
+        self.assertEqual([e for e in self.tracking() if e["EventId"] == "DSN"], [])
         self.assertEqual(len(sink.messages()), 1, "no report went out to anyone")
         self.assertEqual(glob.glob(os.path.join(self.data_dir, "mailboxes", "*", "Maildir", "new", "*")), [])
 
-    def tracking_text(self):
-        r = self.ctl("get-messagetrackinglog", "--format", "json")
-        return r.stdout if r.returncode == 0 else ""
+    def tracking(self, *filters):
+        return json.loads(self.ok("get-messagetrackinglog", "--format", "json", *filters) or "[]")
 
 
 class DsnParameterTest(RelayTestCase):
@@ -363,6 +369,8 @@ class CrashTest(RelayTestCase):
     def test_sigkill_during_a_stream_of_relayed_messages(self):
         sink = self.sink()
         self.send_connector("Internet", "*", sink)
+        connections = 4  # to the sink at once: each holds at most one message in the window below
+        self.ok("set-transportserver", "--max-per-domain-outbound-connections", str(connections))
         total, threads_count = 200, 4
         acknowledged = set()
         lock = threading.Lock()
@@ -413,9 +421,11 @@ class CrashTest(RelayTestCase):
         delivered = tokens()
         duplicates = len(delivered) - len(set(delivered))
         # DESIGN §11: a duplicate can only come from the window between the next hop's 250 and our
-        # record of it, so at most one per message in flight to the sink at the kill (a few connections
-        # of a few messages each); with 4 clients that is far below 8.
-        self.assertLessEqual(duplicates, 8, "%d duplicates" % duplicates)
+        # record of it. A connection sends its next message only once the last one's outcome is recorded,
+        # so at the kill each connection to the sink holds at most one message in that window.
+        self.assertLessEqual(duplicates, connections, "%d duplicates" % duplicates)
+        print("\nSIGKILL after %d of %d acknowledged; %d delivered, %d duplicates"
+              % (len(acknowledged), total, len(delivered), duplicates))
         self.assertTrue(set(delivered) <= set(range(total)))
 
 
