@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import HOST, TIME_FACTOR, DaemonTestCase, wait_until
+from harness import HOST, TIME_FACTOR, Daemon, DaemonTestCase, adminctl, wait_until
 from relay_peers import (Dnsmasq, SinkServer, free_port, parse_report, queue_entries, queued_messages, sink_unavailable,
                          split_received)
 from smtp_client import RawSmtp
@@ -363,6 +363,62 @@ class DsnParameterTest(RelayTestCase):
         self.assertEqual(groups[0]["final-recipient"].lower(), "rfc822;bad@remote.example")
         self.assertIn(b"Subject: returned headers only", raw)
         self.assertNotIn(b"secret body text", raw)  # RET=HDRS
+
+
+class NextHopDaemon(Daemon):
+    """A second transportd, RELAY02, as our next hop: it advertises DSN, so what we pass on shows in the
+    reports it makes."""
+
+    def command(self):
+        return ["RELAY02" if a == HOST else a for a in super().command()]
+
+
+class DsnToADsnCapableHopTest(RelayTestCase):
+    def test_dsn_parameters_are_passed_on_and_honoured_by_the_next_hop(self):
+        # We (MAIL01) relay remote.example to RELAY02; RELAY02 sends it on to a sink that refuses two of the
+        # recipients, and sends its reports for example.com back to us. Only parameters we passed on can
+        # show in RELAY02's report.
+        sink = self.sink(reject=["bad@remote.example", "quiet@remote.example"])
+        hop = NextHopDaemon(os.path.join(self.tmp.name, "relay02"), free_port())
+        self.peers.append(hop)
+        hop.start()
+
+        def hop_ok(*args):
+            r = adminctl(hop, *args)
+            self.assertEqual(r.returncode, 0, "RELAY02: adminctl %s: %s" % (" ".join(args), r.stderr))
+
+        hop_ok("new-receiveconnector", "From MAIL01", "--bindings", "127.0.0.1:%d" % hop.port,
+               "--remote-ip-ranges", "127.0.0.1", "--auth-mechanism", "ExternalAuthoritative",
+               "--permission-groups", "ExchangeServers")
+        hop_ok("new-sendconnector", "Onward", "--address-spaces", "remote.example", "--smart-hosts",
+               "127.0.0.1:%d" % sink.port)
+        hop_ok("new-sendconnector", "Back", "--address-spaces", "example.com", "--smart-hosts",
+               "127.0.0.1:%d" % self.port)
+        wait_until(lambda: can_connect(hop.port), 5, "RELAY02's listener")
+        with RawSmtp(hop.port) as c:
+            c.reply()
+            self.assertIn("DSN", c.command("EHLO client.test")[1].splitlines(), "RELAY02 advertises DSN")
+        self.send_connector("To RELAY02", "remote.example")
+        self.ok("set-sendconnector", "To RELAY02", "--smart-hosts", "127.0.0.1:%d" % hop.port)
+
+        self.relay("alice@example.com", ["good@remote.example", "bad@remote.example", "quiet@remote.example"],
+                   b"Subject: parameters passed on\r\n\r\nsecret body text\r\n", mail_params="RET=HDRS ENVID=abc",
+                   rcpt_params={"bad@remote.example": "NOTIFY=FAILURE ORCPT=rfc822;orig@remote.example",
+                                "quiet@remote.example": "NOTIFY=NEVER"})
+        raw, report, groups, per_message = self.report_for("alice@example.com")
+        self.assertIn("relay02", per_message["reporting-mta"].lower(), "the report is RELAY02's")
+        self.assertEqual(per_message.get("original-envelope-id"), "abc")  # ENVID passed on
+        # quiet@ (NOTIFY=NEVER passed on) is not reported; bad@ is, with its ORCPT.
+        self.assertEqual([g["final-recipient"].lower() for g in groups], ["rfc822;bad@remote.example"])
+        self.assertEqual(groups[0]["original-recipient"].lower(), "rfc822;orig@remote.example")
+        self.assertEqual(groups[0]["action"], "failed")
+        self.assertNotIn(b"secret body text", raw)  # RET=HDRS passed on
+        self.assertEqual(sink.recipients(), ["good@remote.example"])
+        # Both queues empty: nothing more can come, so exactly one report it stays.
+        self.wait_for_empty_queue()
+        wait_until(lambda: queue_entries(hop.data_dir) == [], DELIVERY_DEADLINE, "RELAY02's queue to empty")
+        self.wait_for_empty_queue()
+        self.assertEqual(len(self.maildir("alice@example.com")), 1)
 
 
 class CrashTest(RelayTestCase):
