@@ -532,6 +532,87 @@ class MxRoutingTest(RelayTestCase):
         self.wait_for_empty_queue()
 
 
+def adminctl_has(command):
+    r = adminctl(None, "--help", env_server=False)
+    return command in (r.stdout + r.stderr)
+
+
+@unittest.skipUnless(adminctl_has("get-queue"), "adminctl has no queue cmdlets yet (get-queue, retry-queue, ...)")
+class QueueCmdletTest(RelayTestCase):
+    """The queue viewer (DESIGN §11). Retries are set far apart here, so only retry-queue (or resume)
+    can explain a delivery within the test's deadline. Rows are found by the recipient addresses they
+    show, whatever the field is called."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("set-transportserver", "--transient-failure-retry-interval", "00:10:00",
+                "--outbound-connection-failure-retry-interval", "00:10:00")
+
+    def rows(self, *args):
+        return json.loads(self.ok(*(list(args) + ["--format", "json"])) or "[]")
+
+    def relay_queue(self):
+        """get-queue's row of the queue holding relayed mail (not the unreachable or mailbox ones)."""
+        rows = [q for q in self.rows("get-queue") if q.get("MessageCount", 0) > 0
+                and q.get("DeliveryType", "").lower() not in ("unreachable", "mailbox", "mapidelivery")]
+        return rows[0] if len(rows) == 1 else None
+
+    def message_row(self, recipient):
+        rows = [m for m in self.rows("get-message") if recipient in json.dumps(m)]
+        return rows[0] if len(rows) == 1 else None
+
+    def down_with_messages(self, *recipients):
+        sink = self.sink(start=False)
+        self.send_connector("Internet", "*", sink)
+        for rcpt in recipients:
+            self.relay("alice@example.com", [rcpt], b"Subject: for " + rcpt.encode() + b"\r\n\r\nbody\r\n")
+        wait_until(lambda: (self.relay_queue() or {}).get("Status") == "Retry", DELIVERY_DEADLINE,
+                   "the queue in Retry: %s" % self.rows("get-queue"))
+        return sink
+
+    def test_get_queue_shows_retry_and_retry_queue_delivers_once_the_hop_is_back(self):
+        sink = self.down_with_messages("q1@remote.example", "q2@remote.example")
+        queue = self.relay_queue()
+        self.assertEqual(queue["MessageCount"], 2)
+        self.assertTrue(queue["LastError"], queue)  # why: the connection to the sink failed
+        self.assertRegex(queue["LastError"].lower(), r"refused|connect|unreachable|127\.0\.0\.1")
+        self.assertTrue(queue["NextRetryTime"], queue)
+        for rcpt in ("q1@remote.example", "q2@remote.example"):
+            self.assertIsNotNone(self.message_row(rcpt), "get-message lists the message for " + rcpt)
+        sink.start()
+        self.ok("retry-queue", queue["Identity"])
+        sink.wait_for(2, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        self.assertEqual(sorted(sink.recipients()), ["q1@remote.example", "q2@remote.example"])
+
+    def test_suspend_and_resume_a_message(self):
+        sink = self.down_with_messages("held@remote.example", "free@remote.example")
+        held = self.message_row("held@remote.example")
+        self.ok("suspend-message", held["Identity"])
+        self.assertEqual(self.message_row("held@remote.example")["Status"], "Suspended")
+        sink.start()
+        self.ok("retry-queue", self.relay_queue()["Identity"])
+        sink.wait_for(1, DELIVERY_DEADLINE)
+        self.assertEqual(sink.recipients(), ["free@remote.example"])
+        self.assertEqual(len(queue_entries(self.data_dir)), 1, "the suspended message stays")
+        self.ok("resume-message", held["Identity"])
+        sink.wait_for(2, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        self.assertEqual(sorted(sink.recipients()), ["free@remote.example", "held@remote.example"])
+
+    def test_remove_message_with_and_without_a_report(self):
+        self.down_with_messages("silent@remote.example", "reported@remote.example")
+        self.ok("remove-message", self.message_row("silent@remote.example")["Identity"], "--with-ndr", "false",
+                "--confirm=false")
+        self.ok("remove-message", self.message_row("reported@remote.example")["Identity"], "--with-ndr", "true",
+                "--confirm=false")
+        _, report, groups, _ = self.report_for("alice@example.com")
+        self.assertEqual([g["final-recipient"].lower() for g in groups], ["rfc822;reported@remote.example"])
+        self.assertEqual(groups[0]["action"], "failed")
+        self.wait_for_empty_queue()
+        self.assertEqual(len(self.maildir("alice@example.com")), 1, "no report for the one removed without")
+
+
 class ReceivingPostfix(PrivatePostfix):
     """A private Postfix that receives from us on its loopback port with STARTTLS offered (a self-signed
     pair), and relays what it accepts on to a sink (its relayhost), so the test sees what it took."""
