@@ -125,6 +125,15 @@ class RelayTestCase(DaemonTestCase):
         wait_until(lambda: queue_entries(self.data_dir) == [], timeout,
                    "the queue to empty; left: %s\n%s" % (queue_entries(self.data_dir), self.daemon.read_log()[-3000:]))
 
+    def tracking(self, *filters):
+        return json.loads(self.ok("get-messagetrackinglog", "--format", "json", *filters) or "[]")
+
+    def wait_for_event(self, event_id, recipient, timeout=DELIVERY_DEADLINE):
+        def found():
+            return [e for e in self.tracking("--recipient", recipient) if e["EventId"] == event_id]
+        wait_until(found, timeout, "a %s tracking event for %s" % (event_id, recipient))
+        return found()
+
     def wait_for_log(self, fragment, timeout=DELIVERY_DEADLINE):
         wait_until(lambda: fragment in self.daemon.read_log(), timeout, "%r in the log" % fragment)
 
@@ -225,6 +234,68 @@ class AuthRelayTest(RelayTestCase):
         self.wait_for_empty_queue()
 
 
+class SmartHostTlsAndAuthTest(RelayTestCase):
+    def tls_sink(self, **kwargs):
+        cert, key = make_pair(self.tmp.name, "smarthost")
+        return self.sink(tls=(cert, key), **kwargs)
+
+    def test_starttls_is_used_when_the_next_hop_offers_it(self):
+        sink = self.tls_sink()
+        self.send_connector("Internet", "*", sink)  # RequireTLS false: opportunistic
+        self.relay("alice@example.com", ["friend@remote.example"], b"Subject: opportunistic\r\n\r\nbody\r\n")
+        got = sink.wait_for(1, DELIVERY_DEADLINE)
+        self.assertTrue(got[0]["tls"], "sent in clear text although STARTTLS was offered")
+        self.wait_for_empty_queue()
+
+    def test_require_tls_never_sends_in_clear_text(self):
+        sink = self.sink()  # no STARTTLS
+        self.send_connector("Internet", "*", sink, "--require-tls", "true")
+        self.relay("alice@example.com", ["friend@remote.example"], b"Subject: must be encrypted\r\n\r\nbody\r\n")
+        self.wait_for_log("which RequireTLS needs")  # the attempt failed for want of STARTTLS
+        self.assertEqual(sink.messages(), [])
+        self.assertEqual(len(queue_entries(self.data_dir)), 1, "kept in the queue, not dropped")
+        # Once the next hop offers STARTTLS (same port, same directory), it goes, encrypted.
+        sink.stop()
+        cert, key = make_pair(self.tmp.name, "smarthost")
+        sink.tls = (cert, key)
+        sink.start()
+        got = sink.wait_for(1, DELIVERY_DEADLINE)
+        self.assertTrue(got[0]["tls"])
+        self.wait_for_empty_queue()
+
+    def test_auth_to_the_smart_host_after_starttls(self):
+        sink = self.tls_sink(auth="relay-user:relay secret")
+        self.ok("new-sendconnector", "Smarthost", "--address-spaces", "*", "--smart-hosts",
+                "127.0.0.1:%d" % sink.port, "--require-tls", "true",
+                "--smart-host-auth-mechanism", "BasicAuthRequireTLS", "--authentication-credential", "relay-user",
+                "--password-stdin", input="relay secret\n")
+        self.relay("alice@example.com", ["friend@remote.example"], b"Subject: with AUTH\r\n\r\nbody\r\n")
+        got = sink.wait_for(1, DELIVERY_DEADLINE)
+        self.assertTrue(got[0]["tls"])
+        self.assertTrue(got[0]["authenticated"])
+        self.assertNotIn("relay secret", self.daemon.read_log())
+        self.wait_for_empty_queue()
+
+
+class TransientFailureTest(RelayTestCase):
+    def test_a_451_is_retried_and_the_rest_is_not_sent_twice(self):
+        sink = self.sink(defer=["busy@remote.example"])
+        self.send_connector("Internet", "*", sink)
+        self.relay("alice@example.com", ["busy@remote.example", "idle@remote.example"],
+                   b"Subject: one deferred\r\n\r\nbody\r\n")
+        sink.wait_for(1, DELIVERY_DEADLINE)
+        deferred = self.wait_for_event("DEFER", "busy@remote.example")
+        self.assertIn("451", deferred[0]["RecipientStatus"])
+        self.assertEqual(len(queue_entries(self.data_dir)), 1, "busy@ waits for its retry")
+        sink.stop()
+        sink.defer = []
+        sink.start()
+        sink.wait_for(2, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        self.assertEqual(sorted(sink.recipients()), ["busy@remote.example", "idle@remote.example"])
+        self.assertEqual(self.maildir("alice@example.com"), [], "a 4xx is no failure")
+
+
 class NextHopDownTest(RelayTestCase):
     def test_messages_wait_in_the_queue_then_go_exactly_once(self):
         sink = self.sink(start=False)
@@ -313,16 +384,11 @@ class NonDeliveryReportTest(RelayTestCase):
         self.assertEqual(got[0]["rcpt_tos"], ["good@remote.example"])
         self.wait_for_empty_queue()  # bad@ is settled and nothing (no report) waits
         # bad@'s failure was recorded (so it was decided on, not lost), and no report was made.
-        wait_until(lambda: [e for e in self.tracking("--recipient", "bad@remote.example") if e["EventId"] == "FAIL"],
-                   10, "the FAIL event for bad@remote.example")
-        failed = [e for e in self.tracking("--recipient", "bad@remote.example") if e["EventId"] == "FAIL"]
+        failed = self.wait_for_event("FAIL", "bad@remote.example")
         self.assertIn("550 5.1.1", failed[-1]["RecipientStatus"])
         self.assertEqual([e for e in self.tracking() if e["EventId"] == "DSN"], [])
         self.assertEqual(len(sink.messages()), 1, "no report went out to anyone")
         self.assertEqual(glob.glob(os.path.join(self.data_dir, "mailboxes", "*", "Maildir", "new", "*")), [])
-
-    def tracking(self, *filters):
-        return json.loads(self.ok("get-messagetrackinglog", "--format", "json", *filters) or "[]")
 
 
 class DsnParameterTest(RelayTestCase):
