@@ -19,6 +19,12 @@
 //                                                             blocked|syntax|limit
 //   transportd_messages_delivered_total{connector}   counter  messages delivered to the mailboxes
 //   transportd_bytes_delivered_total{connector}      counter  message bytes delivered (once per message)
+//   transportd_queued_messages                       gauge    messages in the durable queue (§11)
+//   transportd_queue_messages{next_hop}              gauge    messages waiting in each delivery queue
+//   transportd_queue_oldest_message_age_seconds{next_hop}
+//                                                    gauge    age of the oldest of them
+//   transportd_queue_recipients_total{next_hop,outcome}
+//                                                    counter  recipients delivered|failed|deferred by a hop
 //   transportd_admin_calls_total{method}             counter  admin API calls, by gRPC method name
 //   transportd_build_info{version}                   gauge    always 1
 // ConnectorMetrics (connector_metrics.h) holds the per-connector handles; use it rather than spelling

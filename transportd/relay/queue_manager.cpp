@@ -18,6 +18,7 @@
 #include "transportd/dns/resolver.h"
 #include "transportd/dsn/delivery_report.h"
 #include "transportd/log.h"
+#include "transportd/observability/metrics.h"
 #include "transportd/outbound/smtp_client.h"
 #include "transportd/queue/queue_store.h"
 #include "transportd/queue/retry_schedule.h"
@@ -124,6 +125,7 @@ QueueManager::QueueManager(QueueManagerServices services)
     : services_(std::move(services)),
       strand_(asio::make_strand(services_.io)),
       timer_(strand_),
+      metrics_timer_(strand_),
       client_tls_(std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client)) {
   // Opportunistic TLS, as every MTA does: encrypt when offered, without refusing unverifiable peers.
   client_tls_->set_verify_mode(asio::ssl::verify_none);
@@ -162,6 +164,7 @@ std::size_t QueueManager::start(store::ConfigurationPtr config) {
     }
     kick_all();
     schedule_wakeup();
+    publish_depths();
   });
   if (count > 0) log::info("queue", std::to_string(count) + " message(s) in the queue from before the start");
   return count;
@@ -196,6 +199,7 @@ void QueueManager::stop() {
   asio::post(strand_, [this] {
     stopped_ = true;
     timer_.cancel();
+    metrics_timer_.cancel();
   });
 }
 
@@ -390,7 +394,7 @@ asio::awaitable<void> QueueManager::run_connection(std::string key) {
         outbound::FileContent file(services_.store.content_path(item->message_id), services_.pool);
         WithoutReturnPath content(file);
         const outbound::MessageResult result = co_await connection->send(envelope, content);
-        co_await finish_item(key, std::move(*item), result, connection->peer_name());
+        co_await finish_item(key, std::move(*item), result, target.host_name);
         ++sent;
         if (!result.connection_usable) break;
       }
@@ -459,6 +463,7 @@ asio::awaitable<void> QueueManager::finish_item(const std::string& key, Item ite
     } else {
       deferred.recipients.push_back(index);
     }
+    count_outcome(key, recipient.state);
     if (services_.tracking != nullptr) {
       tracking::TrackingEvent event;
       event.timestamp = std::chrono::system_clock::now();
@@ -705,6 +710,50 @@ asio::awaitable<bool> QueueManager::queue_report(const std::string& original_id,
   route(queued);
   kick_all();
   co_return true;
+}
+
+void QueueManager::count_outcome(const std::string& key, queue::RecipientState state) {
+  const DeliveryQueue* q = queues_.find(key);
+  const std::string hop = q != nullptr ? q->hop.domain : std::string();
+  const char* outcome = state == queue::RecipientState::delivered ? "delivered"
+                        : state == queue::RecipientState::failed  ? "failed"
+                                                                  : "deferred";
+  observability::Metrics::instance()
+      .counter("transportd_queue_recipients_total",
+               "Recipients the queue finished with a next hop: delivered, failed (permanent) or deferred (try again)",
+               {{"next_hop", hop}, {"outcome", outcome}})
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+void QueueManager::publish_depths() {
+  // Every queue seen keeps its series; one that is gone shows 0.
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> now;  // identity → (messages, age)
+  for (const auto& name : published_) now[name] = {0, 0};
+  const std::int64_t time = now_seconds();
+  for (const auto& [key, queue] : queues_.all()) {
+    std::int64_t oldest = 0;
+    for (const Item& item : queue.items) {
+      if (const MessageState* state = find_message(item.message_id)) {
+        if (oldest == 0 || state->message.arrival_time < oldest) oldest = state->message.arrival_time;
+      }
+    }
+    now[queue.hop.domain] = {static_cast<std::int64_t>(queue.message_count()), oldest == 0 ? 0 : time - oldest};
+  }
+  auto& metrics = observability::Metrics::instance();
+  for (const auto& [name, values] : now) {
+    published_.insert(name);
+    metrics.gauge("transportd_queue_messages", "Messages waiting in each delivery queue (by next hop)",
+                  {{"next_hop", name}}).store(values.first, std::memory_order_relaxed);
+    metrics.gauge("transportd_queue_oldest_message_age_seconds",
+                  "Age of the oldest message waiting in each delivery queue", {{"next_hop", name}})
+        .store(values.second, std::memory_order_relaxed);
+  }
+  metrics.gauge("transportd_queued_messages", "Messages in the durable queue (each counted once, whatever its next hops)", {})
+      .store(static_cast<std::int64_t>(messages_.size()), std::memory_order_relaxed);
+  metrics_timer_.expires_after(std::chrono::seconds(2));
+  metrics_timer_.async_wait([this](std::error_code ec) {
+    if (!ec && !stopped_) publish_depths();
+  });
 }
 
 std::string QueueManager::postmaster_address() const {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -147,6 +148,11 @@ class QueueManager {
   asio::awaitable<bool> queue_report(const std::string& original_id, std::vector<dsn::RecipientReport> recipients,
                                      bool delay);
   std::string postmaster_address() const;
+  // transportd_queue_recipients_total{next_hop,outcome}.
+  void count_outcome(const std::string& key, queue::RecipientState state);
+  // transportd_queue_messages{next_hop} and transportd_queue_oldest_message_age_seconds{next_hop},
+  // every 2 s.
+  void publish_depths();
   void fail_hop(const std::string& key, const std::string& text);
   std::string queue_identity(const DeliveryQueue& queue) const;
   DeliveryQueue* find_queue(const std::string& identity);
@@ -157,6 +163,8 @@ class QueueManager {
   QueueManagerServices services_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::steady_timer timer_;
+  asio::steady_timer metrics_timer_;
+  std::set<std::string> published_;  // queues that have metric series
   std::unique_ptr<asio::ssl::context> client_tls_;
   store::ConfigurationPtr config_;
   std::unique_ptr<routing::RecipientRouter> router_;

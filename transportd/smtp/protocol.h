@@ -164,9 +164,10 @@ class Protocol {
   // RCPT replies are held uniformly even while its source is still Clean.
   bool uniform_timing() const;
 
-  // One command line without its CRLF. Lines over 512 octets never get here: see on_overlong_line.
+  // One command line without its CRLF. Lines over 1012 octets (512, plus RFC 3461's 500 for DSN
+  // parameters) never get here: see on_overlong_line.
   Step on_command(std::string_view line);
-  // The client sent a command line over 512 octets (the session discarded it up to its CRLF).
+  // The client sent a command line over 1012 octets (the session discarded it up to its CRLF).
   Step on_overlong_line();
   // After read_data: how the body ended and its size.
   Step on_message(BodyOutcome outcome, std::uint64_t size);

@@ -34,7 +34,9 @@ using asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxCommandLine = 512;          // octets including CRLF (RFC 5321 §4.5.3.1.4)
+// Octets including CRLF: RFC 5321 §4.5.3.1.4's 512, plus the 500 RFC 3461 §5 adds to RCPT for NOTIFY and
+// ORCPT (MAIL's 100 for RET and ENVID fit within it).
+constexpr std::size_t kMaxCommandLine = 512 + 500;
 constexpr std::size_t kCommandReadSize = 1024;        // small: most sessions only ever send commands
 constexpr std::size_t kBodyReadSize = 64 * 1024;      // message bodies stream in bigger reads
 constexpr std::size_t kRecordOctets = 1000;           // RFC 5321 text line with CRLF: progress for the inactivity clock

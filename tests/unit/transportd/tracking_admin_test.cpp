@@ -122,7 +122,7 @@ TEST_F(TrackingAdminTest, BadFiltersAreInvalidArgumentNamingTheFlag) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << flag;
     EXPECT_NE(status.error_message().find(flag), std::string::npos) << status.error_message();
   };
-  refused([](auto& q) { q.set_event_id("EXPAND"); }, "--event-id");
+  refused([](auto& q) { q.set_event_id("BOUNCE"); }, "--event-id");
   refused([](auto& q) { q.set_start("yesterday"); }, "--start");
   refused([](auto& q) { q.set_end("2026-02-30"); }, "--end");
   refused([](auto& q) { q.set_result_size(100001); }, "--result-size");
