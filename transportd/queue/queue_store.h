@@ -2,6 +2,12 @@
 // content <id>.eml and its control file <id>.ctl (envelope, commit line, then appended records). A message
 // exists once both are durable and its control file is committed; a removed one never comes back.
 // Blocking file I/O: call it from worker threads, never an I/O thread. Thread-safe for different ids.
+//
+// Costs (measured on this project's 2-core VM, where one fsync is ~9 ms): add = fsync of the content +
+// fdatasync of the control file + the directory's fsync, which concurrent adds and removes share; append =
+// one fdatasync; remove = one shared directory fsync. The kernel merges concurrent fsyncs into one journal
+// commit, so throughput comes from adding from many threads at once (queue_load_timing add: 42 adds/s
+// from 1 thread, ~720/s from 8). A message all of whose recipients are done needs no records: remove it.
 #pragma once
 
 #include <atomic>
@@ -35,7 +41,9 @@ class QueueStore {
 
   // Durable before they return true (the 250 waits for this): the content as <id>.eml, the control file
   // <id>.ctl written and fsynced, the directory fsynced. false + `error`, and nothing left behind, on
-  // failure (including an id already queued). message.id names the files.
+  // failure (including an id already queued). message.id names the files. (A crash while a failed add
+  // is cleaning up can leave a complete entry, which load() finds: a duplicate the sender may cause by
+  // sending again, never a loss.)
   // The received message: fsynced here (SpoolFile::make_durable; cheap when the caller already did),
   // then linked into the queue, never copied.
   bool add(const QueuedMessage& message, delivery::SpoolFile& content, std::string& error);
@@ -54,6 +62,8 @@ class QueueStore {
   // Entries never committed and content without a control file are removed; a committed control file
   // that is damaged is renamed <id>.ctl.corrupt (its content <id>.eml.corrupt) and kept for inspection;
   // torn last records are cut off. Problems are reported one line each in `problems`, never thrown.
+  // About 16 us of CPU per message (-O2), the control files read on up to 4 threads: 100,000 messages
+  // take ~1.7 s of CPU. Start serving first and load in the background when the queue may be large.
   std::vector<QueuedMessage> load(std::vector<std::string>& problems);
 
  private:
