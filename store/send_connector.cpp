@@ -202,8 +202,9 @@ void validate(const SendConnector& c) {
                             "authenticated to");
     }
     if (c.auth_user.empty() || c.auth_password.empty()) {
-      throw ValidationError("AuthenticationCredential", "SmartHostAuthMechanism " + mechanism +
-                                                            " needs AuthenticationCredential (a user name and a password)");
+      throw ValidationError("AuthenticationCredential",
+                            "SmartHostAuthMechanism " + mechanism +
+                                " needs AuthenticationCredential (a user name and a password)");
     }
     if (c.smart_host_auth_mechanism == SmartHostAuthMechanism::basic_auth_require_tls && !c.require_tls) {
       throw ValidationError("RequireTLS", "SmartHostAuthMechanism BasicAuthRequireTLS needs RequireTLS true");

@@ -412,8 +412,9 @@ struct Flows {
   static void follow(Model& model, const PropertyChanges& changes, const ListEdits& edits) {
     if constexpr (std::is_same_v<Model, SendConnector>) {
       const auto given = [&](std::string_view name) {
-        return std::any_of(changes.begin(), changes.end(), [&](const auto& c) { return store::iequals(c.first, name); }) ||
-               std::any_of(edits.begin(), edits.end(), [&](const ListEdit& e) { return store::iequals(e.property, name); });
+        const auto is_named = [&](const std::string& property) { return store::iequals(property, name); };
+        return std::any_of(changes.begin(), changes.end(), [&](const auto& c) { return is_named(c.first); }) ||
+               std::any_of(edits.begin(), edits.end(), [&](const ListEdit& e) { return is_named(e.property); });
       };
       if (given("SmartHosts") && !given("DNSRoutingEnabled")) model.dns_routing_enabled = model.smart_hosts.empty();
     }
