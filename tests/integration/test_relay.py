@@ -375,6 +375,21 @@ class NonDeliveryReportTest(RelayTestCase):
         self.assertEqual(len(self.maildir("alice@example.com")), 1)
         self.assertEqual(sink.messages(), [])
 
+    def test_a_delay_report_after_delay_notification_timeout_then_delivery(self):
+        sink = self.sink(start=False)
+        self.send_connector("Internet", "*", sink)
+        self.ok("set-transportserver", "--delay-notification-timeout", "00:00:01")
+        self.relay("alice@example.com", ["slow@remote.example"], b"Subject: delayed\r\n\r\nbody\r\n")
+        _, report, groups, _ = self.report_for("alice@example.com")
+        self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups],
+                         [("rfc822;slow@remote.example", "delayed")])
+        self.assertRegex(groups[0]["status"], r"^4\.")
+        self.assertEqual(len(queue_entries(self.data_dir)), 1, "still queued after the delay report")
+        sink.start()
+        sink.wait_for(1, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        self.assertEqual(len(self.maildir("alice@example.com")), 1, "one delay report, no failure report")
+
     def test_the_null_sender_never_gets_a_report(self):
         sink = self.sink(reject=["bad@remote.example"])
         self.send_connector("Internet", "*", sink)
@@ -595,6 +610,25 @@ class MxRoutingTest(RelayTestCase):
         self.relay("alice@example.com", ["user@a.test"], b"Subject: via A\r\n\r\nbody\r\n")
         got = sink.wait_for(1, DELIVERY_DEADLINE)
         self.assertEqual(got[0]["rcpt_tos"], ["user@a.test"])
+        self.wait_for_empty_queue()
+
+    def test_a_domain_that_does_not_exist_fails_with_a_report(self):
+        self.ok("new-sendconnector", "Nowhere", "--address-spaces", "nx.test")  # NXDOMAIN from dnsmasq
+        self.relay("alice@example.com", ["user@nx.test"], b"Subject: to nowhere\r\n\r\nbody\r\n")
+        _, _, groups, _ = self.report_for("alice@example.com")
+        self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups], [("rfc822;user@nx.test", "failed")])
+        self.assertRegex(groups[0]["status"], r"^5\.")
+        self.wait_for_empty_queue()
+
+    def test_every_mx_down_keeps_the_message_queued(self):
+        # Nothing listens on the connector's port at 127.0.0.3 or 127.0.0.4: a transient failure.
+        self.ok("new-sendconnector", "MX", "--address-spaces", "mx.test", "--port", str(self.mx_sink_port))
+        self.relay("alice@example.com", ["user@mx.test"], b"Subject: both MX down\r\n\r\nbody\r\n")
+        self.wait_for_log("unreachable")
+        self.assertEqual(len(queue_entries(self.data_dir)), 1)
+        self.assertEqual(self.maildir("alice@example.com"), [])
+        sink = self.sink(host="127.0.0.4", port=self.mx_sink_port)
+        sink.wait_for(1, DELIVERY_DEADLINE)
         self.wait_for_empty_queue()
 
 
