@@ -514,6 +514,7 @@ asio::awaitable<void> SmtpConnection::transact(const OutboundEnvelope& envelope,
       if (!content.error().empty()) {
         // The end of the data must not be sent for a message we could not read to its end: closing
         // the connection makes the next hop discard what it has.
+        out_.clear();
         close();
         broken_ = true;
         decide_rest(local_reply(451, "4.3.0", "could not read the message: " + content.error()));

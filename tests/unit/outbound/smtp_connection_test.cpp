@@ -475,6 +475,44 @@ TEST_F(OutboundTransaction, DsnParametersPassedOnToANextHopThatAdvertisesDsn) {
   EXPECT_EQ(server.lines, expected_lines);
 }
 
+// Content that gives one piece and then fails, as a disk error halfway through a queue file would.
+class FailingContent final : public MessageContent {
+ public:
+  asio::awaitable<std::string_view> next() override {
+    std::string_view piece;
+    if (calls_++ == 0) {
+      piece = "Subject: half\n\nthe first half\n";
+    } else {
+      error_ = "cannot read message: Input/output error";
+    }
+    co_return piece;
+  }
+  const std::string& error() const override { return error_; }
+
+ private:
+  int calls_ = 0;
+  std::string error_;
+};
+
+TEST_F(OutboundTransaction, ContentFailingMidMessageIsNeverEndedWithADot) {
+  MessageResult result;
+  const OutboundEnvelope envelope = envelope_for({"a@example.net"});
+  run_client(io, [&]() -> asio::awaitable<void> {
+    SmtpReply failure;
+    auto connection = co_await SmtpConnection::open(io.get_executor(), server.endpoint(), quick_options(), *client_tls, failure);
+    if (!connection) co_return;
+    FailingContent content;
+    result = co_await connection->send(envelope, content);
+    co_await connection->quit();
+  });
+  ASSERT_EQ(result.recipients.size(), 1u);
+  EXPECT_EQ(result.recipients[0].code, 451);
+  EXPECT_EQ(result.recipients[0].enhanced, "4.3.0");
+  EXPECT_NE(result.recipients[0].text.find("Input/output error"), std::string::npos);
+  EXPECT_FALSE(result.connection_usable);
+  EXPECT_TRUE(server.messages.empty());  // the next hop never saw an end of data
+}
+
 TEST_F(OutboundTransaction, ServiceClosingAtRcptEndsTheConnection) {
   server.on_command = [](const std::string& line) -> std::optional<Action> {
     if (line.starts_with("RCPT")) return Action{"421 4.3.2 Shutting down\r\n", Action::Then::close};
