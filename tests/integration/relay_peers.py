@@ -9,6 +9,7 @@ all real processes on loopback, each started with a deadline and stopped by its 
 import base64
 import email
 import email.policy
+import functools
 import glob
 import json
 import os
@@ -33,6 +34,7 @@ def free_port(host="127.0.0.1", kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
+@functools.lru_cache(maxsize=None)
 def sink_unavailable():
     """Why smtp_sink.py cannot run here, or None."""
     if not os.access(SINK_PYTHON, os.X_OK):

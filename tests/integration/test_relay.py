@@ -4,8 +4,6 @@ to real next hops: smtp_sink.py (aiosmtpd, writes what it accepted as JSON with 
 Postfix, and MX hosts found through a real DNS server (dnsmasq). Failures come back to the local sender
 as RFC 3464 reports, parsed here with Python's email package. Every wait has a deadline; retry and
 expiry intervals are whole seconds, so each test takes seconds."""
-import email
-import email.policy
 import glob
 import json
 import os
@@ -18,7 +16,7 @@ import time
 import unittest
 
 from harness import HOST, TIME_FACTOR, Daemon, DaemonTestCase, adminctl, wait_until
-from relay_peers import (Dnsmasq, SinkServer, free_port, parse_report, queue_entries, queued_messages, sink_unavailable,
+from relay_peers import (Dnsmasq, SinkServer, free_port, parse_report, queue_entries, sink_unavailable,
                          split_received)
 from smtp_client import RawSmtp
 from test_auth import make_pair
