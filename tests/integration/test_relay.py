@@ -166,6 +166,31 @@ class TrustedRelayTest(RelayTestCase):
         self.assertNotIn(b"\n", got["data"].replace(b"\r\n", b""), "bare LF in what we sent")
         self.wait_for_empty_queue()
 
+    def test_a_large_message_and_150_recipients_go_intact(self):
+        sink = self.sink()
+        self.send_connector("Internet", "*", sink)
+        lines = [b"line %06d " % i + b"x" * (i % 900) for i in range(6000)]  # ~2.7 MB, lines up to 912 octets
+        original = b"Subject: large\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+        recipients = ["r%03d@remote.example" % i for i in range(150)]  # more than one pipelined batch of 100
+        self.relay("alice@example.com", recipients, original)
+        sink.wait_for(1, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        got = sink.messages()
+        self.assertEqual(sorted(sink.recipients()), recipients)
+        for message in got:
+            self.assertEqual(split_received(message["data"])[1], original)
+
+    def test_smtputf8_addresses_are_relayed(self):
+        sink = self.sink()  # aiosmtpd offers SMTPUTF8
+        self.send_connector("Internet", "*", sink)
+        original = "From: Jörg <jörg@example.com>\r\nSubject: Grüße\r\n\r\nHallo\r\n".encode("utf-8")
+        self.relay("alice@example.com", ["rené@remote.example"], original, mail_params="SMTPUTF8 BODY=8BITMIME")
+        got = sink.wait_for(1, DELIVERY_DEADLINE)[0]
+        self.assertEqual(got["rcpt_tos"], ["rené@remote.example"])
+        self.assertIn("SMTPUTF8", got["mail_options"])
+        self.assertEqual(split_received(got["data"])[1], original)
+        self.wait_for_empty_queue()
+
     def test_no_send_connector_for_the_domain_is_550_5_4_4_at_rcpt(self):
         sink = self.sink()
         self.send_connector("Partner", "remote.example", sink)
