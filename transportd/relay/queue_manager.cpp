@@ -126,10 +126,8 @@ QueueManager::QueueManager(QueueManagerServices services)
       strand_(asio::make_strand(services_.io)),
       timer_(strand_),
       metrics_timer_(strand_),
-      client_tls_(std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client)) {
-  // Opportunistic TLS, as every MTA does: encrypt when offered, without refusing unverifiable peers.
-  client_tls_->set_verify_mode(asio::ssl::verify_none);
-}
+      // Opportunistic TLS, as every MTA does: encrypt when offered, without refusing unverifiable peers.
+      client_tls_(std::make_unique<asio::ssl::context>(outbound::make_client_tls_context())) {}
 
 QueueManager::~QueueManager() = default;
 
@@ -958,24 +956,5 @@ std::string QueueManager::remove_message(const std::string& id, bool with_ndr) {
   });
 }
 
-std::vector<QueueManager::Depth> QueueManager::depths() {
-  return on_strand<std::vector<Depth>>([this] {
-    std::vector<Depth> depths;
-    for (const auto& [key, queue] : queues_.all()) {
-      Depth depth;
-      depth.queue = queue_identity(queue);
-      depth.messages = queue.message_count();
-      for (const Item& item : queue.items) {
-        if (const MessageState* state = find_message(item.message_id)) {
-          if (depth.oldest_arrival == 0 || state->message.arrival_time < depth.oldest_arrival) {
-            depth.oldest_arrival = state->message.arrival_time;
-          }
-        }
-      }
-      depths.push_back(std::move(depth));
-    }
-    return depths;
-  });
-}
 
 }  // namespace transport::relay

@@ -24,6 +24,7 @@
 #include "store/configuration.h"
 #include "transportd/queue/queued_message.h"
 #include "transportd/relay/delivery_queues.h"
+#include "transportd/relay/queue_viewer.h"
 
 namespace asio::ssl {
 class context;
@@ -52,32 +53,6 @@ struct RecipientReport;
 
 namespace transport::relay {
 
-// get-queue's row.
-struct QueueView {
-  std::string identity;  // HOST\<NextHopDomain>, or HOST\Unreachable
-  std::string delivery_type;
-  std::string next_hop_domain;
-  std::string status;
-  std::size_t message_count = 0;
-  std::string last_error;
-  std::int64_t next_retry_time = 0;  // unix seconds, 0 when none
-};
-
-// get-message's row: one message in one queue (a message split over next hops shows in each).
-struct MessageView {
-  std::string identity;  // HOST\<queue>\<id>
-  std::string id;
-  std::string queue;     // the queue's identity
-  std::string from;
-  std::vector<std::string> recipients;
-  std::string status;    // Ready, Active, Retry, Suspended
-  std::uint64_t size = 0;
-  std::int64_t date_received = 0;
-  std::int64_t expiration_time = 0;
-  std::string last_error;
-  std::string origin;
-};
-
 struct QueueManagerServices {
   asio::io_context& io;
   asio::thread_pool& pool;          // blocking file work
@@ -88,7 +63,7 @@ struct QueueManagerServices {
   std::string fqdn;                 // EHLO name when a connector has no Fqdn, Reporting-MTA of reports
 };
 
-class QueueManager {
+class QueueManager final : public QueueViewer {
  public:
   explicit QueueManager(QueueManagerServices services);
   ~QueueManager();
@@ -103,25 +78,15 @@ class QueueManager {
   // Stops starting connections and cancels the timer; connections in flight end with the io_context.
   void stop();
 
-  // The queue viewer (DESIGN §11). Thread-safe; they wait for the strand, so never call them from an
-  // I/O thread. Identities are HOST\<queue> (a NextHopDomain or Unreachable) and HOST\<queue>\<id> or a
-  // bare message id.
-  std::vector<QueueView> queues();
-  std::vector<MessageView> messages(const std::string& queue_identity);
-  std::string retry_queue(const std::string& identity);    // "" or why not (unknown queue)
-  std::string suspend_queue(const std::string& identity);
-  std::string resume_queue(const std::string& identity);
-  std::string suspend_message(const std::string& id);
-  std::string resume_message(const std::string& id);
-  std::string remove_message(const std::string& id, bool with_ndr);
-
-  // For metrics: messages and the oldest arrival per queue identity.
-  struct Depth {
-    std::string queue;
-    std::size_t messages = 0;
-    std::int64_t oldest_arrival = 0;
-  };
-  std::vector<Depth> depths();
+  // The queue viewer (QueueViewer). They wait for the strand: never call them from an I/O thread.
+  std::vector<QueueView> queues() override;
+  std::vector<MessageView> messages(const std::string& queue_identity) override;
+  std::string retry_queue(const std::string& identity) override;
+  std::string suspend_queue(const std::string& identity) override;
+  std::string resume_queue(const std::string& identity) override;
+  std::string suspend_message(const std::string& id) override;
+  std::string resume_message(const std::string& id) override;
+  std::string remove_message(const std::string& id, bool with_ndr) override;
 
  private:
   struct MessageState {
