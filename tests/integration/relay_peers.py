@@ -49,7 +49,7 @@ class SinkServer:
     """One smtp_sink.py process. The port is chosen once and kept across stop()/start(), so a test can
     take the next hop down and bring it back where transportd expects it."""
 
-    def __init__(self, directory, host="127.0.0.1", port=None, reject=(), defer=(), tls=None, auth=None):
+    def __init__(self, directory, host="127.0.0.1", port=None, reject=(), defer=(), tls=None, auth=None, without=()):
         self.directory = directory
         self.host = host
         self.port = port or free_port(host)
@@ -57,6 +57,7 @@ class SinkServer:
         self.defer = list(defer)
         self.tls = tls
         self.auth = auth
+        self.without = list(without)
         self.proc = None
         self.log_path = directory.rstrip("/") + ".log"
         os.makedirs(directory, exist_ok=True)
@@ -71,6 +72,8 @@ class SinkServer:
             cmd += ["--tls", self.tls[0], self.tls[1]]
         if self.auth:
             cmd += ["--auth", self.auth]
+        for keyword in self.without:
+            cmd += ["--without", keyword]
         return cmd
 
     def start(self, timeout=20):

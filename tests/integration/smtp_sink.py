@@ -8,6 +8,7 @@ for the null sender). Behaviour is chosen on the command line:
   --defer ADDRESS      answer 451 4.2.0 to RCPT TO:<ADDRESS> (repeatable)
   --tls CERT KEY       offer STARTTLS with this pair
   --auth USER:PASS     require AUTH (PLAIN/LOGIN) with these credentials before MAIL
+  --without KEYWORD    leave this extension out of the EHLO reply (8BITMIME, SMTPUTF8; repeatable)
   --host ADDRESS       listen on this loopback address (default 127.0.0.1): MX tests give each MX
                        host its own address, since DNS names no ports
 
@@ -26,7 +27,8 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Recorder:
-    def __init__(self, directory, reject, defer):
+    def __init__(self, directory, reject, defer, without=()):
+        self.without = {k.upper() for k in without}
         self.directory = directory
         self.reject = {a.lower() for a in reject}
         self.defer = {a.lower() for a in defer}
@@ -35,6 +37,10 @@ class Recorder:
         existing = [int(name[:-5]) for name in os.listdir(directory) if name.endswith(".json") and name[:-5].isdigit()]
         self.count = max(existing, default=0)
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return [r for r in responses if r[4:].split(" ")[0].upper() not in self.without]
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
@@ -74,6 +80,7 @@ def main():
     parser.add_argument("--defer", action="append", default=[])
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--auth")
+    parser.add_argument("--without", action="append", default=[])
     args = parser.parse_args()
 
     kwargs = {}
@@ -91,7 +98,7 @@ def main():
         kwargs["authenticator"] = authenticator
         kwargs["auth_require_tls"] = bool(args.tls)
         kwargs["auth_required"] = True
-    controller = Controller(Recorder(args.dir, args.reject, args.defer), hostname=args.host, port=args.port,
+    controller = Controller(Recorder(args.dir, args.reject, args.defer, args.without), hostname=args.host, port=args.port,
                             decode_data=False, **kwargs)
     controller.start()
     print("ready", flush=True)

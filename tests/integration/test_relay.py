@@ -191,6 +191,27 @@ class TrustedRelayTest(RelayTestCase):
         self.assertEqual(split_received(got["data"])[1], original)
         self.wait_for_empty_queue()
 
+    def test_8bit_and_utf8_mail_to_a_hop_without_the_extensions_comes_back(self):
+        # RFC 6152 §3 / RFC 6531 §3.2: not sent to a hop that cannot take it; the sender gets a report.
+        sink = self.sink(without=["8BITMIME", "SMTPUTF8"])
+        self.send_connector("Internet", "*", sink)
+        self.relay("alice@example.com", ["friend@remote.example"], "Subject: 8bit\r\n\r\nGrüße\r\n".encode("utf-8"),
+                   mail_params="BODY=8BITMIME")
+        _, _, groups, _ = self.report_for("alice@example.com")
+        self.assertEqual([(g["final-recipient"].lower(), g["action"], g["status"]) for g in groups],
+                         [("rfc822;friend@remote.example", "failed", "5.6.3")])
+        self.relay("alice@example.com", ["rené@remote.example"], b"Subject: utf8 address\r\n\r\nhi\r\n",
+                   mail_params="SMTPUTF8")
+        statuses = []
+        for path in self.wait_for_maildir("alice@example.com", 2):  # Maildir names need not sort by time
+            with open(path, "rb") as f:
+                statuses += [(g["final-recipient"].lower(), g["status"]) for g in parse_report(f.read())[1]]
+        self.assertEqual(sorted(statuses), [("rfc822;friend@remote.example", "5.6.3"),
+                                            # RFC 6533 §3: a UTF-8 address in ASCII form
+                                            ("utf-8;ren\\x{e9}@remote.example", "5.6.7")])
+        self.wait_for_empty_queue()
+        self.assertEqual(sink.messages(), [])
+
     def test_no_send_connector_for_the_domain_is_550_5_4_4_at_rcpt(self):
         sink = self.sink()
         self.send_connector("Partner", "remote.example", sink)
