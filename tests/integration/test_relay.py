@@ -339,6 +339,24 @@ class TransientFailureTest(RelayTestCase):
         self.assertEqual(sorted(sink.recipients()), ["busy@remote.example", "idle@remote.example"])
         self.assertEqual(self.maildir("alice@example.com"), [], "a 4xx is no failure")
 
+    def test_per_recipient_state_survives_a_restart(self):
+        sink = self.sink(defer=["busy@remote.example"])
+        self.send_connector("Internet", "*", sink)
+        self.relay("alice@example.com", ["busy@remote.example", "idle@remote.example"],
+                   b"Subject: half delivered\r\n\r\nbody\r\n")
+        self.wait_for_event("DEFER", "busy@remote.example")
+        self.assertEqual(sink.recipients(), ["idle@remote.example"])
+        sink.stop()
+        self.restart()  # SIGTERM and start: the queue is read back from DATA_DIR/queue
+        self.assertEqual(len(queue_entries(self.data_dir)), 1)
+        self.assertIn("1 message(s) in the queue from before the start", self.daemon.read_log())
+        sink.defer = []
+        sink.start()
+        sink.wait_for(2, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        # idle@ was recorded as delivered before the restart: it is not sent again.
+        self.assertEqual(sorted(sink.recipients()), ["busy@remote.example", "idle@remote.example"])
+
 
 class NextHopDownTest(RelayTestCase):
     def test_messages_wait_in_the_queue_then_go_exactly_once(self):
