@@ -5,6 +5,14 @@
 
 namespace transport::relay {
 
+namespace {
+
+void note_wait(DeliveryQueue& queue, std::int64_t not_before) {
+  if (not_before > 0 && (queue.earliest_wait == 0 || not_before < queue.earliest_wait)) queue.earliest_wait = not_before;
+}
+
+}  // namespace
+
 std::string_view delivery_type_name(DeliveryType type) {
   switch (type) {
     case DeliveryType::smart_host: return "SmartHostConnectorDelivery";
@@ -32,6 +40,7 @@ std::string NextHop::key() const {
 DeliveryQueue& DeliveryQueues::add(const NextHop& hop, Item item) {
   auto [it, made] = queues_.try_emplace(hop.key());
   if (made) it->second.hop = hop;
+  note_wait(it->second, item.not_before);
   it->second.items.push_back(std::move(item));
   return it->second;
 }
@@ -58,6 +67,7 @@ void DeliveryQueues::put_back(const std::string& key, Item item) {
   DeliveryQueue* queue = find(key);
   if (queue == nullptr) return;
   if (queue->in_flight > 0) --queue->in_flight;
+  note_wait(*queue, item.not_before);
   if (item.not_before == 0) {
     queue->items.push_front(std::move(item));
   } else {
@@ -86,6 +96,7 @@ bool DeliveryQueues::retry_now(const std::string& key) {
   if (queue == nullptr) return false;
   if (queue->status == QueueStatus::retry) queue->status = QueueStatus::ready;
   queue->retry_at = 0;
+  queue->earliest_wait = 0;
   for (Item& item : queue->items) item.not_before = 0;
   return true;
 }
@@ -112,6 +123,13 @@ std::vector<std::string> DeliveryQueues::due(std::int64_t now) {
       if (queue.retry_at > now) continue;
       queue.status = QueueStatus::ready;
     }
+    if (queue.earliest_wait > 0 && queue.earliest_wait <= now) {
+      // Some wait is over: find the next one still to come (rare: once per deferral time).
+      queue.earliest_wait = 0;
+      for (const Item& item : queue.items) {
+        if (item.not_before > now) note_wait(queue, item.not_before);
+      }
+    }
     const bool waiting = std::any_of(queue.items.begin(), queue.items.end(),
                                      [now](const Item& item) { return item.not_before <= now; });
     if (waiting) keys.push_back(key);
@@ -130,15 +148,21 @@ std::int64_t DeliveryQueues::next_due() const {
       consider(queue.retry_at);
       continue;
     }
-    for (const Item& item : queue.items) consider(item.not_before);
+    consider(queue.earliest_wait);
   }
   return next;
 }
 
-void DeliveryQueues::remove_message(const std::string& message_id) {
+std::vector<Item> DeliveryQueues::remove_message(const std::string& message_id) {
+  std::vector<Item> removed;
   for (auto& [key, queue] : queues_) {
-    std::erase_if(queue.items, [&](const Item& item) { return item.message_id == message_id; });
+    std::erase_if(queue.items, [&](Item& item) {
+      if (item.message_id != message_id) return false;
+      removed.push_back(std::move(item));
+      return true;
+    });
   }
+  return removed;
 }
 
 std::vector<Item> DeliveryQueues::take_all_routed() {

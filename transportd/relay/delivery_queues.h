@@ -52,6 +52,7 @@ struct DeliveryQueue {
   std::size_t in_flight = 0;  // items taken by connections and not yet finished
   std::size_t connections = 0;
   std::int64_t retry_at = 0;  // status retry: no connection before then
+  std::int64_t earliest_wait = 0;  // no item waits (not_before) for less than this; 0: none waits
   std::string last_error;
 
   std::size_t message_count() const { return items.size() + in_flight; }
@@ -82,11 +83,13 @@ class DeliveryQueues {
 
   // Queues whose retry time or some item's not_before has come: they may start connections.
   std::vector<std::string> due(std::int64_t now);
-  // The earliest future time anything becomes due (a queue's retry, an item's not_before); 0 if none.
+  // The earliest time anything becomes due (a queue's retry, an item's not_before); 0 if none. Costs one
+  // look per queue, not per item.
   std::int64_t next_due() const;
 
-  // Removes every item of `message_id` (remove-message, expiry) from every queue.
-  void remove_message(const std::string& message_id);
+  // Removes every waiting item of `message_id` (remove-message, suspend-message, expiry) from every
+  // queue, and returns them.
+  std::vector<Item> remove_message(const std::string& message_id);
   // Takes every waiting item out of every queue except mailbox delivery (the configuration changed:
   // the caller routes them again). Queues left empty and idle are dropped.
   std::vector<Item> take_all_routed();

@@ -154,11 +154,8 @@ std::size_t QueueManager::start(store::ConfigurationPtr config) {
     config_ = std::move(config);
     router_ = std::make_unique<routing::RecipientRouter>(*config_);
     for (queue::QueuedMessage& message : loaded) {
-      std::string id = message.id;
-      MessageState& state = messages_[id];
-      state.message = std::move(message);
-      route(state);
-      asio::co_spawn(strand_, settle(std::move(id)), asio::detached);
+      MessageState& state = admit(std::move(message));
+      asio::co_spawn(strand_, settle(state.message.id), asio::detached);
     }
     kick_all();
     schedule_wakeup();
@@ -173,9 +170,14 @@ void QueueManager::reconfigure(store::ConfigurationPtr config) {
     config_ = std::move(config);
     router_ = std::make_unique<routing::RecipientRouter>(*config_);
     // Everything waiting is routed again: a new, changed or removed send connector applies at once.
-    for (Item& item : queues_.take_all_routed()) {
+    const std::vector<Item> items = queues_.take_all_routed();
+    unplace(items);
+    for (const Item& item : items) {
       if (MessageState* state = find_message(item.message_id)) route(*state);
     }
+    // The timeouts may have changed.
+    timeline_.clear();
+    for (const auto& [id, state] : messages_) add_deadlines(state);
     kick_all();
     schedule_wakeup();
   });
@@ -183,13 +185,11 @@ void QueueManager::reconfigure(store::ConfigurationPtr config) {
 
 void QueueManager::submit(queue::QueuedMessage message) {
   asio::post(strand_, [this, message = std::move(message)]() mutable {
-    std::string id = message.id;
-    MessageState& state = messages_[id];
-    state.message = std::move(message);
-    route(state);
+    MessageState& state = admit(std::move(message));
     // Recipients accepted only to be reported (validation off) are settled at once.
-    asio::co_spawn(strand_, settle(std::move(id)), asio::detached);
+    asio::co_spawn(strand_, settle(state.message.id), asio::detached);
     kick_all();
+    schedule_wakeup();
   });
 }
 
@@ -201,20 +201,42 @@ void QueueManager::stop() {
   });
 }
 
+QueueManager::MessageState& QueueManager::admit(queue::QueuedMessage message) {
+  std::string id = message.id;
+  MessageState& state = messages_[id];
+  state.message = std::move(message);
+  state.placed.assign(state.message.recipients.size(), false);
+  route(state);
+  add_deadlines(state);
+  return state;
+}
+
+void QueueManager::add_deadlines(const MessageState& state) {
+  if (!config_) return;
+  const queue::RetrySchedule schedule(config_->transport_server);
+  timeline_.emplace(schedule.expiry_time(state.message), state.message.id);
+  if (!state.message.delay_reported && !state.message.mail_from.empty()) {
+    timeline_.emplace(schedule.delay_report_time(state.message), state.message.id);
+  }
+}
+
+void QueueManager::unplace(const std::vector<Item>& items) {
+  for (const Item& item : items) {
+    if (MessageState* state = find_message(item.message_id)) {
+      for (std::uint32_t index : item.recipients) state->placed[index] = false;
+    }
+  }
+}
+
 void QueueManager::route(MessageState& state) {
   if (!router_ || state.message.suspended) return;
   queue::QueuedMessage& message = state.message;
-  // Recipients already in some queue stay there: route only those no queue holds.
-  std::set<std::uint32_t> queued;
-  for (const auto& [key, q] : queues_.all()) {
-    for (const Item& item : q.items) {
-      if (item.message_id == message.id) queued.insert(item.recipients.begin(), item.recipients.end());
-    }
-  }
+  // Recipients some queue holds, or a connection has, stay where they are.
   std::map<std::string, std::pair<NextHop, Item>> groups;
   for (std::uint32_t i = 0; i < message.recipients.size(); ++i) {
     const queue::QueuedRecipient& recipient = message.recipients[i];
-    if (!waiting(recipient) || queued.contains(i)) continue;
+    if (!waiting(recipient) || state.placed[i]) continue;
+    state.placed[i] = true;
     const routing::Decision decision = router_->check(recipient.address, /*may_relay=*/true);
     NextHop hop = next_hop(decision, domain_of(recipient.address));
     auto [it, made] = groups.try_emplace(hop.key());
@@ -256,17 +278,8 @@ void QueueManager::kick(const std::string& key) {
 
 void QueueManager::schedule_wakeup() {
   if (stopped_ || !config_) return;
-  const queue::RetrySchedule schedule(config_->transport_server);
   std::int64_t next = queues_.next_due();
-  const auto consider = [&next](std::int64_t at) {
-    if (at > 0 && (next == 0 || at < next)) next = at;
-  };
-  for (const auto& [id, state] : messages_) {
-    consider(schedule.expiry_time(state.message));
-    if (!state.message.delay_reported && !state.message.mail_from.empty()) {
-      consider(schedule.delay_report_time(state.message));
-    }
-  }
+  if (!timeline_.empty() && (next == 0 || timeline_.begin()->first < next)) next = timeline_.begin()->first;
   if (next == 0) return;
   const std::int64_t delay = std::max<std::int64_t>(0, next - now_seconds());
   timer_.expires_after(std::chrono::seconds(delay) + std::chrono::milliseconds(5));
@@ -280,16 +293,25 @@ void QueueManager::on_wakeup() {
   const std::int64_t now = now_seconds();
   const queue::RetrySchedule schedule(config_->transport_server);
   std::vector<std::string> expired, delayed;
-  for (const auto& [id, state] : messages_) {
-    if (state.in_flight > 0) continue;
-    if (schedule.expired(state.message, now)) {
-      if (std::any_of(state.message.recipients.begin(), state.message.recipients.end(), waiting)) expired.push_back(id);
-    } else if (schedule.delay_report_due(state.message, now)) {
-      delayed.push_back(id);
+  while (!timeline_.empty() && timeline_.begin()->first <= now) {
+    std::string id = std::move(timeline_.begin()->second);
+    timeline_.erase(timeline_.begin());
+    const MessageState* state = find_message(id);
+    if (state == nullptr) continue;
+    if (state->in_flight > 0) {
+      timeline_.emplace(now + 1, std::move(id));  // look again once its delivery attempt ends
+      continue;
+    }
+    if (schedule.expired(state->message, now)) {
+      if (std::any_of(state->message.recipients.begin(), state->message.recipients.end(), waiting)) {
+        expired.push_back(std::move(id));
+      }
+    } else if (schedule.delay_report_due(state->message, now)) {
+      delayed.push_back(std::move(id));
     }
   }
   for (std::string& id : expired) {
-    queues_.remove_message(id);
+    unplace(queues_.remove_message(id));
     asio::co_spawn(strand_,
                    fail_waiting(std::move(id), "550 4.4.7 Message expired: it could not be delivered within the "
                                                "MessageExpirationTimeout of " +
@@ -580,14 +602,15 @@ asio::awaitable<void> QueueManager::settle(std::string message_id) {
     for (std::uint32_t i : to_report) records.push_back(queue::Record{queue::Record::Kind::reported, i, {}, {}});
   }
   if (done && state->in_flight == 0) {
+    if (state->removing) co_return;
+    state->removing = true;
     std::string error;
     const bool removed = co_await asio::co_spawn(
         services_.pool, [&]() -> asio::awaitable<bool> { co_return services_.store.remove(message_id, error); },
         asio::use_awaitable);
     co_await asio::post(strand_, asio::use_awaitable);
     if (!removed) log::error("queue", "cannot remove delivered message " + message_id + ": " + error);
-    queues_.remove_message(message_id);
-    messages_.erase(message_id);
+    messages_.erase(message_id);  // no queue holds it: items hold only recipients still waiting
     co_return;
   }
   if (!records.empty()) co_await append_records(message_id, std::move(records));
@@ -702,11 +725,9 @@ asio::awaitable<bool> QueueManager::queue_report(const std::string& original_id,
       services_.tracking->record(std::move(event));
     }
   }
-  std::string id = report.id;
-  MessageState& queued = messages_[id];
-  queued.message = std::move(report);
-  route(queued);
+  admit(std::move(report));
   kick_all();
+  schedule_wakeup();
   co_return true;
 }
 
@@ -870,7 +891,9 @@ std::string QueueManager::retry_queue(const std::string& identity) {
     if (queue == nullptr) return "no queue " + identity;
     if (queue->hop.type == DeliveryType::unreachable) {
       // Unreachable mail waits for a route: look for one again.
-      for (Item& item : queues_.take_all_routed()) {
+      const std::vector<Item> items = queues_.take_all_routed();
+      unplace(items);
+      for (const Item& item : items) {
         if (MessageState* state = find_message(item.message_id)) route(*state);
       }
     } else {
@@ -907,7 +930,8 @@ std::string QueueManager::suspend_message(const std::string& id) {
     MessageState* state = find_message(id);
     if (state == nullptr) return "no message " + id;
     state->message.suspended = true;
-    queues_.remove_message(state->message.id);
+    // Recipients a connection has stay placed until it finishes with them.
+    unplace(queues_.remove_message(state->message.id));
     queues_.drop_idle();
     asio::co_spawn(strand_, [this, message_id = state->message.id]() -> asio::awaitable<void> {
       std::vector<queue::Record> records(1);
@@ -940,7 +964,7 @@ std::string QueueManager::remove_message(const std::string& id, bool with_ndr) {
     MessageState* state = find_message(id);
     if (state == nullptr) return "no message " + id;
     if (state->in_flight > 0) return "message " + id + " is being delivered now; try again in a moment";
-    queues_.remove_message(state->message.id);
+    unplace(queues_.remove_message(state->message.id));
     queues_.drop_idle();
     if (!with_ndr) {
       // Without a report: the waiting recipients end as failed and already reported.

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -91,11 +92,18 @@ class QueueManager final : public QueueViewer {
  private:
   struct MessageState {
     queue::QueuedMessage message;
-    std::size_t in_flight = 0;  // items of it taken by connections
+    std::size_t in_flight = 0;     // items of it taken by connections
+    std::vector<bool> placed;      // by recipient: some queue holds it, or a connection has it
+    bool removing = false;         // done: its files are being removed
   };
 
   // On the strand.
   void route(MessageState& state);
+  // A message enters the manager: kept, routed, and its expiry and delay report put on the timeline.
+  MessageState& admit(queue::QueuedMessage message);
+  void add_deadlines(const MessageState& state);
+  // Items taken out of their queues to be routed again: their recipients are no longer placed.
+  void unplace(const std::vector<Item>& items);
   void kick(const std::string& key);
   void kick_all();
   void schedule_wakeup();
@@ -134,6 +142,7 @@ class QueueManager final : public QueueViewer {
   store::ConfigurationPtr config_;
   std::unique_ptr<routing::RecipientRouter> router_;
   std::unordered_map<std::string, MessageState> messages_;
+  std::multimap<std::int64_t, std::string> timeline_;  // expiry and delay-report times, by message id
   DeliveryQueues queues_;
   std::size_t connections_ = 0;
   bool stopped_ = false;
