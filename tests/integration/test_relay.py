@@ -376,6 +376,18 @@ class NextHopDownTest(RelayTestCase):
         self.assertEqual(sorted(sink.recipients()), sorted(recipients))
         self.assertEqual(self.maildir("alice@example.com"), [], "no report: everything was delivered")
 
+    def test_a_shorter_retry_interval_applies_to_mail_already_waiting(self):
+        self.ok("set-transportserver", "--outbound-connection-failure-retry-interval", "00:10:00")
+        sink = self.sink(start=False)
+        self.send_connector("Internet", "*", sink)
+        self.relay("alice@example.com", ["waiting@remote.example"], b"Subject: waiting\r\n\r\nbody\r\n")
+        self.wait_for_log("unreachable")  # next try in 10 minutes
+        sink.start()
+        self.ok("set-transportserver", "--outbound-connection-failure-retry-interval", "00:00:01")
+        sink.wait_for(1, DELIVERY_DEADLINE)  # long before the 10 minutes
+        self.wait_for_empty_queue()
+        self.assertEqual(sink.recipients(), ["waiting@remote.example"])
+
     def test_a_sink_that_goes_away_and_comes_back(self):
         sink = self.sink()
         self.send_connector("Internet", "*", sink)
