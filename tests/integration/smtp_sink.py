@@ -98,7 +98,8 @@ def main():
         kwargs["authenticator"] = authenticator
         kwargs["auth_require_tls"] = bool(args.tls)
         kwargs["auth_required"] = True
-    controller = Controller(Recorder(args.dir, args.reject, args.defer, args.without), hostname=args.host, port=args.port,
+    recorder = Recorder(args.dir, args.reject, args.defer, args.without)
+    controller = Controller(recorder, hostname=args.host, port=args.port,
                             decode_data=False, **kwargs)
     controller.start()
     print("ready", flush=True)

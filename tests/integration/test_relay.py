@@ -16,8 +16,8 @@ import time
 import unittest
 
 from harness import HOST, TIME_FACTOR, Daemon, DaemonTestCase, adminctl, wait_until
-from relay_peers import (Dnsmasq, SinkServer, free_port, parse_report, queue_entries, sink_unavailable,
-                         split_received)
+from relay_peers import (Dnsmasq, SinkServer, free_port, parse_report, queue_entries, queued_messages,
+                         sink_unavailable, split_received)
 from smtp_client import RawSmtp
 from test_auth import make_pair
 from test_postfix_relay import PrivatePostfix, postfix_unavailable
@@ -81,7 +81,7 @@ class RelayTestCase(DaemonTestCase):
             code, text, _ = c.command(("MAIL FROM:<%s> %s" % (mail_from, mail_params)).rstrip())
             self.assertEqual(code, 250, text)
             replies = []
-            for i, rcpt in enumerate(recipients):
+            for rcpt in recipients:
                 params = (rcpt_params or {}).get(rcpt, "")
                 replies.append(c.command(("RCPT TO:<%s> %s" % (rcpt, params)).rstrip()))
             if not any(code == 250 for code, _, _ in replies):
@@ -105,9 +105,16 @@ class RelayTestCase(DaemonTestCase):
     def maildir(self, address):
         return sorted(glob.glob(os.path.join(self.data_dir, "mailboxes", address, "Maildir", "new", "*")))
 
+    def wait(self, predicate, timeout, what):
+        """wait_until, and on timeout the end of transportd's log too (read then, not before)."""
+        try:
+            wait_until(predicate, timeout, what)
+        except AssertionError as e:
+            raise AssertionError("%s\ntransportd's log ends:\n%s" % (e, self.daemon.read_log()[-3000:])) from None
+
     def wait_for_maildir(self, address, count, timeout=DELIVERY_DEADLINE):
-        wait_until(lambda: len(self.maildir(address)) >= count, timeout,
-                   "%d message(s) in %s's Maildir\n%s" % (count, address, self.daemon.read_log()[-3000:]))
+        self.wait(lambda: len(self.maildir(address)) >= count, timeout,
+                  "%d message(s) in %s's Maildir" % (count, address))
         files = self.maildir(address)
         self.assertEqual(len(files), count)
         return files
@@ -120,8 +127,7 @@ class RelayTestCase(DaemonTestCase):
         return (raw,) + parse_report(raw)
 
     def wait_for_empty_queue(self, timeout=DELIVERY_DEADLINE):
-        wait_until(lambda: queue_entries(self.data_dir) == [], timeout,
-                   "the queue to empty; left: %s\n%s" % (queue_entries(self.data_dir), self.daemon.read_log()[-3000:]))
+        self.wait(lambda: queue_entries(self.data_dir) == [], timeout, "the queue to empty")
 
     def tracking(self, *filters):
         return json.loads(self.ok("get-messagetrackinglog", "--format", "json", *filters) or "[]")
@@ -129,11 +135,11 @@ class RelayTestCase(DaemonTestCase):
     def wait_for_event(self, event_id, recipient, timeout=DELIVERY_DEADLINE):
         def found():
             return [e for e in self.tracking("--recipient", recipient) if e["EventId"] == event_id]
-        wait_until(found, timeout, "a %s tracking event for %s" % (event_id, recipient))
+        self.wait(found, timeout, "a %s tracking event for %s" % (event_id, recipient))
         return found()
 
     def wait_for_log(self, fragment, timeout=DELIVERY_DEADLINE):
-        wait_until(lambda: fragment in self.daemon.read_log(), timeout, "%r in the log" % fragment)
+        self.wait(lambda: fragment in self.daemon.read_log(), timeout, "%r in the log" % fragment)
 
 
 def stuff(data):
@@ -407,7 +413,8 @@ class NonDeliveryReportTest(RelayTestCase):
     def test_a_550_from_the_next_hop_comes_back_as_a_report_the_rest_is_delivered(self):
         sink = self.sink(reject=["bad@remote.example"])
         self.send_connector("Internet", "*", sink)
-        original = b"From: alice@example.com\r\nSubject: partly bounced\r\nMessage-ID: <nd-1@example.com>\r\n\r\nbody\r\n"
+        original = (b"From: alice@example.com\r\nSubject: partly bounced\r\nMessage-ID: <nd-1@example.com>\r\n"
+                    b"\r\nbody\r\n")
         self.relay("alice@example.com", ["good@remote.example", "bad@remote.example", "good2@remote.example"],
                    original)
         raw, report, groups, per_message = self.report_for("alice@example.com")
@@ -458,7 +465,10 @@ class NonDeliveryReportTest(RelayTestCase):
         self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups],
                          [("rfc822;slow@remote.example", "delayed")])
         self.assertRegex(groups[0]["status"], r"^4\.")
-        self.assertEqual(len(queue_entries(self.data_dir)), 1, "still queued after the delay report")
+        # The report itself passes through the queue on its way to the mailbox: wait for it to leave.
+        self.wait(lambda: len(queue_entries(self.data_dir)) == 1, DELIVERY_DEADLINE, "only the original queued")
+        self.assertEqual([m["recipients"] for m in queued_messages(self.data_dir)], [["slow@remote.example"]],
+                         "the original is still queued after its delay report")
         sink.start()
         sink.wait_for(1, DELIVERY_DEADLINE)
         self.wait_for_empty_queue()
@@ -690,7 +700,8 @@ class MxRoutingTest(RelayTestCase):
         self.ok("new-sendconnector", "Nowhere", "--address-spaces", "nx.test")  # NXDOMAIN from dnsmasq
         self.relay("alice@example.com", ["user@nx.test"], b"Subject: to nowhere\r\n\r\nbody\r\n")
         _, _, groups, _ = self.report_for("alice@example.com")
-        self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups], [("rfc822;user@nx.test", "failed")])
+        self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups],
+                         [("rfc822;user@nx.test", "failed")])
         self.assertRegex(groups[0]["status"], r"^5\.")
         self.wait_for_empty_queue()
 
@@ -832,7 +843,8 @@ class PostfixNextHopTest(RelayTestCase):
             raise AssertionError("Postfix did not pass it on; its log:\n" + postfix.log() + "\nours:\n"
                                  + self.daemon.read_log()[-3000:])
         self.wait_for_empty_queue()
-        self.assertEqual(sorted(r for m in got for r in m["rcpt_tos"]), ["friend@remote.example", "other@remote.example"])
+        self.assertEqual(sorted(r for m in got for r in m["rcpt_tos"]),
+                         ["friend@remote.example", "other@remote.example"])
         received, rest = split_received(got[0]["data"])
         self.assertEqual(len(received), 2, received)  # Postfix's, then ours
         self.assertIn(b"by relay.postfix.test (Postfix) with ESMTPS", received[0])  # S: over TLS
