@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "store/byte_size.h"
 #include "store/connector_selection.h"
 #include "store/sqlite_store.h"
 #include "store/text_util.h"
@@ -13,6 +14,7 @@
 #include "transportd/admin/proto_mapping.h"
 #include "transportd/config/admin_error.h"
 #include "transportd/config/change_caller.h"
+#include "transportd/config/identity_match.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
 
@@ -184,6 +186,131 @@ void to_proto(const tracking::TrackingEvent& event, v1::MessageTrackingEvent& ou
   out.set_total_bytes(static_cast<std::int64_t>(
       std::min<std::uint64_t>(event.total_bytes, std::numeric_limits<std::int64_t>::max())));
   out.set_recipient_status(event.reply);
+}
+
+// ---- The queues ----
+
+// Not UNAVAILABLE: adminctl takes that for an unreachable server (exit 3); this is a refusal (exit 1).
+grpc::Status no_queue() { return {grpc::StatusCode::FAILED_PRECONDITION, "the queue is not available"}; }
+
+// Unix seconds as the tracking log writes times; "" for 0 (none).
+std::string queue_time(std::int64_t unix_seconds) {
+  if (unix_seconds == 0) return {};
+  return tracking::format_timestamp(std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds)));
+}
+
+void to_proto(const relay::QueueView& queue, v1::Queue& out) {
+  out.set_identity(queue.identity);
+  out.set_delivery_type(queue.delivery_type);
+  out.set_next_hop_domain(queue.next_hop_domain);
+  out.set_status(queue.status);
+  out.set_message_count(static_cast<std::int64_t>(queue.message_count));
+  out.set_last_error(queue.last_error);
+  out.set_next_retry_time(queue_time(queue.next_retry_time));
+}
+
+void to_proto(const relay::MessageView& message, v1::QueuedMessage& out) {
+  out.set_identity(message.identity);
+  out.set_from_address(message.from);
+  for (const auto& recipient : message.recipients) out.add_recipients(recipient);
+  out.set_status(message.status);
+  out.set_size(store::ByteSize(message.size).to_string());
+  out.set_date_received(queue_time(message.date_received));
+  out.set_expiration_time(queue_time(message.expiration_time));
+  out.set_last_error(message.last_error);
+  out.set_queue(message.queue);
+  out.set_origin(message.origin);
+}
+
+// "HOST\rest" -> {HOST, rest}; an identity without a host is all rest.
+std::pair<std::string_view, std::string_view> split_host(std::string_view identity) {
+  const std::size_t slash = identity.find('\\');
+  if (slash == std::string_view::npos) return {{}, identity};
+  return {identity.substr(0, slash), identity.substr(slash + 1)};
+}
+
+// A queue is named by HOST\NextHopDomain or the bare NextHopDomain (globs, any case).
+bool names_queue(std::string_view pattern, const relay::QueueView& queue) {
+  const auto [host, rest] = split_host(queue.identity);
+  return config::identity_matches(pattern, host, rest);
+}
+
+// A message by HOST\<queue>\<id>, <queue>\<id>, or the bare id.
+bool names_message(std::string_view pattern, const relay::MessageView& message) {
+  const auto [host, rest] = split_host(message.identity);
+  return config::identity_matches(pattern, host, rest) || store::glob_match(pattern, rest) ||
+         store::glob_match(pattern, message.id);
+}
+
+bool is_glob(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
+
+// The rows the patterns name, in listing order; a pattern that names none is NOT_FOUND. Empty
+// patterns: every row.
+template <class Row, class Names>
+std::vector<Row> chosen_rows(const std::vector<Row>& rows, const google::protobuf::RepeatedPtrField<std::string>& patterns,
+                             Names names, const char* noun) {
+  std::vector<bool> chosen(rows.size(), patterns.empty());
+  for (const std::string& pattern : patterns) {
+    bool found = false;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (names(pattern, rows[i])) chosen[i] = found = true;
+    }
+    if (!found) {
+      throw AdminError(AdminError::Kind::not_found, std::string("no ") + noun + " matches \"" + pattern + "\"");
+    }
+  }
+  std::vector<Row> picked;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (chosen[i]) picked.push_back(rows[i]);
+  }
+  return picked;
+}
+
+// The identities an action applies to: each pattern's rows; a literal that names no row is passed on
+// as typed, so that the viewer says why it knows no such queue or message (NOT_FOUND, its sentence).
+template <class Row, class Names>
+std::vector<std::pair<std::string, bool>> action_targets(const std::vector<Row>& rows,
+                                                         const google::protobuf::RepeatedPtrField<std::string>& patterns,
+                                                         Names names, const char* noun) {
+  if (patterns.empty()) {
+    throw store::ValidationError("Identity", std::string("give the identity of at least one ") + noun);
+  }
+  std::vector<std::pair<std::string, bool>> targets;  // identity, whether it is listed now
+  const auto add = [&](const std::string& identity, bool listed) {
+    for (const auto& target : targets) {
+      if (target.first == identity) return;
+    }
+    targets.emplace_back(identity, listed);
+  };
+  for (const std::string& pattern : patterns) {
+    bool found = false;
+    for (const Row& row : rows) {
+      if (names(pattern, row)) {
+        add(row.identity, true);
+        found = true;
+      }
+    }
+    if (found) continue;
+    if (is_glob(pattern)) {
+      throw AdminError(AdminError::Kind::not_found, std::string("no ") + noun + " matches \"" + pattern + "\"");
+    }
+    add(pattern, false);
+  }
+  return targets;
+}
+
+// Runs `act` on each target; the first refusal ends the call: NOT_FOUND when the target was not
+// listed (the viewer knows no such thing), else FAILED_PRECONDITION (a message being delivered now).
+template <class Act>
+void act_on(const std::vector<std::pair<std::string, bool>>& targets, Act act,
+            google::protobuf::RepeatedPtrField<std::string>& done) {
+  for (const auto& [identity, listed] : targets) {
+    const std::string refusal = act(identity);
+    if (!refusal.empty()) {
+      throw AdminError(listed ? AdminError::Kind::conflict : AdminError::Kind::not_found, refusal);
+    }
+    *done.Add() = identity;
+  }
 }
 
 }  // namespace
@@ -589,6 +716,119 @@ grpc::Status AdminService::ClearSourceReputation(grpc::ServerContext* context,
     const std::size_t cleared = source_reputation->forgive(filter);
     response->set_cleared(static_cast<std::int64_t>(cleared));
     log::info("admin", "cleared " + std::to_string(cleared) + " source record(s) matching " + filter.text);
+  });
+}
+
+grpc::Status AdminService::GetQueue(grpc::ServerContext* context, const v1::IdentityFilter* request,
+                                    v1::QueueList* response) {
+  relay::QueueViewer* const viewer = queue_viewer_.load();
+  if (viewer == nullptr) return no_queue();
+  return guarded("GetQueue", context, [&] {
+    for (const auto& queue : chosen_rows(viewer->queues(), request->identities(), names_queue, "queue")) {
+      to_proto(queue, *response->add_queues());
+    }
+  });
+}
+
+grpc::Status AdminService::GetMessage(grpc::ServerContext* context, const v1::MessageFilter* request,
+                                      v1::QueuedMessageList* response) {
+  relay::QueueViewer* const viewer = queue_viewer_.load();
+  if (viewer == nullptr) return no_queue();
+  return guarded("GetMessage", context, [&] {
+    std::vector<relay::MessageView> messages;
+    if (request->queue().empty()) {
+      messages = viewer->messages("");
+    } else {
+      // --queue names one queue or a glob of them; each one's messages, in queue order.
+      google::protobuf::RepeatedPtrField<std::string> queue_pattern;
+      *queue_pattern.Add() = request->queue();
+      for (const auto& queue : chosen_rows(viewer->queues(), queue_pattern, names_queue, "queue")) {
+        auto in_queue = viewer->messages(queue.identity);
+        messages.insert(messages.end(), in_queue.begin(), in_queue.end());
+      }
+    }
+    for (const auto& message : chosen_rows(messages, request->identities(), names_message, "message")) {
+      to_proto(message, *response->add_messages());
+    }
+  });
+}
+
+grpc::Status AdminService::act_on_queues(const char* rpc, grpc::ServerContext* context,
+                                         const v1::QueueActionRequest& request, v1::QueueActionResponse& response,
+                                         QueueAction action, const char* done_text) {
+  relay::QueueViewer* const viewer = queue_viewer_.load();
+  if (viewer == nullptr) return no_queue();
+  return guarded(rpc, context, [&] {
+    const auto targets = action_targets(viewer->queues(), request.identities(), names_queue, "queue");
+    act_on(targets, [&](const std::string& identity) { return (viewer->*action)(identity); },
+           *response.mutable_identities());
+    for (const auto& identity : response.identities()) log::info("admin", std::string(done_text) + " queue " + identity);
+  });
+}
+
+grpc::Status AdminService::act_on_messages(const char* rpc, grpc::ServerContext* context,
+                                           const v1::QueueActionRequest& request, v1::QueueActionResponse& response,
+                                           QueueAction action, const char* done_text) {
+  relay::QueueViewer* const viewer = queue_viewer_.load();
+  if (viewer == nullptr) return no_queue();
+  return guarded(rpc, context, [&] {
+    const auto targets = action_targets(viewer->messages(""), request.identities(), names_message, "message");
+    act_on(targets, [&](const std::string& identity) { return (viewer->*action)(identity); },
+           *response.mutable_identities());
+    for (const auto& identity : response.identities()) {
+      log::info("admin", std::string(done_text) + " message " + identity);
+    }
+  });
+}
+
+grpc::Status AdminService::RetryQueue(grpc::ServerContext* context, const v1::QueueActionRequest* request,
+                                      v1::QueueActionResponse* response) {
+  return act_on_queues("RetryQueue", context, *request, *response, &relay::QueueViewer::retry_queue, "retrying");
+}
+
+grpc::Status AdminService::SuspendQueue(grpc::ServerContext* context, const v1::QueueActionRequest* request,
+                                        v1::QueueActionResponse* response) {
+  return act_on_queues("SuspendQueue", context, *request, *response, &relay::QueueViewer::suspend_queue, "suspended");
+}
+
+grpc::Status AdminService::ResumeQueue(grpc::ServerContext* context, const v1::QueueActionRequest* request,
+                                       v1::QueueActionResponse* response) {
+  return act_on_queues("ResumeQueue", context, *request, *response, &relay::QueueViewer::resume_queue, "resumed");
+}
+
+grpc::Status AdminService::SuspendMessage(grpc::ServerContext* context, const v1::QueueActionRequest* request,
+                                          v1::QueueActionResponse* response) {
+  return act_on_messages("SuspendMessage", context, *request, *response, &relay::QueueViewer::suspend_message,
+                         "suspended");
+}
+
+grpc::Status AdminService::ResumeMessage(grpc::ServerContext* context, const v1::QueueActionRequest* request,
+                                         v1::QueueActionResponse* response) {
+  return act_on_messages("ResumeMessage", context, *request, *response, &relay::QueueViewer::resume_message,
+                         "resumed");
+}
+
+grpc::Status AdminService::RemoveMessage(grpc::ServerContext* context, const v1::RemoveMessageRequest* request,
+                                         v1::RemoveResponse* response) {
+  relay::QueueViewer* const viewer = queue_viewer_.load();
+  if (viewer == nullptr) return no_queue();
+  // Exchange's -WithNDR defaults to $true.
+  const bool with_ndr = !request->has_with_ndr() || request->with_ndr();
+  return guarded("RemoveMessage", context, [&] {
+    const auto targets = action_targets(viewer->messages(""), request->identities(), names_message, "message");
+    if (request->what_if()) {
+      for (const auto& [identity, listed] : targets) {
+        if (!listed) throw AdminError(AdminError::Kind::not_found, "no message matches \"" + identity + "\"");
+        response->add_removed(identity);
+      }
+      return;
+    }
+    act_on(targets, [&](const std::string& identity) { return viewer->remove_message(identity, with_ndr); },
+           *response->mutable_removed());
+    for (const auto& identity : response->removed()) {
+      log::info("admin", "removed message " + identity + (with_ndr ? " (the sender gets a non-delivery report)"
+                                                                   : " without a non-delivery report"));
+    }
   });
 }
 

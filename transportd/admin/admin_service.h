@@ -12,6 +12,7 @@
 
 #include "transport_admin.grpc.pb.h"
 #include "transportd/config/configuration_service.h"
+#include "transportd/relay/queue_viewer.h"
 #include "transportd/reputation/source_reputation.h"
 #include "transportd/tracking/tracking_log.h"
 
@@ -34,6 +35,11 @@ class AdminService final : public v1::TransportAdmin::Service {
   // The source records that Get/ClearSourceReputation show and forgive; null (the default) = the
   // harvest defence is not running, and those RPCs answer FAILED_PRECONDITION. It must outlive the service.
   void set_source_reputation(reputation::SourceReputation* reputation) { source_reputation_.store(reputation); }
+
+  // The queues that the queue RPCs show and act on; null (the default) = the queue manager is not
+  // attached, and those RPCs answer FAILED_PRECONDITION. It must outlive the service. Its calls block
+  // until the queue answers, which is fine on gRPC threads.
+  void set_queue_viewer(relay::QueueViewer* viewer) { queue_viewer_.store(viewer); }
 
   // What GetTransportServer shows besides the settings, built by the daemon on each call. Unset (the
   // default) = Get/SetTransportServer answer FAILED_PRECONDITION. Set it before the server starts serving.
@@ -89,9 +95,25 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status ClearSourceReputation(grpc::ServerContext*, const v1::ClearSourceReputationRequest*,
                                      v1::ClearSourceReputationResponse*) override;
 
+  grpc::Status GetQueue(grpc::ServerContext*, const v1::IdentityFilter*, v1::QueueList*) override;
+  grpc::Status RetryQueue(grpc::ServerContext*, const v1::QueueActionRequest*, v1::QueueActionResponse*) override;
+  grpc::Status SuspendQueue(grpc::ServerContext*, const v1::QueueActionRequest*, v1::QueueActionResponse*) override;
+  grpc::Status ResumeQueue(grpc::ServerContext*, const v1::QueueActionRequest*, v1::QueueActionResponse*) override;
+  grpc::Status GetMessage(grpc::ServerContext*, const v1::MessageFilter*, v1::QueuedMessageList*) override;
+  grpc::Status SuspendMessage(grpc::ServerContext*, const v1::QueueActionRequest*, v1::QueueActionResponse*) override;
+  grpc::Status ResumeMessage(grpc::ServerContext*, const v1::QueueActionRequest*, v1::QueueActionResponse*) override;
+  grpc::Status RemoveMessage(grpc::ServerContext*, const v1::RemoveMessageRequest*, v1::RemoveResponse*) override;
+
  private:
   // argon2id costs ~100 ms and 64 MiB: at most two hashes at once, whatever the number of callers.
   std::optional<std::string> hash_requested_password(const std::optional<std::string>& password);
+
+  // Retry/Suspend/Resume of queues or messages: resolve the identities, then call `action` on each.
+  using QueueAction = std::string (relay::QueueViewer::*)(const std::string&);
+  grpc::Status act_on_queues(const char* rpc, grpc::ServerContext* context, const v1::QueueActionRequest& request,
+                             v1::QueueActionResponse& response, QueueAction action, const char* done_text);
+  grpc::Status act_on_messages(const char* rpc, grpc::ServerContext* context, const v1::QueueActionRequest& request,
+                               v1::QueueActionResponse& response, QueueAction action, const char* done_text);
 
   void connector_to_proto(const store::Configuration& config, const store::ReceiveConnector& connector,
                           v1::ReceiveConnector& out) const;
@@ -101,6 +123,7 @@ class AdminService final : public v1::TransportAdmin::Service {
   std::counting_semaphore<2> hashing_slots_{2};
   std::atomic<tracking::TrackingLog*> tracking_log_{nullptr};
   std::atomic<reputation::SourceReputation*> source_reputation_{nullptr};
+  std::atomic<relay::QueueViewer*> queue_viewer_{nullptr};
   ServerStatus server_status_;
 };
 
