@@ -649,6 +649,23 @@ class CrashTest(RelayTestCase):
               % (len(acknowledged), total, len(delivered), duplicates))
         self.assertTrue(set(delivered) <= set(range(total)))
 
+    def test_sigkill_with_the_next_hop_down_loses_nothing(self):
+        sink = self.sink(start=False)
+        self.send_connector("Internet", "*", sink)
+        recipients = ["k%d@remote.example" % i for i in range(5)]
+        for rcpt in recipients:
+            self.relay("alice@example.com", [rcpt], b"Subject: before the kill\r\n\r\nbody\r\n")
+        self.wait_for_log("unreachable")
+        self.daemon.proc.send_signal(signal.SIGKILL)
+        self.daemon.proc.wait(timeout=15)
+        self.daemon.log.close()
+        sink.start()
+        self.daemon.start()
+        sink.wait_for(len(recipients), DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        # Nothing reached the sink before the kill, so nothing can be a duplicate: exactly once each.
+        self.assertEqual(sorted(sink.recipients()), recipients)
+
 
 class MxRoutingTest(RelayTestCase):
     """mx.test has two MX hosts: mx1 (preference 10) at 127.0.0.3, where nothing listens on the port,
