@@ -382,6 +382,26 @@ class NextHopDownTest(RelayTestCase):
         self.assertEqual(sorted(sink.recipients()), sorted(recipients))
         self.assertEqual(self.maildir("alice@example.com"), [], "no report: everything was delivered")
 
+    def test_one_message_for_two_hops_and_a_mailbox_each_part_goes_once(self):
+        one = self.sink("one")
+        two = self.sink("two", start=False)
+        self.send_connector("One", "one.test", one)
+        self.send_connector("Two", "two.test", two)
+        self.ok("new-mailbox", "bob@example.com")
+        self.relay("alice@example.com", ["a@one.test", "b@two.test", "bob@example.com", "c@one.test"],
+                   b"Subject: three destinations\r\n\r\nbody\r\n")
+        self.wait_for_maildir("bob@example.com", 1)
+        one.wait_for(1, DELIVERY_DEADLINE)
+        self.wait_for_log("unreachable")  # two.test's hop is down: b@ waits
+        self.assertEqual(len(queue_entries(self.data_dir)), 1)
+        two.start()
+        two.wait_for(1, DELIVERY_DEADLINE)
+        self.wait_for_empty_queue()
+        self.assertEqual(sorted(one.recipients()), ["a@one.test", "c@one.test"])
+        self.assertEqual(two.recipients(), ["b@two.test"])
+        self.assertEqual(len(self.maildir("bob@example.com")), 1)
+        self.assertEqual(self.maildir("alice@example.com"), [])
+
     def test_a_shorter_retry_interval_applies_to_mail_already_waiting(self):
         self.ok("set-transportserver", "--outbound-connection-failure-retry-interval", "00:10:00")
         sink = self.sink(start=False)
