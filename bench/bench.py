@@ -27,10 +27,11 @@ from benchlib import procstat, report  # noqa: E402
 from benchlib.fleet import Fleet, legit_run, sources, split  # noqa: E402
 from benchlib.procstat import summary_ms  # noqa: E402
 from benchlib.servers import Postfix, Transportd, USERS  # noqa: E402
-from benchlib import harvest_matrix, loadgen  # noqa: E402
+from benchlib import harvest_matrix, loadgen, relay  # noqa: E402
 
 mono = time.monotonic
-SCENARIOS = ["hold", "harvest", "throughput", "accuracy", "admin"]
+SCENARIOS = ["hold", "harvest", "throughput", "accuracy", "admin", "relay", "queue-restart"]
+OWN_SERVERS = ("harvest", "relay", "queue-restart")  # scenarios that start servers of their own
 
 
 def log(*parts):
@@ -69,6 +70,16 @@ class Settings:
         self.acc_spreads = [2.0, 0.5] if quick else [4.0, 1.0]
         self.admin_reps = 3 if quick else 10
         self.admin_get_runs = 10 if quick else 50
+        # relay: each count of sessions relays relay_total messages (split between them) through each server
+        # to benchlib/sink.py, after the same load straight to the sink (its capacity alone).
+        self.relay_sessions = [4, 16] if quick else [16, 64]
+        self.relay_total = 400 if quick else 10000
+        self.relay_max_seconds = 300
+        # queue-restart: messages queued for a next hop that is down, then a restart (transportd).
+        self.qr_messages = 2000 if quick else 100000
+        self.qr_sessions = 8 if quick else 50
+        self.qr_max_seconds = 900
+        self.qr_restart_deadline = 120
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -595,6 +606,10 @@ def main():
                     "instead of in waves of twins")
     ap.add_argument("--harvest-cells", metavar="TEXT;TEXT", help="harvest: only the cells whose name contains one "
                     "of these, e.g. 'defence on, impatient, 16' (names as in the results table)")
+    ap.add_argument("--relay-sessions", metavar="N,N", help="relay: session counts instead of 16,64")
+    ap.add_argument("--relay-messages", type=int, help="relay: messages per run (split between the sessions) "
+                    "instead of 10000")
+    ap.add_argument("--queue-messages", type=int, help="queue-restart: messages queued instead of 100000")
     ap.add_argument("--source-state", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--clean-commit", help=argparse.SUPPRESS)  # bench/run --head: the commit build-dir was built from
     args = ap.parse_args()
@@ -617,6 +632,12 @@ def main():
         cfg.harvest_seconds = args.harvest_seconds
     if args.harvest_all_at_once:
         cfg.harvest_all_at_once = True
+    if args.relay_sessions:
+        cfg.relay_sessions = [int(x) for x in args.relay_sessions.split(",")]
+    if args.relay_messages:
+        cfg.relay_total = args.relay_messages
+    if args.queue_messages:
+        cfg.qr_messages = args.queue_messages
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the daemons inherit it
@@ -635,12 +656,15 @@ def main():
     if os.path.exists(json_path) and not args.no_write:
         with open(json_path) as f:
             results = json.load(f)  # scenarios run separately on one day land in one table
+    earlier_servers = results.get("servers") or {}
     results.update({"date": today, "quick": args.quick, "machine": machine_info(args.clean_commit), "servers": {}})
     results["machine"]["fsync_4k"] = fsync_probe(tmp)
     status = 0
     try:
         # The harvest matrix starts servers of its own (one per cell); the others share these two.
-        shared = [s for s in scenarios if s != "harvest"]
+        shared = [s for s in scenarios if s not in OWN_SERVERS]
+        if not shared:
+            results["servers"] = earlier_servers  # the day's other scenarios keep their servers' description
         if shared and "transportd" in which:
             td = Transportd(args.build_dir, tmp, tarpit="00:00:%02d" % cfg.tarpit_seconds)
             servers.append(td)
@@ -656,7 +680,8 @@ def main():
             log("%s on 127.0.0.1:%d (%s)" % (srv.name, srv.port, results["servers"][srv.name]["version"]))
         # Timing-sensitive scenarios run before throughput, whose disk load (Postfix's delivery processes
         # waiting for fsync) lingers in the machine for a while; the results files keep the issue's order.
-        order = [s for s in ("hold", "harvest", "accuracy", "admin", "throughput") if s in scenarios]
+        order = [s for s in ("hold", "harvest", "accuracy", "admin", "throughput", "relay", "queue-restart")
+                 if s in scenarios]
         for scen in order:
             entry = {"run_at": datetime.datetime.now().isoformat(timespec="seconds"),
                      "commit": results["machine"]["commit"], "quick": args.quick, "loadavg_at_start": loadavg()}
@@ -665,7 +690,15 @@ def main():
                 entry["matrix"] = harvest_matrix.run(cfg, args.build_dir, tmp, which, log,
                                                      args.harvest_cells.split(";") if args.harvest_cells else None)
                 entry["matrix"]["scenario_seconds"] = mono() - t
-            for srv in servers if scen != "harvest" else []:
+            if scen == "relay":
+                t = mono()
+                entry.update(relay.run_relay(cfg, args.build_dir, tmp, which, log, args.postfix_log))
+                entry["scenario_seconds"] = mono() - t
+            if scen == "queue-restart" and "transportd" in which:
+                t = mono()
+                entry.update(relay.run_queue_restart(cfg, args.build_dir, tmp, log))
+                entry["scenario_seconds"] = mono() - t
+            for srv in servers if scen not in OWN_SERVERS else []:
                 if scen == "admin" and srv.name != "transportd":
                     continue
                 t = mono()

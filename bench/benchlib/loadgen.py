@@ -626,6 +626,11 @@ async def run_throughput(spec, cmds):
     the latency measured is from writing the final "." to reading the 250."""
     end = mono() + spec["max_seconds"]
     n, m, sources = spec["count"], spec["messages"], spec["sources"]
+    # The relay scenario sends to a domain the server relays, and pairs each 250 with the sink's receipt
+    # of the same message (by its Message-ID, which make_message builds from pid, session and number).
+    domain = spec.get("rcpt_domain", "example.test")
+    acks = [] if spec.get("record_acks") else None
+    pid = os.getpid()
     c = collections.Counter()
     per_user = collections.Counter()
     latencies = []
@@ -680,7 +685,7 @@ async def run_throughput(spec, cmds):
             x["phase"] = "quit"
             write_all(fd, b"QUIT\r\n")
             return
-        x["user"] = "user%d@example.test" % ((x["gid"] * m + x["k"]) % 100 + 1)
+        x["user"] = "user%d@%s" % ((x["gid"] * m + x["k"]) % 100 + 1, domain)
         x["phase"], x["codes"] = "envelope", []
         write_all(fd, b"MAIL FROM:<load@remote.test>\r\nRCPT TO:<%s>\r\nDATA\r\n" % x["user"].encode())
 
@@ -727,6 +732,8 @@ async def run_throughput(spec, cmds):
                         c["accepted"] += 1
                         per_user[x["user"]] += 1
                         latencies.append(t - x["t"])
+                        if acks is not None:
+                            acks.append(("bench.%d.%d.%d@remote.test" % (pid, x["gid"], x["k"]), t))
                     else:
                         c["after . %d" % code] += 1
                     x["k"] += 1
@@ -744,8 +751,11 @@ async def run_throughput(spec, cmds):
         conn.close()
     latencies.sort()
     ends = [x.get("t_end", mono()) for x in st.values()]
-    return {"counts": dict(c), "latencies": latencies, "per_user": dict(per_user), "t_start": t_start,
-            "t_end": max(ends) if ends else mono(), "cpu_s": cpu_seconds()}
+    out = {"counts": dict(c), "latencies": latencies, "per_user": dict(per_user), "t_start": t_start,
+           "t_end": max(ends) if ends else mono(), "cpu_s": cpu_seconds()}
+    if acks is not None:
+        out["acks"] = acks
+    return out
 
 
 MODES = {"hold": run_hold, "accuracy": run_accuracy, "harvest": run_harvest, "legit_mail": run_legit_mail,

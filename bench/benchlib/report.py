@@ -305,6 +305,90 @@ def admin_section(entry):
     return table(rows, ["transportd", "target"])
 
 
+def relay_config(entry):
+    out = []
+    for name, c in (entry.get("configuration") or {}).items():
+        out.append("**%s** (%s), its own instance for this scenario:\n" % (name, c.get("version")))
+        out.extend("- " + x for x in c.get("changes", []))
+        out.append("")
+    return "\n".join(out)
+
+
+def relay_section(entry, servers):
+    out = [relay_config(entry)]
+    sink_runs = (entry.get("sink") or {}).get("runs", [])
+    if sink_runs:
+        rows = [
+            ["sessions × messages × bytes"] + [("%d × %s × %s" % (r["sessions"], num(r["messages_per_session"]), num(r["message_bytes"]))) for r in sink_runs],
+            ["**messages/s** (first MAIL to the sink's last receipt)"] + ["**%s**" % num(r["messages_per_s"], 0) for r in sink_runs],
+            ["received / accepted by the client"] + ["%s / %s" % (num(r["sink_received"]), num(r["accepted"])) for r in sink_runs],
+            ["sink / client CPU per message (ms)"] + ["%s / %s" % (num(1000 * r["sink_cpu_s"] / r["accepted"] if r["accepted"] and r.get("sink_cpu_s") is not None else None, 3), num(1000 * r["client_cpu_s"] / r["accepted"] if r["accepted"] else None, 3)) for r in sink_runs],
+        ]
+        out.append("**The sink alone** (the same load straight to it: what it can take, so that it is not what limits a relay; "
+                   "its CPU is cumulative since it started):\n")
+        out.append(table(rows, ["%d sessions" % r["sessions"] for r in sink_runs]))
+        out.append("")
+    runs = {s: (entry.get(s) or {}).get("runs", []) for s in servers}
+    n = max([len(v) for v in runs.values()] + [0])
+    for i in range(n):
+        rv = {s: runs[s][i] for s in servers if i < len(runs[s])}
+        first = next(iter(rv.values()))
+        g = lambda f: [f(rv[s]) if s in rv else "not run" for s in servers]  # noqa: E731
+        rows = [
+            ["sessions × messages × bytes"] + g(lambda x: "%d × %s × %s" % (x["sessions"], num(x["messages_per_session"]), num(x["message_bytes"]))) + [""],
+            ["accepted (250 after .) / refused"] + g(lambda x: "%s / %s" % (num(x["accepted"]), kv(x["refused"]))) + [""],
+            ["**messages/s end to end** (first MAIL to the sink's last receipt)"] + g(lambda x: "**%s**" % num(x["messages_per_s"], 0)) + ["≥ 2× Postfix"],
+            ["messages/s accepted (first MAIL to last 250)"] + g(lambda x: num(x["accepted_per_s"], 0)) + [""],
+            ["**latency 250 → at the sink p50 / p99 (ms)**"] + g(lambda x: "**%s**" % pair(x["latency_250_to_sink"], "p50_ms", "p99_ms", 1)) + [""],
+            ["latency 250 → at the sink max (ms)"] + g(lambda x: num(x["latency_250_to_sink"].get("max_ms"), 1)) + [""],
+            ["**server CPU per message (ms)**, first MAIL to queue empty"] + g(lambda x: "**%s**" % num(x["server_cpu_ms_per_message"], 3)) + [""],
+            ["server CPU (s) until last 250 / until queue empty"] + g(lambda x: "%s / %s" % (num(x["server_cpu_s_to_last_250"], 2), num(x["server_cpu_s"], 2))) + [""],
+            ["client CPU per message (ms)"] + g(lambda x: num(1000 * x["client_cpu_s"] / x["accepted"] if x["accepted"] else None, 3)) + [""],
+            ["at the sink: received / missing / duplicates"] + g(lambda x: "%s / %s / %s" % (num(x["sink_received"]), num(x["missing_at_sink"]), num(x["duplicates_at_sink"]))) + ["0 missing"],
+            ["left in the queue at the end"] + g(lambda x: num(x["queued_at_end"])) + [""],
+        ]
+        if all(s in rv for s in ("transportd", "Postfix")):
+            t, p = rv["transportd"], rv["Postfix"]
+            ratio = t["messages_per_s"] / p["messages_per_s"] if t["messages_per_s"] and p["messages_per_s"] else None
+            cpu = (t["server_cpu_ms_per_message"] / p["server_cpu_ms_per_message"]) if t.get("server_cpu_ms_per_message") and p.get("server_cpu_ms_per_message") else None
+            rows.append(["transportd ÷ Postfix: messages/s, CPU/message", num(ratio, 2) + "×", num(cpu, 2) + "×", "≥ 2×"])
+        out.append("### %d sessions\n\n%s\n" % (first["sessions"], table(rows, servers + ["target"])))
+    lp = (entry.get("transportd") or {}).get("log_problems")
+    if lp and lp.get("lines"):
+        out.append("transportd's log had %d lines naming an error; the first:\n\n```\n%s\n```\n" % (lp["lines"], "\n".join(lp["first"][:10])))
+    return "\n".join(out)
+
+
+def queue_restart_section(entry):
+    x = entry.get("transportd")
+    if not x:
+        return "not run"
+    kib = lambda m: num(m.get("rss")) + " / " + num(m.get("pss"))  # noqa: E731
+    rows = [
+        ["messages sent (sessions × messages × bytes)", "%s (%d × %s × %s)" % (num(x["messages_sent"]), x["sessions"], num(x["messages_sent"] // max(1, x["sessions"])), num(x["message_bytes"])), ""],
+        ["accepted / refused", "%s / %s" % (num(x["accepted"]), kv(x["refused"])), ""],
+        ["time to queue them all (s), accepted per s", "%s, %s" % (num(x["seconds_to_queue_all"]), num(x["accepted_per_s"], 0)), ""],
+        ["server CPU per message at intake (ms)", num(x["server_cpu_ms_per_message_intake"], 3), ""],
+        ["RSS / PSS idle, before the load (KiB)", kib(x["memory_idle_kib"]), ""],
+        ["RSS / PSS with every message queued (KiB)", kib(x["memory_queued_kib"]), ""],
+        ["**RSS per queued message (KiB)**, (queued − idle) ÷ messages", "**%s**" % num(x["rss_per_queued_message_kib"], 2), "≤ 2"],
+        ["RSS after the restart, queue loaded (KiB); per message", "%s; %s" % (num(x["memory_after_restart_kib"].get("rss")), num(x["rss_per_queued_message_after_restart_kib"], 2)), "≤ 2"],
+        ["SIGTERM → exit (s)", num(x["sigterm_to_exit_s"], 3), ""],
+        ["start → SMTP banner (s)", num(x["restart_to_banner_s"], 3), ""],
+        ["start → admin API answers (s)", num(x["restart_to_admin_s"], 3), ""],
+        ["start → get-queue shows every message (s)" if x["has_get_queue"] else "start → admin API answers (adminctl has no get-queue)", num(x["restart_to_full_queue_s"], 3), ""],
+        ["**start → serving** (banner and the whole queue) (s)", "**%s**" % num(x["restart_to_serving_s"], 3), "≤ 2"],
+        ["control files queue/*.ctl before / after the restart", "%s / %s" % (num(x["ctl_files_before_restart"]), num(x["ctl_files_after_restart"])), ""],
+        ["get-queue MessageCount before / after", "%s / %s" % (num(x["get_queue_before_restart"]), num(x["get_queue_after_restart"])), ""],
+        ["**every accepted message kept**", "**%s**" % num(x["all_kept"]), "yes"],
+    ]
+    out = [relay_config(entry), table(rows, ["transportd", "target"])]
+    lp = x.get("log_problems")
+    if lp and lp.get("lines"):
+        out.append("\ntransportd's log had %d lines naming an error; the first:\n\n```\n%s\n```" % (lp["lines"], "\n".join(lp["first"][:10])))
+    return "\n".join(out)
+
+
 def markdown(results):
     m = results["machine"]
     servers = [s for s in SERVERS if s in results.get("servers", {})] or SERVERS
@@ -336,7 +420,8 @@ def markdown(results):
     sc = results["scenarios"]
     titles = [("hold", "1. hold: concurrent tarpitted sessions"), ("harvest", "2. harvest: directory harvest attack"),
               ("throughput", "3. throughput: durable clean mail"), ("accuracy", "4. tarpit accuracy"),
-              ("admin", "5. admin latency (transportd only)")]
+              ("admin", "5. admin latency (transportd only)"), ("relay", "6. relay: durable relay to a smart host"),
+              ("queue-restart", "7. queue-restart: 100,000 messages for a next hop that is down (transportd)")]
     for key, title in titles:
         if key not in sc:
             continue
@@ -354,6 +439,10 @@ def markdown(results):
             lines.append(accuracy_section(e, servers))
         elif key == "admin":
             lines.append(admin_section(e))
+        elif key == "relay":
+            lines.append(relay_section(e, servers))
+        elif key == "queue-restart":
+            lines.append(queue_restart_section(e))
         lines.append("")
     return "\n".join(lines)
 
