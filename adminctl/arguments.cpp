@@ -45,7 +45,8 @@ std::vector<CommandOption> build_command_options(const Command& command) {
   const ObjectKind& kind = *command.kind;
   const bool takes_identities =
       (!kind.singleton && !kind.query &&
-       (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove)) ||
+       (command.verb == Verb::Get || command.verb == Verb::Set || command.verb == Verb::Remove ||
+        command.verb == Verb::Retry || command.verb == Verb::Suspend || command.verb == Verb::Resume)) ||
       command.verb == Verb::Clear;
   if (takes_identities) {
     options.push_back({OptionRole::Identity, {"identity"}, true,
@@ -64,6 +65,13 @@ std::vector<CommandOption> build_command_options(const Command& command) {
   }
   if (command.verb == Verb::Get && kind.query) {
     for (const auto* field : all_fields(*command.rpc->input_type())) {
+      options.push_back({OptionRole::Filter, flag_names(*field), true, flag_help(*field, false), field});
+    }
+  } else if (command.verb == Verb::Get || command.verb == Verb::Remove) {
+    // A request's fields besides the identities are flags too (get-message --queue, remove-message
+    // --with-ndr).
+    for (const auto* field : all_fields(*command.rpc->input_type())) {
+      if (field->name() == "identities" || field->name() == "what_if") continue;
       options.push_back({OptionRole::Filter, flag_names(*field), true, flag_help(*field, false), field});
     }
   }

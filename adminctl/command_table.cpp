@@ -98,6 +98,14 @@ const std::vector<KindSpec>& kind_specs() {
        {Verb::Get, Verb::Clear}, true,
        "Show what the harvest defence remembers about sources, most recently seen first (an ADDRESS, PREFIX or "
        "glob; --state, --result-size)"},
+      // The queue viewer (DESIGN §11): the delivery queues and the messages in them, read-only but for
+      // the actions. The message kind's proto is QueuedMessage: "Message" would clash with protobuf's.
+      {"Queue", v1::Queue::descriptor(), "identity",
+       {"Identity", "DeliveryType", "Status", "MessageCount", "NextRetryTime", "NextHopDomain"}, false,
+       {Verb::Get, Verb::Retry, Verb::Suspend, Verb::Resume}, false},
+      {"Message", v1::QueuedMessage::descriptor(), "identity",
+       {"Identity", "FromAddress", "Status", "Size", "Queue"}, false,
+       {Verb::Get, Verb::Suspend, Verb::Resume, Verb::Remove}, false},
   };
   return specs;
 }
@@ -110,6 +118,9 @@ const char* verb_name(Verb verb) {
     case Verb::Remove: return "Remove";
     case Verb::Test: return "Test";
     case Verb::Clear: return "Clear";
+    case Verb::Retry: return "Retry";
+    case Verb::Suspend: return "Suspend";
+    case Verb::Resume: return "Resume";
   }
   return "";
 }
@@ -121,12 +132,19 @@ std::string summary(Verb verb, const ObjectKind& kind) {
     return verb == Verb::Get ? "Show the " + noun : "Change the " + noun;
   }
   switch (verb) {
-    case Verb::Get: return "Show " + noun + " objects (all, or the given identities or patterns)";
+    case Verb::Get:
+      if (noun == "Message") return "Show the queued messages (all, or the given identities or patterns; --queue)";
+      return "Show " + noun + " objects (all, or the given identities or patterns)";
     case Verb::New: return std::string(noun.find_first_of("AEIOU") == 0 ? "Create an " : "Create a ") + noun;
     case Verb::Set: return "Change properties of the given " + noun + " objects";
-    case Verb::Remove: return "Delete the given " + noun + " objects";
+    case Verb::Remove:
+      if (noun == "Message") return "Delete the given queued messages (--with-ndr false: without a non-delivery report)";
+      return "Delete the given " + noun + " objects";
     case Verb::Test: return "Show which " + noun + " would serve a connection from --remote-ip to --local";
     case Verb::Clear: return "Forget what is remembered about the given sources (an address, a prefix, a glob, or *)";
+    case Verb::Retry: return "Connect now to the next hop of the given " + noun + "s, and send what waits";
+    case Verb::Suspend: return "Hold the given " + noun + " objects: nothing is delivered from them until resumed";
+    case Verb::Resume: return "Release the given suspended " + noun + " objects for delivery";
   }
   return {};
 }

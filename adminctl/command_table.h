@@ -14,7 +14,8 @@ class MethodDescriptor;
 
 namespace adminctl {
 
-enum class Verb { Get, New, Set, Remove, Test, Clear };
+// Retry, Suspend and Resume act on queues and queued messages (retry-queue, suspend-message).
+enum class Verb { Get, New, Set, Remove, Test, Clear, Retry, Suspend, Resume };
 
 struct ObjectKind {
   std::string noun;           // Exchange spelling: "ReceiveConnector"

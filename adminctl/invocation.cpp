@@ -226,6 +226,13 @@ void refuse_stdin_conflict(const Invocation& invocation) {
   }
 }
 
+// The flags that are fields of the request (--sender, get-message --queue, remove-message --with-ndr).
+void apply_request_flags(const Invocation& invocation, pb::Message& request, std::optional<std::string>& out_of_range) {
+  for (const auto& [option, values] : invocation.given) {
+    if (option->role == OptionRole::Filter) apply_or_defer(request, *option->field, values, out_of_range);
+  }
+}
+
 // A query's one positional identity (get-sourcereputation 192.0.2.0/24) goes to the request's identity
 // field, like --identity; both at once, or several, is a usage error.
 void plan_query_identity(const Invocation& invocation, pb::Message& request, const pb::FieldDescriptor& field) {
@@ -268,9 +275,7 @@ void plan_get(const Invocation& invocation, std::istream& input, Plan& plan, std
   } else {
     set_identities(*plan.request, identities_from(invocation, input, false));
   }
-  for (const auto& [option, values] : invocation.given) {
-    if (option->role == OptionRole::Filter) apply_or_defer(*plan.request, *option->field, values, out_of_range);
-  }
+  apply_request_flags(invocation, *plan.request, out_of_range);
   if (const auto format = single_value(invocation, OptionRole::Format, "--format")) {
     plan.output.format = parse_format(*format);
   }
@@ -503,7 +508,13 @@ Plan plan_call(const Invocation& invocation, std::istream& input, const Password
     case Verb::Get: plan_get(invocation, input, plan, out_of_range); break;
     case Verb::New: plan_new(invocation, input, prompt, plan, out_of_range); break;
     case Verb::Set: plan_set(invocation, input, prompt, plan, out_of_range); break;
-    case Verb::Remove: set_identities(*plan.request, identities_from(invocation, input, true)); break;
+    case Verb::Remove:
+      set_identities(*plan.request, identities_from(invocation, input, true));
+      apply_request_flags(invocation, *plan.request, out_of_range);
+      break;
+    case Verb::Retry:
+    case Verb::Suspend:
+    case Verb::Resume: set_identities(*plan.request, identities_from(invocation, input, true)); break;
     case Verb::Test: plan_test(invocation, plan); break;
     case Verb::Clear: plan_clear(invocation, plan); break;
   }
@@ -577,6 +588,9 @@ std::string render_response(const Plan& plan, const pb::Message& response) {
       return plan.what_if ? render_what_if(plan, objects_in(response, kind)) : std::string();
     case Verb::Remove: return render_removal(plan, dynamic_cast<const v1::RemoveResponse&>(response));
     case Verb::Test: return render_test(response);
+    case Verb::Retry:
+    case Verb::Suspend:
+    case Verb::Resume: return {};  // like Exchange: silence is success
     case Verb::New:
       if (plan.what_if) return render_what_if(plan, objects_in(response, kind));
       break;

@@ -42,6 +42,14 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"set-harvestdefenceconfig", "SetHarvestDefenceConfig"},
       {"get-sourcereputation", "GetSourceReputation"},
       {"clear-sourcereputation", "ClearSourceReputation"},
+      {"get-queue", "GetQueue"},
+      {"retry-queue", "RetryQueue"},
+      {"suspend-queue", "SuspendQueue"},
+      {"resume-queue", "ResumeQueue"},
+      {"get-message", "GetMessage"},
+      {"suspend-message", "SuspendMessage"},
+      {"resume-message", "ResumeMessage"},
+      {"remove-message", "RemoveMessage"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

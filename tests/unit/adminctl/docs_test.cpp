@@ -122,6 +122,26 @@ TEST(Docs, SourceReputationFilterTableMatchesTheProto) {
   expect_filter_table_matches("## Source reputation", *transport::admin::v1::SourceReputationQuery::descriptor());
 }
 
+// The queue section's property tables: every field of Queue and QueuedMessage has a row with its
+// documentation.
+void expect_output_table_matches(const std::string& heading, const google::protobuf::Descriptor& message) {
+  const std::string docs = read_docs();
+  const auto begin = docs.find(heading);
+  ASSERT_NE(begin, std::string::npos) << heading;
+  const std::string section = docs.substr(begin, docs.find("\n## ", begin + 1) - begin);
+  for (const auto* field : all_fields(message)) {
+    SCOPED_TRACE(field->json_name());
+    const auto cells = row_of(section, field->json_name());
+    ASSERT_EQ(cells.size(), 2u) << "no row for " << field->json_name();
+    EXPECT_EQ(unescape(cells[1]), property_info(*field).allowed());
+  }
+}
+
+TEST(Docs, QueuePropertyTablesMatchTheProto) {
+  expect_output_table_matches("### Queue properties", *transport::admin::v1::Queue::descriptor());
+  expect_output_table_matches("### Message properties", *transport::admin::v1::QueuedMessage::descriptor());
+}
+
 // A settings table (property, flags, type, default, allowed values) against the proto's documentation.
 void expect_settings_table_matches(const std::string& heading, const google::protobuf::Descriptor& message) {
   const std::string docs = read_docs();
@@ -154,6 +174,7 @@ std::string section_of(const std::string& docs, const ObjectKind& kind) {
       {"Mailbox", "## Mailboxes"},                   {"RecipientFilterConfig", "## Recipient filter"},
       {"MessageTrackingLog", "## Message tracking"}, {"TransportServer", "## Transport server"},
       {"HarvestDefenceConfig", "## Harvest defence"}, {"SourceReputation", "## Source reputation"},
+      {"Queue", "## Queues"},                        {"Message", "## Queues"},
   };
   const auto heading = headings.find(kind.noun);
   if (heading == headings.end()) return {};
@@ -220,7 +241,9 @@ TEST(Docs, EveryCommandsFlagsAreItsDocumentedFlags) {
     for (const auto& option : command_options(command)) {
       if (edits_properties(option.role)) {
         has_properties = true;
-      } else if (option.role != OptionRole::Filter) {
+      } else if (option.role != OptionRole::Filter || !command.kind->query) {
+        // A query's filters have their own table; another command's request flags (get-message
+        // --queue, remove-message --with-ndr) are in its row.
         const auto names = spellings(option);
         expected.insert(names.begin(), names.end());
       }
