@@ -434,8 +434,11 @@ def run_queue_restart(cfg, build_dir, tmp, log):
             "kept %s/%s (get-queue %s)" % (_n(out["rss_per_queued_message_kib"], 2),
                                            _n(out["rss_per_queued_message_after_restart_kib"], 2),
                                            _n(t_banner, 3), _n(t_full, 3), ctl_after, accepted, count_after))
-        return {"transportd": out, "configuration": {"transportd": {"version": td.version(), "changes": td.changes + [
-            "send connector Sink's smart host is 127.0.0.1:%d, where nothing listens (the next hop is down)" % dead]}}}
+        changes = [c if not c.startswith("send connector Sink") else
+                   "send connector Sink: AddressSpaces *, SmartHosts 127.0.0.1:%d, where nothing listens (the next "
+                   "hop is down: every connection is refused); transport server defaults (retry after "
+                   "OutboundConnectionFailureRetryInterval, 10 minutes)" % dead for c in td.changes]
+        return {"transportd": out, "configuration": {"transportd": {"version": td.version(), "changes": changes}}}
     finally:
         try:
             td.stop()
