@@ -199,6 +199,7 @@ int run(const Options& options) {
   });
   admin_service.set_tracking_log(&tracking_log);
   admin_service.set_source_reputation(source_reputation.get());
+  admin_service.set_queue_viewer(&queue_manager);
   admin_service.set_server_status([&, started] {
     admin::v1::TransportServer server;
     server.set_name(host_name);
