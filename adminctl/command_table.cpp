@@ -138,7 +138,9 @@ std::string summary(Verb verb, const ObjectKind& kind) {
     case Verb::New: return std::string(noun.find_first_of("AEIOU") == 0 ? "Create an " : "Create a ") + noun;
     case Verb::Set: return "Change properties of the given " + noun + " objects";
     case Verb::Remove:
-      if (noun == "Message") return "Delete the given queued messages (--with-ndr false: without a non-delivery report)";
+      if (noun == "Message") {
+        return "Delete the given queued messages (--with-ndr false: without a non-delivery report)";
+      }
       return "Delete the given " + noun + " objects";
     case Verb::Test: return "Show which " + noun + " would serve a connection from --remote-ip to --local";
     case Verb::Clear: return "Forget what is remembered about the given sources (an address, a prefix, a glob, or *)";

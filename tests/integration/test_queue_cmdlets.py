@@ -124,6 +124,8 @@ class QueueCmdletsTest(DaemonTestCase):
         message_id = message["Identity"].rsplit("\\", 1)[1]
         self.ok("suspend-message", message["Identity"])
         self.assertEqual(self.message_status(message_id), ["Suspended"])
+        [suspended] = self.messages("--queue", HOST + "\\Submission")
+        self.assertEqual(suspended["Identity"], HOST + "\\Submission\\" + message_id)
         self.ok("resume-message", message_id)
         self.assertNotIn("Suspended", self.message_status(message_id))
         self.wait_for_retry(1)  # back in its queue, which tried the next hop again

@@ -244,11 +244,12 @@ bool names_message(std::string_view pattern, const relay::MessageView& message) 
 
 bool is_glob(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
 
+using Patterns = google::protobuf::RepeatedPtrField<std::string>;
+
 // The rows the patterns name, in listing order; a pattern that names none is NOT_FOUND. Empty
 // patterns: every row.
 template <class Row, class Names>
-std::vector<Row> chosen_rows(const std::vector<Row>& rows, const google::protobuf::RepeatedPtrField<std::string>& patterns,
-                             Names names, const char* noun) {
+std::vector<Row> chosen_rows(const std::vector<Row>& rows, const Patterns& patterns, Names names, const char* noun) {
   std::vector<bool> chosen(rows.size(), patterns.empty());
   for (const std::string& pattern : patterns) {
     bool found = false;
@@ -269,8 +270,7 @@ std::vector<Row> chosen_rows(const std::vector<Row>& rows, const google::protobu
 // The identities an action applies to: each pattern's rows; a literal that names no row is passed on
 // as typed, so that the viewer says why it knows no such queue or message (NOT_FOUND, its sentence).
 template <class Row, class Names>
-std::vector<std::pair<std::string, bool>> action_targets(const std::vector<Row>& rows,
-                                                         const google::protobuf::RepeatedPtrField<std::string>& patterns,
+std::vector<std::pair<std::string, bool>> action_targets(const std::vector<Row>& rows, const Patterns& patterns,
                                                          Names names, const char* noun) {
   if (patterns.empty()) {
     throw store::ValidationError("Identity", std::string("give the identity of at least one ") + noun);
@@ -735,16 +735,20 @@ grpc::Status AdminService::GetMessage(grpc::ServerContext* context, const v1::Me
   relay::QueueViewer* const viewer = queue_viewer_.load();
   if (viewer == nullptr) return no_queue();
   return guarded("GetMessage", context, [&] {
-    std::vector<relay::MessageView> messages;
-    if (request->queue().empty()) {
-      messages = viewer->messages("");
-    } else {
-      // --queue names one queue or a glob of them; each one's messages, in queue order.
-      google::protobuf::RepeatedPtrField<std::string> queue_pattern;
-      *queue_pattern.Add() = request->queue();
-      for (const auto& queue : chosen_rows(viewer->queues(), queue_pattern, names_queue, "queue")) {
-        auto in_queue = viewer->messages(queue.identity);
-        messages.insert(messages.end(), in_queue.begin(), in_queue.end());
+    std::vector<relay::MessageView> messages = viewer->messages("");
+    if (!request->queue().empty()) {
+      // --queue names a queue (or a glob of them) as get-queue does, or HOST\Submission, where the
+      // messages in no delivery queue show (suspended, or being delivered) though get-queue has no row.
+      const std::string& pattern = request->queue();
+      std::erase_if(messages, [&](const relay::MessageView& message) {
+        const auto [host, rest] = split_host(message.queue);
+        return !config::identity_matches(pattern, host, rest);
+      });
+      const auto queues = viewer->queues();
+      const bool names_a_queue = std::any_of(
+          queues.begin(), queues.end(), [&](const relay::QueueView& queue) { return names_queue(pattern, queue); });
+      if (messages.empty() && !names_a_queue) {
+        throw AdminError(AdminError::Kind::not_found, "no queue matches \"" + pattern + "\"");
       }
     }
     for (const auto& message : chosen_rows(messages, request->identities(), names_message, "message")) {
@@ -762,7 +766,9 @@ grpc::Status AdminService::act_on_queues(const char* rpc, grpc::ServerContext* c
     const auto targets = action_targets(viewer->queues(), request.identities(), names_queue, "queue");
     act_on(targets, [&](const std::string& identity) { return (viewer->*action)(identity); },
            *response.mutable_identities());
-    for (const auto& identity : response.identities()) log::info("admin", std::string(done_text) + " queue " + identity);
+    for (const auto& identity : response.identities()) {
+      log::info("admin", std::string(done_text) + " queue " + identity);
+    }
   });
 }
 

@@ -146,7 +146,8 @@ TEST(Queue, GetQueueRendersTableListJsonAndNames) {
   EXPECT_NE(listed.find("LastError"), std::string::npos) << listed;
   EXPECT_NE(listed.find("connection refused"), std::string::npos) << listed;
 
-  const std::string json = render_response(plan({"get-queue", "--format", "json", "--select", "Identity,MessageCount"}), list);
+  const std::string json =
+      render_response(plan({"get-queue", "--format", "json", "--select", "Identity,MessageCount"}), list);
   EXPECT_NE(json.find("\"MessageCount\": 2"), std::string::npos) << json;
   EXPECT_EQ(json.find("Status"), std::string::npos) << json;
 
