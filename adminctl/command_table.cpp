@@ -145,8 +145,12 @@ std::string summary(Verb verb, const ObjectKind& kind) {
     case Verb::Test: return "Show which " + noun + " would serve a connection from --remote-ip to --local";
     case Verb::Clear: return "Forget what is remembered about the given sources (an address, a prefix, a glob, or *)";
     case Verb::Retry: return "Connect now to the next hop of the given " + noun + "s, and send what waits";
-    case Verb::Suspend: return "Hold the given " + noun + " objects: nothing is delivered from them until resumed";
-    case Verb::Resume: return "Release the given suspended " + noun + " objects for delivery";
+    case Verb::Suspend:
+      return noun == "Message" ? "Hold the given queued messages: they are not delivered until resumed"
+                               : "Hold the given " + noun + " objects: nothing is delivered from them until resumed";
+    case Verb::Resume:
+      return noun == "Message" ? "Release the given suspended messages for delivery"
+                               : "Release the given suspended " + noun + " objects for delivery";
   }
   return {};
 }
