@@ -89,6 +89,7 @@ void DeliveryQueues::connected(const std::string& key) {
   if (queue == nullptr || queue->status == QueueStatus::suspended) return;
   queue->status = QueueStatus::active;
   queue->retry_at = 0;
+  queue->last_error.clear();
 }
 
 bool DeliveryQueues::retry_now(const std::string& key) {
@@ -172,7 +173,8 @@ std::vector<Item> DeliveryQueues::take_all_routed() {
     for (Item& item : queue.items) items.push_back(std::move(item));
     queue.items.clear();
   }
-  drop_idle();
+  // Queues stay (with their status, retry time and LastError) for the items routed back to them; the
+  // caller drops the ones left empty.
   return items;
 }
 

@@ -74,7 +74,7 @@ class DeliveryQueues {
 
   // The next hop could not be reached: no connection before `retry_at`.
   void connection_failed(const std::string& key, std::string error, std::int64_t retry_at);
-  // A connection succeeded: the queue is active again (status follows its connections).
+  // A connection succeeded: the queue is active again (status follows its connections), LastError empty.
   void connected(const std::string& key);
   // retry-queue: a queue in retry may connect now, and its deferred items may go now.
   bool retry_now(const std::string& key);
@@ -91,7 +91,8 @@ class DeliveryQueues {
   // queue, and returns them.
   std::vector<Item> remove_message(const std::string& message_id);
   // Takes every waiting item out of every queue except mailbox delivery (the configuration changed:
-  // the caller routes them again). Queues left empty and idle are dropped.
+  // the caller routes them again). The queues stay, with their status, so that items routed back to
+  // the same next hop keep waiting for its retry time; drop_idle() removes those left empty.
   std::vector<Item> take_all_routed();
   // Drops queues that are empty and have no connection.
   void drop_idle();

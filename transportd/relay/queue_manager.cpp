@@ -175,6 +175,7 @@ void QueueManager::reconfigure(store::ConfigurationPtr config) {
     for (const Item& item : items) {
       if (MessageState* state = find_message(item.message_id)) route(*state);
     }
+    queues_.drop_idle();
     // The timeouts may have changed.
     timeline_.clear();
     for (const auto& [id, state] : messages_) add_deadlines(state);
@@ -313,7 +314,7 @@ void QueueManager::on_wakeup() {
   for (std::string& id : expired) {
     unplace(queues_.remove_message(id));
     asio::co_spawn(strand_,
-                   fail_waiting(std::move(id), "550 4.4.7 Message expired: it could not be delivered within the "
+                   fail_waiting(std::move(id), "550 5.4.7 Message expired: it could not be delivered within the "
                                                "MessageExpirationTimeout of " +
                                                    config_->transport_server.message_expiration_timeout.to_string()),
                    asio::detached);
@@ -414,7 +415,7 @@ asio::awaitable<void> QueueManager::run_connection(std::string key) {
         outbound::FileContent file(services_.store.content_path(item->message_id), services_.pool);
         WithoutReturnPath content(file);
         const outbound::MessageResult result = co_await connection->send(envelope, content);
-        co_await finish_item(key, std::move(*item), result, target.host_name);
+        co_await finish_item(key, std::move(*item), result, target.host_name, connection->capabilities().dsn);
         ++sent;
         if (!result.connection_usable) break;
       }
@@ -433,6 +434,13 @@ asio::awaitable<void> QueueManager::run_connection(std::string key) {
         const std::string error = last.to_string().empty() ? std::string("no next hop could be reached") : last.to_string();
         queues_.connection_failed(key, error, schedule.after_connection_failure(now_seconds()));
         log::warn("queue", "next hop " + hop.domain + " unreachable: " + error);
+        // The recipients waiting for it carry the reason too (get-message, delay reports).
+        for (const Item& item : q->items) {
+          if (MessageState* state = find_message(item.message_id)) {
+            for (std::uint32_t index : item.recipients) state->message.recipients[index].last_error = error;
+            track(tracking::EventId::defer, state->message, item.recipients, error, hop.domain);
+          }
+        }
       }
     } else if (q->status == QueueStatus::active && q->connections == 0) {
       q->status = QueueStatus::ready;
@@ -454,6 +462,7 @@ void QueueManager::fail_hop(const std::string& key, const std::string& text) {
         recipient.state = queue::RecipientState::failed;
         recipient.last_error = text;
       }
+      track(tracking::EventId::fail, state->message, item->recipients, text, services_.fqdn);
       ids.insert(item->message_id);
     }
   }
@@ -461,7 +470,7 @@ void QueueManager::fail_hop(const std::string& key, const std::string& text) {
 }
 
 asio::awaitable<void> QueueManager::finish_item(const std::string& key, Item item, const outbound::MessageResult& result,
-                                                const std::string& remote_mta) {
+                                                const std::string& remote_mta, bool hop_takes_dsn) {
   MessageState* state = find_message(item.message_id);
   if (state == nullptr) {
     queues_.finished(key);
@@ -470,6 +479,8 @@ asio::awaitable<void> QueueManager::finish_item(const std::string& key, Item ite
   if (state->in_flight > 0) --state->in_flight;
   const std::int64_t now = now_seconds();
   Item deferred{item.message_id, {}, queue::RetrySchedule(config_->transport_server).after_transient_failure(now)};
+  const DeliveryQueue* hop = queues_.find(key);
+  const bool to_mailbox = hop != nullptr && hop->hop.type == DeliveryType::mailbox;
   for (std::size_t i = 0; i < item.recipients.size(); ++i) {
     const std::uint32_t index = item.recipients[i];
     queue::QueuedRecipient& recipient = state->message.recipients[index];
@@ -484,19 +495,23 @@ asio::awaitable<void> QueueManager::finish_item(const std::string& key, Item ite
       deferred.recipients.push_back(index);
     }
     count_outcome(key, recipient.state);
-    if (services_.tracking != nullptr) {
-      tracking::TrackingEvent event;
-      event.timestamp = std::chrono::system_clock::now();
-      event.event_id = recipient.state == queue::RecipientState::delivered ? tracking::EventId::send
-                       : recipient.state == queue::RecipientState::failed  ? tracking::EventId::fail
-                                                                           : tracking::EventId::defer;
-      event.connector_id = remote_mta;
-      event.sender = state->message.mail_from;
-      event.recipient = recipient.address;
-      event.message_id = item.message_id;
-      event.total_bytes = state->message.size;
-      event.reply = recipient.last_error;
-      services_.tracking->record(std::move(event));
+    const tracking::EventId event = recipient.state == queue::RecipientState::delivered
+                                        ? (to_mailbox ? tracking::EventId::deliver : tracking::EventId::send)
+                                    : recipient.state == queue::RecipientState::failed ? tracking::EventId::fail
+                                                                                       : tracking::EventId::defer;
+    track(event, state->message, std::vector<std::uint32_t>(1, index), recipient.last_error, remote_mta);
+  }
+  // NOTIFY=SUCCESS (RFC 3461 §4.2, §6.2): a next hop that speaks DSN was handed the request and
+  // reports itself; otherwise we do — "delivered" into a mailbox, "relayed" to a hop without DSN.
+  std::vector<dsn::RecipientReport> successes;
+  if (!hop_takes_dsn) {
+    const dsn::Action action = to_mailbox ? dsn::Action::delivered : dsn::Action::relayed;
+    for (std::uint32_t index : item.recipients) {
+      const queue::QueuedRecipient& recipient = state->message.recipients[index];
+      if (recipient.state == queue::RecipientState::delivered &&
+          dsn::report_wanted(state->message.mail_from, recipient.dsn.notify, action)) {
+        successes.push_back(recipient_report(recipient, action, now, 0));
+      }
     }
   }
   if (deferred.recipients.empty()) {
@@ -505,6 +520,7 @@ asio::awaitable<void> QueueManager::finish_item(const std::string& key, Item ite
     if (DeliveryQueue* q = queues_.find(key)) q->last_error = result.message.to_string();
     queues_.put_back(key, std::move(deferred));
   }
+  if (!successes.empty()) co_await queue_report(item.message_id, std::move(successes));
   co_await settle(item.message_id);
 }
 
@@ -536,7 +552,7 @@ asio::awaitable<void> QueueManager::run_mailbox_delivery(std::string key) {
     result.message.enhanced = delivered.ok ? "2.0.0" : "4.3.0";
     result.message.text = delivered.ok ? "Delivered to the mailbox" : delivered.error;
     result.connection_usable = true;
-    co_await finish_item(mailbox_key, std::move(*item), result, services_.fqdn);
+    co_await finish_item(mailbox_key, std::move(*item), result, services_.fqdn, false);
   }
   if (DeliveryQueue* q = queues_.find(mailbox_key)) {
     --q->connections;
@@ -592,7 +608,7 @@ asio::awaitable<void> QueueManager::settle(std::string message_id) {
     for (std::uint32_t i : to_report) {
       reports.push_back(recipient_report(message.recipients[i], dsn::Action::failed, now, 0));
     }
-    const bool queued = co_await queue_report(message_id, std::move(reports), false);
+    const bool queued = co_await queue_report(message_id, std::move(reports));
     state = find_message(message_id);
     if (state == nullptr) co_return;
     if (!queued) {
@@ -619,12 +635,18 @@ asio::awaitable<void> QueueManager::settle(std::string message_id) {
 asio::awaitable<void> QueueManager::fail_waiting(std::string message_id, std::string text) {
   MessageState* state = find_message(message_id);
   if (state == nullptr) co_return;
-  for (queue::QueuedRecipient& recipient : state->message.recipients) {
+  std::vector<std::uint32_t> failed;
+  for (std::uint32_t i = 0; i < state->message.recipients.size(); ++i) {
+    queue::QueuedRecipient& recipient = state->message.recipients[i];
     if (!waiting(recipient)) continue;
     recipient.state = queue::RecipientState::failed;
     recipient.last_error = text;
     recipient.remote_mta.clear();
+    failed.push_back(i);
   }
+  track(tracking::EventId::fail, state->message, failed, text, services_.fqdn);
+  log::info("queue", "message " + message_id + " failed for " + std::to_string(failed.size()) +
+                         " recipient(s): " + text);
   co_await settle(std::move(message_id));
 }
 
@@ -640,18 +662,24 @@ asio::awaitable<void> QueueManager::report_delay(std::string message_id) {
     }
   }
   state->message.delay_reported = true;
-  if (!reports.empty() && !co_await queue_report(message_id, std::move(reports), true)) co_return;
+  if (!reports.empty() && !co_await queue_report(message_id, std::move(reports))) co_return;
   std::vector<queue::Record> records(1);
   records[0].kind = queue::Record::Kind::delay_reported;
   co_await append_records(message_id, std::move(records));
 }
 
 asio::awaitable<bool> QueueManager::queue_report(const std::string& original_id,
-                                                 std::vector<dsn::RecipientReport> recipients, bool delay) {
+                                                 std::vector<dsn::RecipientReport> recipients) {
   MessageState* state = find_message(original_id);
   if (state == nullptr) co_return false;
   const queue::QueuedMessage original = state->message;
-  const bool full = original.dsn.ret == dsn::Return::full && !delay;
+  // RET=FULL returns the message with failures only (RFC 3461 §4.3).
+  const bool failure = std::any_of(recipients.begin(), recipients.end(),
+                                   [](const dsn::RecipientReport& r) { return r.action == dsn::Action::failed; });
+  const bool full = original.dsn.ret == dsn::Return::full && failure;
+  const char* kind = failure ? "non-delivery report"
+                     : recipients.front().action == dsn::Action::delayed ? "delay report"
+                                                                         : "delivery report";
   const std::filesystem::path path = services_.store.content_path(original_id);
   const std::int64_t now = now_seconds();
 
@@ -668,7 +696,7 @@ asio::awaitable<bool> QueueManager::queue_report(const std::string& original_id,
   queue::QueuedMessage report;
   report.id = services_.store.new_id();
   report.arrival_time = now;
-  report.origin = std::string(delay ? "delay report" : "non-delivery report") + " for " + original_id;
+  report.origin = std::string(kind) + " for " + original_id;
   queue::QueuedRecipient to;
   to.address = original.mail_from;
   report.recipients.push_back(std::move(to));
@@ -729,6 +757,24 @@ asio::awaitable<bool> QueueManager::queue_report(const std::string& original_id,
   kick_all();
   schedule_wakeup();
   co_return true;
+}
+
+void QueueManager::track(tracking::EventId id, const queue::QueuedMessage& message,
+                         const std::vector<std::uint32_t>& recipients, const std::string& reply,
+                         const std::string& where) {
+  if (services_.tracking == nullptr) return;
+  for (std::uint32_t index : recipients) {
+    tracking::TrackingEvent event;
+    event.timestamp = std::chrono::system_clock::now();
+    event.event_id = id;
+    event.connector_id = where;
+    event.sender = message.mail_from;
+    event.recipient = message.recipients[index].address;
+    event.message_id = message.id;
+    event.total_bytes = message.size;
+    event.reply = reply;
+    services_.tracking->record(std::move(event));
+  }
 }
 
 void QueueManager::count_outcome(const std::string& key, queue::RecipientState state) {
@@ -896,6 +942,7 @@ std::string QueueManager::retry_queue(const std::string& identity) {
       for (const Item& item : items) {
         if (MessageState* state = find_message(item.message_id)) route(*state);
       }
+      queues_.drop_idle();
     } else {
       queues_.retry_now(queue->hop.key());
     }

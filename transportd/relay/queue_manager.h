@@ -42,6 +42,7 @@ class Resolver;
 namespace transport::tracking {
 class TrackingLog;
 }
+#include "transportd/tracking/tracking_event.h"
 namespace transport::routing {
 class RecipientRouter;
 }
@@ -110,17 +111,22 @@ class QueueManager final : public QueueViewer {
   void on_wakeup();
   asio::awaitable<void> run_connection(std::string key);
   asio::awaitable<void> run_mailbox_delivery(std::string key);
+  // Records what a next hop said for each recipient of `item`; `hop_takes_dsn`: it advertised DSN (so
+  // it reports successes itself).
   asio::awaitable<void> finish_item(const std::string& key, Item item, const outbound::MessageResult& result,
-                                    const std::string& remote_mta);
+                                    const std::string& remote_mta, bool hop_takes_dsn);
   // Records recipients' final states, queues the reports due, and removes a message that is done.
   asio::awaitable<void> settle(std::string message_id);
   asio::awaitable<void> fail_waiting(std::string message_id, std::string text);
   asio::awaitable<void> report_delay(std::string message_id);
   asio::awaitable<bool> append_records(const std::string& id, std::vector<queue::Record> records);
-  // Composes a failure or delay report for some recipients of a message and queues it for its sender.
-  asio::awaitable<bool> queue_report(const std::string& original_id, std::vector<dsn::RecipientReport> recipients,
-                                     bool delay);
+  // Composes a report (failure, delay or success) for some recipients of a message and queues it for
+  // its sender.
+  asio::awaitable<bool> queue_report(const std::string& original_id, std::vector<dsn::RecipientReport> recipients);
   std::string postmaster_address() const;
+  // Message tracking: one event per recipient, `where` the next hop (or this server).
+  void track(tracking::EventId id, const queue::QueuedMessage& message, const std::vector<std::uint32_t>& recipients,
+             const std::string& reply, const std::string& where);
   // transportd_queue_recipients_total{next_hop,outcome}.
   void count_outcome(const std::string& key, queue::RecipientState state);
   // transportd_queue_messages{next_hop} and transportd_queue_oldest_message_age_seconds{next_hop},

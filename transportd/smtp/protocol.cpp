@@ -71,7 +71,7 @@ constexpr std::string_view kLoginPasswordChallenge = "UGFzc3dvcmQ6";
 
 bool Envelope::needs_queue() const {
   for (const Recipient& recipient : recipients) {
-    if (recipient.destination != routing::Verdict::local) return true;
+    if (recipient.queued()) return true;
   }
   return false;
 }

@@ -119,6 +119,10 @@ struct Recipient {
   routing::Verdict destination = routing::Verdict::local;  // local, relay or non_delivery
   const store::Mailbox* mailbox = nullptr;   // local delivery target
   dsn::RecipientParameters dsn;              // NOTIFY= and ORCPT= (RFC 3461)
+
+  // Whether it goes through the queue: relayed, due a non-delivery report, or a local recipient whose
+  // sender asked to be told of its delivery (NOTIFY=SUCCESS: the queue's mailbox delivery reports it).
+  bool queued() const { return destination != routing::Verdict::local || dsn.notify.success; }
 };
 
 struct Envelope {
@@ -129,7 +133,7 @@ struct Envelope {
   std::uint64_t declared_size = 0;  // SIZE=, 0 when not given
   dsn::MailParameters dsn;          // RET= and ENVID= (RFC 3461)
 
-  // Whether any recipient goes through the queue (relayed, or due a non-delivery report).
+  // Whether any recipient goes through the queue (Recipient::queued).
   bool needs_queue() const;
 };
 

@@ -460,8 +460,9 @@ class Session : public std::enable_shared_from_this<Session> {
     co_return true;
   }
 
-  // The queue's entry for the recipients that are not delivered here: relayed ones, and those accepted
-  // only to be reported (validation off). nullopt when every recipient has a local mailbox.
+  // The queue's entry for the recipients that are not delivered here (Recipient::queued): relayed ones,
+  // those accepted only to be reported, and local ones whose delivery is to be reported. nullopt when
+  // the session delivers every recipient itself.
   std::optional<queue::QueuedMessage> queue_entry(const Envelope& envelope) const {
     if (!envelope.needs_queue() || services_.queue_store == nullptr) return std::nullopt;
     queue::QueuedMessage message;
@@ -474,7 +475,7 @@ class Session : public std::enable_shared_from_this<Session> {
     message.smtputf8 = envelope.smtputf8;
     message.origin = serving_->config->host_name + "\\" + connector_.name + " from " + protocol_.facts().remote.to_string();
     for (const Recipient& r : envelope.recipients) {
-      if (r.destination == routing::Verdict::local) continue;
+      if (!r.queued()) continue;
       queue::QueuedRecipient recipient;
       recipient.address = r.address;
       recipient.dsn = r.dsn;
@@ -494,7 +495,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const Envelope& envelope = protocol_.envelope();
     std::vector<std::string> targets;
     for (const Recipient& r : envelope.recipients) {
-      if (r.destination == routing::Verdict::local && r.mailbox != nullptr) targets.push_back(r.mailbox->primary_smtp_address);
+      if (!r.queued() && r.mailbox != nullptr) targets.push_back(r.mailbox->primary_smtp_address);
     }
     std::optional<queue::QueuedMessage> queued = queue_entry(envelope);
     if (envelope.needs_queue() && !queued) {

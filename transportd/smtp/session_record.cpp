@@ -145,7 +145,7 @@ void SessionRecord::message_finished(const Envelope& envelope, const std::vector
   for (const Recipient& recipient : envelope.recipients) {
     for (tracking::EventId id : accepted ? std::vector{tracking::EventId::receive, tracking::EventId::deliver}
                                          : std::vector{tracking::EventId::fail}) {
-      if (id == tracking::EventId::deliver && recipient.destination != routing::Verdict::local) continue;
+      if (id == tracking::EventId::deliver && recipient.queued()) continue;
       tracking::TrackingEvent event = tracking_event(id, envelope, reply);
       event.recipient = recipient.address;
       event.message_id = message_id.value_or(queue_id_);

@@ -60,7 +60,7 @@ TEST(DeliveryQueues, ConnectionFailureHoldsTheQueueUntilItsRetryTime) {
   EXPECT_EQ(q.status, QueueStatus::ready);
   queues.connected(key);
   EXPECT_EQ(q.status, QueueStatus::active);
-  EXPECT_EQ(q.last_error, "connection refused");  // LastError stays for get-queue
+  EXPECT_EQ(q.last_error, "");
 }
 
 TEST(DeliveryQueues, RetryNowClearsWaitsAndSuspendStopsEverything) {
@@ -93,11 +93,26 @@ TEST(DeliveryQueues, UnreachableMailWaitsAndRoutingAgainLeavesMailboxDelivery) {
   EXPECT_EQ(queues.due(0).size(), 2u);  // never Unreachable
   std::vector<Item> again = queues.take_all_routed();
   ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(queues.all().size(), 3u);  // kept for the items routed back
+  queues.drop_idle();
   EXPECT_EQ(queues.all().size(), 1u);
   EXPECT_EQ(queues.all().begin()->second.hop.type, DeliveryType::mailbox);
   queues.remove_message("b");
   queues.drop_idle();
   EXPECT_TRUE(queues.all().empty());
+}
+
+// Routing again after a configuration change keeps a queue in Retry waiting for its retry time.
+TEST(DeliveryQueues, RoutingAgainKeepsAQueueInRetry) {
+  DeliveryQueues queues;
+  const NextHop hop = smart_host("Internet");
+  const std::string key = queues.add(hop, item("a")).hop.key();
+  queues.connection_failed(key, "refused", 600);
+  for (Item& again : queues.take_all_routed()) queues.add(hop, std::move(again));
+  queues.drop_idle();
+  EXPECT_EQ(queues.find(key)->status, QueueStatus::retry);
+  EXPECT_EQ(queues.find(key)->last_error, "refused");
+  EXPECT_TRUE(queues.due(599).empty());
 }
 
 TEST(DeliveryQueues, Names) {
