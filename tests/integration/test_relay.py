@@ -551,10 +551,7 @@ class DsnParameterTest(RelayTestCase):
         self.assertNotIn(b"secret body text", raw)  # RET=HDRS
 
     # RFC 3461 §4.2 and §6.2.1: NOTIFY=SUCCESS asks for a "delivered" report on final delivery and a
-    # "relayed" one when the message goes on to a hop that does not offer DSN. transportd accepts
-    # NOTIFY=SUCCESS but makes neither report yet (the report composer can; the queue manager and the
-    # local delivery never ask for one). Failing tests for the lead: remove expectedFailure once done.
-    @unittest.expectedFailure
+    # "relayed" one when the message goes on to a hop that does not offer DSN.
     def test_notify_success_on_local_delivery_gives_a_delivered_report(self):
         self.ok("new-mailbox", "bob@example.com")
         self.relay("alice@example.com", ["bob@example.com"], b"Subject: tell me\r\n\r\nbody\r\n",
@@ -564,7 +561,6 @@ class DsnParameterTest(RelayTestCase):
         self.assertEqual([(g["final-recipient"].lower(), g["action"]) for g in groups],
                          [("rfc822;bob@example.com", "delivered")])
 
-    @unittest.expectedFailure
     def test_notify_success_to_a_hop_without_dsn_gives_a_relayed_report(self):
         sink = self.sink()
         self.send_connector("Internet", "*", sink)
