@@ -315,6 +315,7 @@ def relay_config(entry):
 
 
 def relay_section(entry, servers):
+    servers = [s for s in SERVERS if s in entry]  # this scenario's own instances, whatever the others ran
     out = [relay_config(entry)]
     sink_runs = (entry.get("sink") or {}).get("runs", [])
     if sink_runs:
