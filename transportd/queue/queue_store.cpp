@@ -128,7 +128,18 @@ fs::path QueueStore::content_path(const std::string& id) const {
   return directory_ / (id + std::string(kContentSuffix));
 }
 
+void QueueStore::hold_adds_until_loaded() {
+  std::lock_guard lock(load_mutex_);
+  adds_held_ = true;
+}
+
+void QueueStore::wait_until_loaded() {
+  std::unique_lock lock(load_mutex_);
+  load_done_.wait(lock, [this] { return !adds_held_; });
+}
+
 bool QueueStore::add(const QueuedMessage& message, delivery::SpoolFile& content, std::string& error) {
+  wait_until_loaded();
   if (!valid_id(message.id)) {
     error = "cannot queue a message with the id \"" + message.id + "\"";
     return false;
@@ -147,6 +158,7 @@ bool QueueStore::add(const QueuedMessage& message, delivery::SpoolFile& content,
 }
 
 bool QueueStore::add(const QueuedMessage& message, std::string_view content, std::string& error) {
+  wait_until_loaded();
   if (!valid_id(message.id)) {
     error = "cannot queue a message with the id \"" + message.id + "\"";
     return false;
@@ -266,6 +278,17 @@ bool QueueStore::sync_directory(std::string& error) {
 }
 
 std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) {
+  // However it ends, adds held by hold_adds_until_loaded() may go on.
+  struct Release {
+    QueueStore& store;
+    ~Release() {
+      {
+        std::lock_guard lock(store.load_mutex_);
+        store.adds_held_ = false;
+      }
+      store.load_done_.notify_all();
+    }
+  } release{*this};
   // Each id once, with the files it has.
   struct Entry {
     std::string id;

@@ -58,6 +58,10 @@ class QueueStore {
   std::filesystem::path content_path(const std::string& id) const;
   const std::filesystem::path& directory() const { return directory_; }
 
+  // Makes add() wait until load() has finished: the daemon serves (and receives) while a large queue
+  // loads, but no new entry may appear in the directory while load() sorts out what a crash left.
+  void hold_adds_until_loaded();
+
   // Start-up (before any add): every committed message, its records applied, in arrival (id) order.
   // Entries never committed and content without a control file are removed; a committed control file
   // that is damaged is renamed <id>.ctl.corrupt (its content <id>.eml.corrupt) and kept for inspection;
@@ -72,8 +76,13 @@ class QueueStore {
   // concurrent adds and removes wait for one fsync instead of queueing one each.
   bool sync_directory(std::string& error);
 
+  void wait_until_loaded();
+
   std::filesystem::path directory_;
   int directory_fd_ = -1;
+  std::mutex load_mutex_;
+  std::condition_variable load_done_;
+  bool adds_held_ = false;
   std::atomic<std::uint64_t> last_id_time_{0};
 
   std::mutex sync_mutex_;

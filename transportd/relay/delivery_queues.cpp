@@ -75,13 +75,21 @@ void DeliveryQueues::put_back(const std::string& key, Item item) {
   }
 }
 
-void DeliveryQueues::connection_failed(const std::string& key, std::string error, std::int64_t retry_at) {
+void DeliveryQueues::connection_failed(const std::string& key, std::string error, std::int64_t now,
+                                       std::int64_t interval) {
   DeliveryQueue* queue = find(key);
   if (queue == nullptr) return;
   queue->last_error = std::move(error);
+  queue->failed_at = now;
+  queue->retry_at = now + interval;
   if (queue->status == QueueStatus::suspended) return;
   queue->status = QueueStatus::retry;
-  queue->retry_at = retry_at;
+}
+
+void DeliveryQueues::retry_interval_changed(std::int64_t interval) {
+  for (auto& [key, queue] : queues_) {
+    if (queue.status == QueueStatus::retry) queue.retry_at = std::min(queue.retry_at, queue.failed_at + interval);
+  }
 }
 
 void DeliveryQueues::connected(const std::string& key) {

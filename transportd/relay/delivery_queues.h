@@ -52,6 +52,7 @@ struct DeliveryQueue {
   std::size_t in_flight = 0;  // items taken by connections and not yet finished
   std::size_t connections = 0;
   std::int64_t retry_at = 0;  // status retry: no connection before then
+  std::int64_t failed_at = 0;  // status retry: when the connection failed
   std::int64_t earliest_wait = 0;  // no item waits (not_before) for less than this; 0: none waits
   std::string last_error;
 
@@ -72,8 +73,12 @@ class DeliveryQueues {
   // broke before it was tried).
   void put_back(const std::string& key, Item item);
 
-  // The next hop could not be reached: no connection before `retry_at`.
-  void connection_failed(const std::string& key, std::string error, std::int64_t retry_at);
+  // The next hop could not be reached at `now`: no connection for `interval` seconds
+  // (OutboundConnectionFailureRetryInterval).
+  void connection_failed(const std::string& key, std::string error, std::int64_t now, std::int64_t interval);
+  // OutboundConnectionFailureRetryInterval changed: a queue in Retry waits at most `interval` from its
+  // failure (a shorter interval applies to mail already waiting).
+  void retry_interval_changed(std::int64_t interval);
   // A connection succeeded: the queue is active again (status follows its connections), LastError empty.
   void connected(const std::string& key);
   // retry-queue: a queue in retry may connect now, and its deferred items may go now.

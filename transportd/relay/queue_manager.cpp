@@ -145,24 +145,33 @@ Result QueueManager::on_strand(std::function<Result()> work) {
   return future.get();
 }
 
-std::size_t QueueManager::start(store::ConfigurationPtr config) {
-  std::vector<std::string> problems;
-  std::vector<queue::QueuedMessage> loaded = services_.store.load(problems);
-  for (const std::string& problem : problems) log::warn("queue", problem);
-  const std::size_t count = loaded.size();
-  asio::post(strand_, [this, config = std::move(config), loaded = std::move(loaded)]() mutable {
+void QueueManager::start(store::ConfigurationPtr config) {
+  // Sessions may be accepted at once: their queue adds wait in the store until the load is done.
+  services_.store.hold_adds_until_loaded();
+  asio::post(strand_, [this, config = std::move(config)]() mutable {
     config_ = std::move(config);
     router_ = std::make_unique<routing::RecipientRouter>(*config_);
-    for (queue::QueuedMessage& message : loaded) {
-      MessageState& state = admit(std::move(message));
-      asio::co_spawn(strand_, settle(state.message.id), asio::detached);
-    }
-    kick_all();
-    schedule_wakeup();
     publish_depths();
   });
-  if (count > 0) log::info("queue", std::to_string(count) + " message(s) in the queue from before the start");
-  return count;
+  asio::post(services_.pool, [this] {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::string> problems;
+    std::vector<queue::QueuedMessage> loaded = services_.store.load(problems);
+    for (const std::string& problem : problems) log::warn("queue", problem);
+    if (!loaded.empty()) {
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+      log::info("queue", std::to_string(loaded.size()) + " message(s) in the queue from before the start (loaded in " +
+                             std::to_string(took.count()) + " ms)");
+    }
+    asio::post(strand_, [this, loaded = std::move(loaded)]() mutable {
+      for (queue::QueuedMessage& message : loaded) {
+        MessageState& state = admit(std::move(message));
+        asio::co_spawn(strand_, settle(state.message.id), asio::detached);
+      }
+      kick_all();
+      schedule_wakeup();
+    });
+  });
 }
 
 void QueueManager::reconfigure(store::ConfigurationPtr config) {
@@ -176,6 +185,7 @@ void QueueManager::reconfigure(store::ConfigurationPtr config) {
       if (MessageState* state = find_message(item.message_id)) route(*state);
     }
     queues_.drop_idle();
+    queues_.retry_interval_changed(config_->transport_server.outbound_connection_failure_retry_interval.seconds());
     // The timeouts may have changed.
     timeline_.clear();
     for (const auto& [id, state] : messages_) add_deadlines(state);
@@ -432,7 +442,8 @@ asio::awaitable<void> QueueManager::run_connection(std::string key) {
         fail_hop(key, "550 5.4.4 " + failure);
       } else {
         const std::string error = last.to_string().empty() ? std::string("no next hop could be reached") : last.to_string();
-        queues_.connection_failed(key, error, schedule.after_connection_failure(now_seconds()));
+        queues_.connection_failed(key, error, now_seconds(),
+                                  config->transport_server.outbound_connection_failure_retry_interval.seconds());
         log::warn("queue", "next hop " + hop.domain + " unreachable: " + error);
         // The recipients waiting for it carry the reason too (get-message, delay reports).
         for (const Item& item : q->items) {

@@ -70,9 +70,10 @@ class QueueManager final : public QueueViewer {
   explicit QueueManager(QueueManagerServices services);
   ~QueueManager();
 
-  // Loads the queue (blocking: call at start, before the io_context runs sessions) and routes every
-  // message with `config`. Returns how many messages were queued; problems go to the log.
-  std::size_t start(store::ConfigurationPtr config);
+  // Loads the queue on the delivery pool and routes every message with `config`; problems go to the
+  // log. Call before sessions start: their adds wait until the load is done (QueueStore), so the
+  // daemon serves at once however large the queue.
+  void start(store::ConfigurationPtr config);
   // The configuration changed: routes whatever waits again (a new send connector takes mail at once).
   void reconfigure(store::ConfigurationPtr config);
   // A message a session made durable in the store (after its 250): delivery starts. Thread-safe.

@@ -49,7 +49,7 @@ TEST(DeliveryQueues, PutBackFrontWhenUntriedBackWhenDeferred) {
 TEST(DeliveryQueues, ConnectionFailureHoldsTheQueueUntilItsRetryTime) {
   DeliveryQueues queues;
   const std::string key = queues.add(smart_host("Internet"), item("a")).hop.key();
-  queues.connection_failed(key, "connection refused", 600);
+  queues.connection_failed(key, "connection refused", 0, 600);
   const DeliveryQueue& q = *queues.find(key);
   EXPECT_EQ(q.status, QueueStatus::retry);
   EXPECT_EQ(q.last_error, "connection refused");
@@ -66,7 +66,7 @@ TEST(DeliveryQueues, ConnectionFailureHoldsTheQueueUntilItsRetryTime) {
 TEST(DeliveryQueues, RetryNowClearsWaitsAndSuspendStopsEverything) {
   DeliveryQueues queues;
   const std::string key = queues.add(smart_host("Internet"), item("a", 900)).hop.key();
-  queues.connection_failed(key, "timeout", 1000);
+  queues.connection_failed(key, "timeout", 0, 1000);
   EXPECT_TRUE(queues.retry_now(key));
   EXPECT_EQ(queues.find(key)->status, QueueStatus::ready);
   EXPECT_EQ(queues.due(0).size(), 1u);
@@ -74,7 +74,7 @@ TEST(DeliveryQueues, RetryNowClearsWaitsAndSuspendStopsEverything) {
   EXPECT_TRUE(queues.suspend(key));
   EXPECT_FALSE(queues.take(key, 5000));
   EXPECT_TRUE(queues.due(5000).empty());
-  queues.connection_failed(key, "refused", 6000);
+  queues.connection_failed(key, "refused", 0, 6000);
   EXPECT_EQ(queues.find(key)->status, QueueStatus::suspended);  // an administrator's suspension wins
   queues.drop_idle();
   EXPECT_NE(queues.find(key), nullptr);
@@ -107,12 +107,17 @@ TEST(DeliveryQueues, RoutingAgainKeepsAQueueInRetry) {
   DeliveryQueues queues;
   const NextHop hop = smart_host("Internet");
   const std::string key = queues.add(hop, item("a")).hop.key();
-  queues.connection_failed(key, "refused", 600);
+  queues.connection_failed(key, "refused", 100, 600);
   for (Item& again : queues.take_all_routed()) queues.add(hop, std::move(again));
   queues.drop_idle();
   EXPECT_EQ(queues.find(key)->status, QueueStatus::retry);
   EXPECT_EQ(queues.find(key)->last_error, "refused");
-  EXPECT_TRUE(queues.due(599).empty());
+  EXPECT_TRUE(queues.due(699).empty());
+  // A longer interval never postpones it; a shorter one brings it forward.
+  queues.retry_interval_changed(6000);
+  EXPECT_EQ(queues.find(key)->retry_at, 700);
+  queues.retry_interval_changed(1);
+  EXPECT_EQ(queues.due(101), std::vector<std::string>{key});
 }
 
 TEST(DeliveryQueues, Names) {
