@@ -123,7 +123,11 @@ std::vector<CommandOption> build_command_options(const Command& command) {
                        "--confirm:$false (or --confirm=false): clear without asking, even for a prefix or a glob "
                        "that may name many sources; --confirm: always ask"});
   }
-  if (command.verb == Verb::Test) {
+  if (command.verb == Verb::Test && is_route_test(kind)) {
+    options.push_back({OptionRole::Authenticated, {"authenticated", "Authenticated"}, true,
+                       "true: a session that may relay (an AUTH user, or a connection an ExternalAuthoritative "
+                       "connector serves); false (default): an anonymous one"});
+  } else if (command.verb == Verb::Test) {
     options.push_back({OptionRole::RemoteIp, {"remote-ip", "RemoteIp", "RemoteIPAddress"}, true,
                        "the client's address, e.g. 127.0.0.2 or 2001:db8::1 (required)"});
     options.push_back({OptionRole::Local, {"local", "local-endpoint", "LocalEndpoint"}, true,

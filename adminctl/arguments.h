@@ -27,6 +27,7 @@ enum class OptionRole {
   ClearPassword,   // set-mailbox, set-sendconnector
   RemoteIp,        // test-receiveconnector
   Local,           // test-receiveconnector
+  Authenticated,   // test-route: --authenticated true|false
   Usage,           // new-receiveconnector: --usage Internet|Internal|Client|Partner|Custom|Trusted
   Filter,          // get-* of a query kind: a field of the request (--sender, --event-id)
 };

@@ -106,6 +106,8 @@ const std::vector<KindSpec>& kind_specs() {
       {"Message", v1::QueuedMessage::descriptor(), "identity",
        {"Identity", "FromAddress", "Status", "Size", "Queue"}, false,
        {Verb::Get, Verb::Suspend, Verb::Resume, Verb::Remove}, false},
+      // test-route only: where mail for a recipient would go. The response is the one object shown.
+      {"Route", v1::TestRouteResponse::descriptor(), nullptr, {}, false, {Verb::Test}, false},
   };
   return specs;
 }
@@ -128,6 +130,10 @@ const char* verb_name(Verb verb) {
 std::string summary(Verb verb, const ObjectKind& kind) {
   const std::string& noun = kind.noun;
   if (kind.query && verb == Verb::Get) return kind.get_summary;
+  if (verb == Verb::Test && is_route_test(kind)) {
+    return "Show where mail for RECIPIENT would go and why: RCPT TO's reply and the route (--authenticated: a "
+           "session that may relay)";
+  }
   if (kind.singleton) {
     return verb == Verb::Get ? "Show the " + noun : "Change the " + noun;
   }
@@ -188,6 +194,8 @@ const Table& table() {
 }  // namespace
 
 const std::vector<Command>& commands() { return table().commands; }
+
+bool is_route_test(const ObjectKind& kind) { return kind.message == v1::TestRouteResponse::descriptor(); }
 
 const Command* find_command(std::string_view name) {
   for (const auto& command : commands()) {

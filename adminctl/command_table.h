@@ -47,6 +47,9 @@ struct Command {
 // Every command, in the order `adminctl --help` lists them.
 const std::vector<Command>& commands();
 
+// test-route's kind (Route): its one positional argument is the recipient, not an identity.
+bool is_route_test(const ObjectKind& kind);
+
 // Case-insensitive lookup ("Get-ReceiveConnector" works); null when there is no such command.
 const Command* find_command(std::string_view name);
 

@@ -385,7 +385,25 @@ void plan_set(const Invocation& invocation, std::istream& input, const PasswordP
   if (kind.has_password) apply_password(invocation, request, input, prompt);
 }
 
+// test-route RECIPIENT [--authenticated true|false]: the address is checked by the server, which
+// knows the rules RCPT TO applies.
+void plan_route_test(const Invocation& invocation, Plan& plan) {
+  const auto& positionals = invocation.positionals;
+  if (positionals.size() != 1) {
+    throw UsageError(invocation.command->name + " needs one RECIPIENT (local@domain, or postmaster), got " +
+                     std::to_string(positionals.size()));
+  }
+  auto& request = *plan.request;
+  const auto& descriptor = *request.GetDescriptor();
+  request.GetReflection()->SetString(&request, &field_named(descriptor, "recipient"), std::string(trim(positionals.front())));
+  if (const auto authenticated = single_value(invocation, OptionRole::Authenticated, "--authenticated")) {
+    request.GetReflection()->SetBool(&request, &field_named(descriptor, "authenticated"),
+                                     parse_bool(*authenticated, "--authenticated"));
+  }
+}
+
 void plan_test(const Invocation& invocation, Plan& plan) {
+  if (is_route_test(*invocation.command->kind)) return plan_route_test(invocation, plan);
   refuse_positionals(invocation);
   const auto remote_ip = single_value(invocation, OptionRole::RemoteIp, "--remote-ip");
   const auto local = single_value(invocation, OptionRole::Local, "--local");
@@ -411,6 +429,10 @@ Objects objects_in(const pb::Message& response, const ObjectKind& kind) {
 
 // Like format list: Connector, MatchedRange (when one matched), Reason.
 std::string render_test(const pb::Message& response) {
+  // test-route: every property, in the proto's order, empty ones too, so that scripts find each line.
+  if (response.GetDescriptor() == v1::TestRouteResponse::descriptor()) {
+    return format_list({&response}, all_fields(*response.GetDescriptor()));
+  }
   const auto& result = dynamic_cast<const v1::TestReceiveConnectorResponse&>(response);
   v1::TestReceiveConnectorResponse shown = result;
   const auto& descriptor = *shown.GetDescriptor();

@@ -46,6 +46,9 @@ std::string positional_help(const Command& command) {
   if (command.verb == Verb::New) {
     return "the new " + kind.noun + "'s " + kind.identity_field->json_name();
   }
+  if (command.verb == Verb::Test && is_route_test(kind)) {
+    return "the recipient: local@domain, or postmaster alone (RCPT TO:<Postmaster>)";
+  }
   if (command.verb == Verb::Clear || kind.query_identity_field != nullptr) {
     return "an address (192.0.2.7), a prefix (192.0.2.0/24: it and every address in it) or a glob (192.0.2.*, '*')" +
            std::string(command.verb == Verb::Get ? "; none = all" : "");
@@ -84,7 +87,9 @@ void add_subcommand(CLI::App& app, const Command& command, Subcommand& sub, bool
   }
   const bool takes_identities = (command.verb != Verb::Test && !command.kind->singleton && !command.kind->query) ||
                                 command.verb == Verb::Clear || command.kind->query_identity_field != nullptr;
-  if (takes_identities) {
+  if (command.verb == Verb::Test && is_route_test(*command.kind)) {
+    sub.app->add_option("recipient", sub.positionals, positional_help(command))->type_name("RECIPIENT");
+  } else if (takes_identities) {
     sub.app->add_option(command.verb == Verb::New ? "name" : "identities", sub.positionals, positional_help(command))
         ->type_name(command.verb == Verb::New ? "NAME" : "IDENTITY");
   }

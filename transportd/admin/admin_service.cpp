@@ -7,6 +7,7 @@
 
 #include "store/byte_size.h"
 #include "store/connector_selection.h"
+#include "store/mailbox.h"
 #include "store/sqlite_store.h"
 #include "store/text_util.h"
 #include "store/value_error.h"
@@ -17,6 +18,7 @@
 #include "transportd/config/identity_match.h"
 #include "transportd/log.h"
 #include "transportd/observability/connector_metrics.h"
+#include "transportd/routing/recipient_router.h"
 
 namespace transport::admin {
 
@@ -437,6 +439,78 @@ grpc::Status AdminService::TestReceiveConnector(grpc::ServerContext* context, co
                          remote.to_string() + " " + scope +
                          (selection.via_wildcard ? "; the connector is bound to the wildcard address"
                                                  : "; the connector is bound to the specific IP, which wins ties"));
+  });
+}
+
+namespace {
+
+// test-route's answer from RCPT TO's decision: the reply it would send, and the route behind it.
+void route_to_proto(const routing::Decision& decision, const std::string& recipient, bool may_relay,
+                    v1::TestRouteResponse& out) {
+  out.set_recipient(recipient);
+  switch (decision.verdict) {
+    case routing::Verdict::local: out.set_result("Local"); break;
+    case routing::Verdict::relay: out.set_result("Relay"); break;
+    case routing::Verdict::non_delivery: out.set_result("NonDelivery"); break;
+    case routing::Verdict::not_accepted:
+    case routing::Verdict::no_route:
+    case routing::Verdict::blocked:
+    case routing::Verdict::unknown_user: out.set_result("Refused"); break;
+  }
+  // The codes protocol.cpp answers RCPT TO with for each verdict.
+  switch (decision.verdict) {
+    case routing::Verdict::not_accepted: out.set_reply("550 5.7.1"); break;
+    case routing::Verdict::no_route: out.set_reply("550 5.4.4"); break;
+    case routing::Verdict::blocked:
+    case routing::Verdict::unknown_user: out.set_reply("550 5.1.1"); break;
+    default: out.set_reply("250 2.1.5"); break;
+  }
+  if (decision.domain != nullptr) out.set_accepted_domain(decision.domain->name);
+  if (decision.verdict == routing::Verdict::local && decision.mailbox != nullptr) {
+    out.set_mailbox(decision.mailbox->primary_smtp_address);
+    out.set_delivery_type("MailboxDelivery");
+  }
+  if (decision.verdict == routing::Verdict::relay && decision.connector != nullptr) {
+    const store::SendConnector& connector = *decision.connector;
+    out.set_send_connector(connector.name);
+    if (decision.address_space != nullptr) out.set_address_space(decision.address_space->to_string());
+    if (connector.smart_hosts.empty()) {
+      out.set_delivery_type("DnsConnectorDelivery");
+      out.set_next_hop(recipient.substr(recipient.rfind('@') + 1));
+    } else {
+      out.set_delivery_type("SmartHostConnectorDelivery");
+      std::string hosts;
+      for (const auto& host : connector.smart_hosts) hosts += (hosts.empty() ? "" : ", ") + host.to_string();
+      out.set_next_hop(hosts);
+    }
+  }
+  out.set_reason(routing::explain(decision, recipient, may_relay));
+}
+
+}  // namespace
+
+grpc::Status AdminService::TestRoute(grpc::ServerContext* context, const v1::TestRouteRequest* request,
+                                     v1::TestRouteResponse* response) {
+  return guarded("TestRoute", context, [&] {
+    const std::string text(store::trim(request->recipient()));
+    // A bare postmaster is RCPT TO:<Postmaster>: no domain, no relay or block-list check.
+    const bool bare_postmaster = store::iequals(text, "postmaster");
+    std::string recipient;
+    if (bare_postmaster) {
+      recipient = text;
+    } else {
+      try {
+        recipient = store::normalize_address(text);
+      } catch (const store::ValueError& e) {
+        throw store::ValidationError("Recipient", std::string("Recipient: ") + e.what() +
+                                                      " (or give postmaster alone, as RCPT TO:<Postmaster>)");
+      }
+    }
+    auto config = configuration_.snapshot();
+    const routing::RecipientRouter router(*config);  // keeps pointers into *config, which outlives it here
+    const bool may_relay = request->authenticated();
+    const routing::Decision decision = bare_postmaster ? router.postmaster() : router.check(recipient, may_relay);
+    route_to_proto(decision, recipient, may_relay, *response);
   });
 }
 

@@ -54,6 +54,7 @@ class AdminService final : public v1::TransportAdmin::Service {
   grpc::Status RemoveReceiveConnector(grpc::ServerContext*, const v1::RemoveRequest*, v1::RemoveResponse*) override;
   grpc::Status TestReceiveConnector(grpc::ServerContext*, const v1::TestReceiveConnectorRequest*,
                                     v1::TestReceiveConnectorResponse*) override;
+  grpc::Status TestRoute(grpc::ServerContext*, const v1::TestRouteRequest*, v1::TestRouteResponse*) override;
 
   grpc::Status GetSendConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::SendConnectorList*) override;
   grpc::Status NewSendConnector(grpc::ServerContext*, const v1::NewSendConnectorRequest*, v1::SendConnector*) override;

@@ -50,6 +50,7 @@ TEST(CommandTable, HasEveryCommandWithItsRpc) {
       {"suspend-message", "SuspendMessage"},
       {"resume-message", "ResumeMessage"},
       {"remove-message", "RemoveMessage"},
+      {"test-route", "TestRoute"},
   };
   ASSERT_EQ(commands().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -217,6 +218,7 @@ TEST(CommandOptions, DependOnTheVerb) {
   EXPECT_EQ(names("get-recipientfilterconfig"), (std::vector<std::string>{"select", "format"}));
   EXPECT_EQ(names("remove-receiveconnector"), (std::vector<std::string>{"identity", "what-if", "confirm"}));
   EXPECT_EQ(names("test-receiveconnector"), (std::vector<std::string>{"remote-ip", "local"}));
+  EXPECT_EQ(names("test-route"), (std::vector<std::string>{"authenticated"}));
   EXPECT_EQ(names("new-mailbox"), (std::vector<std::string>{"password-stdin", "password-prompt", "what-if"}));
   EXPECT_EQ(names("set-mailbox"),
             (std::vector<std::string>{"identity", "add-email-addresses", "remove-email-addresses", "password-stdin",

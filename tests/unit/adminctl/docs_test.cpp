@@ -175,6 +175,7 @@ std::string section_of(const std::string& docs, const ObjectKind& kind) {
       {"MessageTrackingLog", "## Message tracking"}, {"TransportServer", "## Transport server"},
       {"HarvestDefenceConfig", "## Harvest defence"}, {"SourceReputation", "## Source reputation"},
       {"Queue", "## Queues"},                        {"Message", "## Queues"},
+      {"Route", "## Routing test"},
   };
   const auto heading = headings.find(kind.noun);
   if (heading == headings.end()) return {};
@@ -348,6 +349,39 @@ TEST(Docs, TestReceiveConnectorSampleIsWhatAdminctlPrints) {
   Plan plan;
   plan.command = find_command("test-receiveconnector");
   EXPECT_EQ(render_response(plan, response), sample_after(read_docs(), "`test-receiveconnector` prints"));
+}
+
+TEST(Docs, TestRouteSampleIsWhatAdminctlPrints) {
+  transport::admin::v1::TestRouteResponse response;
+  response.set_recipient("someone@example.org");
+  response.set_result("Relay");
+  response.set_reply("250 2.1.5");
+  response.set_send_connector("Internet");
+  response.set_address_space("SMTP:*;1");
+  response.set_delivery_type("SmartHostConnectorDelivery");
+  response.set_next_hop("smarthost.example.net");
+  response.set_reason("relayed through the send connector Internet (AddressSpace SMTP:*;1) for a session that may relay");
+  Plan plan;
+  plan.command = find_command("test-route");
+  EXPECT_EQ(render_response(plan, response), sample_after(read_docs(), "`test-route` prints"));
+}
+
+// The Routing test section's property table lists each property of TestRouteResponse, in order.
+TEST(Docs, TestRoutePropertyTableMatchesTheProto) {
+  const std::string section = section_of(read_docs(), *find_command("test-route")->kind);
+  std::vector<std::string> documented;
+  std::istringstream lines(section.substr(section.find("| property | meaning |")));
+  std::string line;
+  std::getline(lines, line);
+  std::getline(lines, line);  // |---|---|
+  while (std::getline(lines, line) && line.rfind("| ", 0) == 0) {
+    documented.push_back(line.substr(2, line.find(" |") - 2));
+  }
+  std::vector<std::string> expected;
+  for (const auto* field : all_fields(*transport::admin::v1::TestRouteResponse::descriptor())) {
+    expected.push_back(exchange_name(*field));
+  }
+  EXPECT_EQ(documented, expected);
 }
 
 TEST(Docs, TransportServerSampleIsWhatAdminctlPrints) {

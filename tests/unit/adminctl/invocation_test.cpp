@@ -347,6 +347,49 @@ TEST(PlanTest, RemoteIpAndLocal) {
             std::string::npos);
 }
 
+TEST(PlanTest, RouteTakesOneRecipientAndAuthenticated) {
+  // Each plan owns its request: keep it alive while the request is read.
+  const auto request = [](const std::vector<std::string>& args) {
+    const Plan p = plan(args);
+    return v1::TestRouteRequest(request_of<v1::TestRouteRequest>(p));
+  };
+  const auto anonymous = request({"test-route", " bob@Example.COM "});
+  EXPECT_EQ(anonymous.recipient(), "bob@Example.COM");  // the server checks and normalises it
+  EXPECT_FALSE(anonymous.authenticated());
+  EXPECT_TRUE(request({"Test-Route", "a@example.org", "-Authenticated:$true"}).authenticated());
+  EXPECT_TRUE(request({"test-route", "a@example.org", "--authenticated", "true"}).authenticated());
+  EXPECT_FALSE(request({"test-route", "--authenticated=false", "a@example.org"}).authenticated());
+  EXPECT_EQ(request({"test-route", "postmaster"}).recipient(), "postmaster");
+  EXPECT_NE(usage_error({"test-route"}).find("needs one RECIPIENT"), std::string::npos);
+  EXPECT_NE(usage_error({"test-route", "a@example.org", "b@example.org"}).find("needs one RECIPIENT"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"test-route", "a@example.org", "--authenticated", "maybe"}).find("--authenticated"),
+            std::string::npos);
+}
+
+TEST(Render, TestRouteShowsEveryPropertyInOrder) {
+  const Plan p = plan({"test-route", "bob@example.com"});
+  v1::TestRouteResponse local;
+  local.set_recipient("bob@example.com");
+  local.set_result("Local");
+  local.set_reply("250 2.1.5");
+  local.set_mailbox("robert@example.com");
+  local.set_accepted_domain("Example");
+  local.set_delivery_type("MailboxDelivery");
+  local.set_reason("delivered locally");
+  EXPECT_EQ(render_response(p, local),
+            "Recipient      : bob@example.com\n"
+            "Result         : Local\n"
+            "Reply          : 250 2.1.5\n"
+            "Mailbox        : robert@example.com\n"
+            "AcceptedDomain : Example\n"
+            "SendConnector  : \n"
+            "AddressSpace   : \n"
+            "DeliveryType   : MailboxDelivery\n"
+            "NextHop        : \n"
+            "Reason         : delivered locally\n");
+}
+
 TEST(Render, NewPrintsTheObjectAsAList) {
   const Plan p = plan({"new-accepteddomain", "Example", "--domain-name", "example.com"});
   v1::AcceptedDomain created;
