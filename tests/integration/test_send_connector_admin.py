@@ -2,6 +2,7 @@
 adminctl, real SQLite file (DESIGN §7, §11)."""
 import json
 import os
+import smtplib
 
 from harness import DaemonTestCase, adminctl
 
@@ -228,3 +229,87 @@ class TransportServerQueueSettingsTest(DaemonTestCase):
         listed = self.ok("get-transportserver", "--format", "list")
         for name in self.DEFAULTS:
             self.assertIn(name, listed)
+
+
+def route(test, recipient, *flags):
+    """test-route's list output as a dict (every property, empty ones too)."""
+    out = test.ok("test-route", recipient, *flags)
+    shown = {}
+    for line in out.splitlines():
+        name, _, value = line.partition(" : ")
+        shown[name.strip()] = value
+    return shown
+
+
+class TestRouteTest(DaemonTestCase):
+    """test-route answers what RCPT TO answers, from the configuration in force."""
+
+    def setUp(self):
+        super().setUp()
+        self.ok("new-accepteddomain", "Example", "--domain-name", "example.com")
+        self.ok("new-accepteddomain", "Hosted", "--domain-name", "*.hosted.example", "--domain-type", "ExternalRelay")
+        self.ok("new-mailbox", "robert@example.com", "--email-addresses", "bob@example.com")
+        # Two "*" entries: the cheaper wins; *.hosted.example is more specific than "*" whatever its cost.
+        self.ok("new-sendconnector", "Internet", "--address-spaces", "*;5")
+        self.ok("new-sendconnector", "Smart", "--address-spaces", "*;1", "--smart-hosts",
+                "smarthost.example.net,127.0.0.1:2526")
+        self.ok("new-sendconnector", "Hosting", "--address-spaces", "*.hosted.example;50")
+
+    def rcpt_reply(self, recipient):
+        """The code RCPT TO gets in an anonymous session from 127.0.0.1."""
+        with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as smtp:
+            smtp.ehlo("client.example")
+            smtp.mail("sender@example.org")
+            code, _ = smtp.rcpt(recipient)
+            return code
+
+    def test_each_result(self):
+        local = route(self, "Bob@EXAMPLE.COM")
+        self.assertEqual(list(local), ["Recipient", "Result", "Reply", "Mailbox", "AcceptedDomain", "SendConnector",
+                                       "AddressSpace", "DeliveryType", "NextHop", "Reason"])
+        self.assertEqual(local["Recipient"], "Bob@example.com")
+        self.assertEqual(local["Result"], "Local")
+        self.assertEqual(local["Reply"], "250 2.1.5")
+        self.assertEqual(local["Mailbox"], "robert@example.com")
+        self.assertEqual(local["AcceptedDomain"], "Example")
+        self.assertEqual(local["DeliveryType"], "MailboxDelivery")
+        self.assertEqual(local["SendConnector"], "")
+
+        unknown = route(self, "nobody@example.com")
+        self.assertEqual((unknown["Result"], unknown["Reply"]), ("Refused", "550 5.1.1"))
+
+        anonymous = route(self, "someone@elsewhere.example")
+        self.assertEqual((anonymous["Result"], anonymous["Reply"]), ("Refused", "550 5.7.1"))
+        self.assertEqual(anonymous["SendConnector"], "")
+
+        relayed = route(self, "someone@elsewhere.example", "-Authenticated:$true")
+        self.assertEqual((relayed["Result"], relayed["Reply"]), ("Relay", "250 2.1.5"))
+        self.assertEqual(relayed["SendConnector"], "Smart")
+        self.assertEqual(relayed["AddressSpace"], "SMTP:*;1")
+        self.assertEqual(relayed["DeliveryType"], "SmartHostConnectorDelivery")
+        self.assertEqual(relayed["NextHop"], "smarthost.example.net, 127.0.0.1:2526")
+        self.assertIn("Smart", relayed["Reason"])
+
+        hosted = route(self, "user@shop.hosted.example")  # a relay domain: anonymous sessions too
+        self.assertEqual((hosted["Result"], hosted["SendConnector"]), ("Relay", "Hosting"))
+        self.assertEqual(hosted["AcceptedDomain"], "Hosted")
+        self.assertEqual(hosted["DeliveryType"], "DnsConnectorDelivery")
+        self.assertEqual(hosted["NextHop"], "shop.hosted.example")
+
+        # A configuration change is seen at once; with no connector for the relay domain: 5.4.4.
+        self.ok("remove-sendconnector", "*", "--confirm:$false")
+        gone = route(self, "user@shop.hosted.example")
+        self.assertEqual((gone["Result"], gone["Reply"]), ("Refused", "550 5.4.4"))
+        self.assertEqual(route(self, "someone@elsewhere.example", "--authenticated", "true")["Reply"], "550 5.4.4")
+
+    def test_agrees_with_rcpt_to(self):
+        for recipient in ("bob@example.com", "nobody@example.com", "someone@elsewhere.example",
+                          "user@shop.hosted.example"):
+            expected = int(route(self, recipient)["Reply"].split()[0])
+            self.assertEqual(self.rcpt_reply(recipient), expected, recipient)
+
+    def test_a_recipient_that_is_not_an_address_is_refused(self):
+        self.refused("test-route", "not-an-address", expect_in=["Recipient"])
+        self.refused("test-route", "a@b@example.com", expect_in=["Recipient"])
+        self.refused("test-route", expect_in=["RECIPIENT"], code=2)
+        self.assertEqual(route(self, "postmaster")["Reply"], "250 2.1.5")
