@@ -15,39 +15,12 @@
 #include <utility>
 
 #include "store/mailbox.h"
+#include "transportd/posix_file.h"
 
 namespace transport::delivery {
 namespace fs = std::filesystem;
 
 namespace {
-
-class FileDescriptor {
- public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // close(2) can report a deferred write error, so the write path checks it.
-  int close() { return ::close(std::exchange(fd_, -1)); }
-  void reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-
- private:
-  int fd_ = -1;
-};
 
 struct Failure {
   std::string action;  // "cannot create directory", ...
@@ -121,17 +94,6 @@ std::string unique_name() {
          std::to_string(::getpid()) + "Q" + std::to_string(counter) + "." + maildir_hostname();
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
 
 // Opens parent/name as a directory, creating it (0700) if missing, and makes its entry in the parent
 // durable unless this process already did.

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "transportd/delivery/spool_file.h"
+#include "transportd/posix_file.h"
 
 namespace transport::queue {
 namespace fs = std::filesystem;
@@ -31,23 +32,6 @@ constexpr std::string_view kCorruptSuffix = ".corrupt";
 
 std::string os_error(int error_number) { return std::generic_category().message(error_number); }
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  // close(2) can report a deferred write error, so the write path checks it.
-  int close() { return ::close(std::exchange(fd_, -1)); }
-
- private:
-  int fd_;
-};
-
 // Ids become file names: letters, digits, '-' and '_' only, so no id can reach outside the directory or
 // collide with a suffix.
 bool valid_id(std::string_view id) {
@@ -57,17 +41,6 @@ bool valid_id(std::string_view id) {
   });
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
 
 // The whole file into `buffer` (kept between calls: loading reads every control file), its length, or
 // nullopt with errno set. open, read, close: a short read of a regular file is its end.

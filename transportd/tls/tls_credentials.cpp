@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "transportd/posix_file.h"
+
 namespace transport::tls {
 namespace fs = std::filesystem;
 
@@ -64,21 +66,6 @@ struct ErrorQueueGuard {
   throw std::runtime_error("TLS default pair: cannot " + what + " " + path.string() + ": " + std::strerror(error));
 }
 
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
 
 // Whole file into `contents`; on failure returns the reason (strerror text or ours).
 std::optional<std::string> read_small_file(const fs::path& path, std::string& contents) {
