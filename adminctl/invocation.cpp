@@ -395,7 +395,8 @@ void plan_route_test(const Invocation& invocation, Plan& plan) {
   }
   auto& request = *plan.request;
   const auto& descriptor = *request.GetDescriptor();
-  request.GetReflection()->SetString(&request, &field_named(descriptor, "recipient"), std::string(trim(positionals.front())));
+  request.GetReflection()->SetString(&request, &field_named(descriptor, "recipient"),
+                                     std::string(trim(positionals.front())));
   if (const auto authenticated = single_value(invocation, OptionRole::Authenticated, "--authenticated")) {
     request.GetReflection()->SetBool(&request, &field_named(descriptor, "authenticated"),
                                      parse_bool(*authenticated, "--authenticated"));

@@ -360,7 +360,8 @@ TEST(Docs, TestRouteSampleIsWhatAdminctlPrints) {
   response.set_address_space("SMTP:*;1");
   response.set_delivery_type("SmartHostConnectorDelivery");
   response.set_next_hop("smarthost.example.net");
-  response.set_reason("relayed through the send connector Internet (AddressSpace SMTP:*;1) for a session that may relay");
+  response.set_reason(
+      "relayed through the send connector Internet (AddressSpace SMTP:*;1) for a session that may relay");
   Plan plan;
   plan.command = find_command("test-route");
   EXPECT_EQ(render_response(plan, response), sample_after(read_docs(), "`test-route` prints"));
