@@ -269,6 +269,8 @@ int run(const Options& options) {
   work.reset();
   io.stop();
   for (auto& thread : io_threads) thread.join();
+  // File work the queue gave the delivery pool finishes before the queue's store goes away.
+  smtp.delivery_pool().join();
   log::info("transportd", "stopped");
   return 0;
 }
