@@ -264,7 +264,9 @@ std::optional<std::string> parse_orcpt(std::string_view value) {
     address = decode_utf8_address(encoded);
   } else {
     address = xtext_decode(encoded);
-    if (address && !printable_ascii(*address)) address.reset();
+    // A UTF-8 address under rfc822 (as xtext of its octets, or raw in an SMTPUTF8 transaction) is what
+    // real MTAs send (Postfix does): taken when it is well-formed UTF-8 without controls.
+    if (!address || !printable_ascii(*address)) address = decode_utf8_address(encoded);
   }
   if (!address || address->empty()) return std::nullopt;
   return type + ";" + *address;

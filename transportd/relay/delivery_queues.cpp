@@ -80,9 +80,9 @@ void DeliveryQueues::connection_failed(const std::string& key, std::string error
   DeliveryQueue* queue = find(key);
   if (queue == nullptr) return;
   queue->last_error = std::move(error);
+  if (queue->status == QueueStatus::suspended) return;  // resume-queue decides when it goes again
   queue->failed_at = now;
   queue->retry_at = now + interval;
-  if (queue->status == QueueStatus::suspended) return;
   queue->status = QueueStatus::retry;
 }
 
