@@ -14,6 +14,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -64,7 +65,8 @@ std::optional<std::size_t> read_file_at(int directory_fd, const std::string& nam
 
 }  // namespace
 
-QueueStore::QueueStore(fs::path directory) : directory_(std::move(directory)) {
+QueueStore::QueueStore(fs::path directory)
+    : directory_(std::move(directory)), instance_(std::random_device{}()) {
   std::error_code ec;
   if (!fs::exists(directory_, ec)) {
     fs::create_directories(directory_, ec);
@@ -84,16 +86,18 @@ std::string QueueStore::new_id() {
   const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  // Strictly increasing, so ids made in one microsecond stay distinct and in order; the process id keeps
-  // a restart that comes back within the same microseconds (a clock set back) from repeating one.
+  // Strictly increasing, so ids made in one microsecond stay distinct and in order; the store's random
+  // instance number keeps another store (a restart while the clock was set back, or ahead of it because
+  // ids were made faster than one per microsecond) from repeating one. A process id would not: a daemon
+  // in a container is pid 1 on every start.
   std::uint64_t last = last_id_time_.load(std::memory_order_relaxed);
   std::uint64_t next = 0;
   do {
     next = std::max<std::uint64_t>(static_cast<std::uint64_t>(now), last + 1);
   } while (!last_id_time_.compare_exchange_weak(last, next, std::memory_order_relaxed));
   char text[40];
-  const int length = std::snprintf(text, sizeof text, "%016llx-%x", static_cast<unsigned long long>(next),
-                                   static_cast<unsigned>(::getpid()));
+  const int length = std::snprintf(text, sizeof text, "%016llx-%08x", static_cast<unsigned long long>(next),
+                                   instance_);
   return std::string(text, static_cast<std::size_t>(length));
 }
 

@@ -36,7 +36,7 @@ class QueueStore {
   QueueStore& operator=(const QueueStore&) = delete;
 
   // Unique across restarts, sortable by arrival, safe as a file name: 16 hex digits of a strictly
-  // increasing microsecond clock, '-', the process id in hex.
+  // increasing microsecond clock, '-', this store's random instance number in hex.
   std::string new_id();
 
   // Durable before they return true (the 250 waits for this): the content as <id>.eml, the control file
@@ -84,6 +84,7 @@ class QueueStore {
   std::condition_variable load_done_;
   bool adds_held_ = false;
   std::atomic<std::uint64_t> last_id_time_{0};
+  unsigned instance_;
 
   std::mutex sync_mutex_;
   std::condition_variable sync_done_;
