@@ -176,8 +176,11 @@ int run(const Options& options) {
   // The queue (DESIGN §11): relayed mail and reports, delivered by the queue manager through send
   // connectors (DNS with c-ares, never a blocking lookup) or into local mailboxes.
   queue::QueueStore queue_store(options.data_dir / "queue");
+  // The queue's own file work (reading messages to send, records, removals, its mailbox deliveries) has
+  // its own threads: behind the sessions' fsyncs in the delivery pool, sending fell behind receiving.
+  asio::thread_pool queue_pool(8);
   dns::Resolver resolver(io.get_executor(), options.dns_servers);
-  relay::QueueManager queue_manager(relay::QueueManagerServices{io, smtp.delivery_pool(), queue_store, smtp.mailboxes(),
+  relay::QueueManager queue_manager(relay::QueueManagerServices{io, queue_pool, queue_store, smtp.mailboxes(),
                                                                 resolver, &tracking_log, names.fqdn});
   smtp.set_queue(&queue_store, &queue_manager);
   configuration.on_change([&queue_manager](const store::ConfigurationPtr& next) { queue_manager.reconfigure(next); });
@@ -269,8 +272,9 @@ int run(const Options& options) {
   work.reset();
   io.stop();
   for (auto& thread : io_threads) thread.join();
-  // File work the queue gave the delivery pool finishes before the queue's store goes away.
+  // File work of the sessions and the queue finishes before the queue's store goes away.
   smtp.delivery_pool().join();
+  queue_pool.join();
   log::info("transportd", "stopped");
   return 0;
 }

@@ -29,6 +29,9 @@ namespace transport::relay {
 
 namespace {
 
+// A queue opens one more connection per this many waiting messages (within the connection limits).
+constexpr std::size_t kItemsPerConnection = 8;
+
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -272,9 +275,14 @@ void QueueManager::kick(const std::string& key) {
   const std::size_t per_hop = static_cast<std::size_t>(settings.max_per_domain_outbound_connections.value_or(1 << 30));
   const std::size_t total = static_cast<std::size_t>(settings.max_outbound_connections.value_or(1 << 30));
   const std::int64_t now = now_seconds();
-  std::size_t ready = static_cast<std::size_t>(std::count_if(
-      q->items.begin(), q->items.end(), [now](const Item& item) { return item.not_before <= now; }));
-  // One connection per few waiting messages, within both limits: a backlog opens several at once.
+  // One connection per few waiting messages, within both limits: a backlog opens several at once. The
+  // count stops at what the free connections could take, so a kick costs little however long the queue.
+  if (q->connections >= per_hop || connections_ >= total) return;
+  const std::size_t wanted = std::min(per_hop - q->connections, total - connections_) * kItemsPerConnection;
+  std::size_t ready = 0;
+  for (auto it = q->items.begin(); it != q->items.end() && ready < wanted; ++it) {
+    if (it->not_before <= now) ++ready;
+  }
   while (ready > 0 && q->connections < per_hop && connections_ < total) {
     ++q->connections;
     ++connections_;
@@ -283,7 +291,7 @@ void QueueManager::kick(const std::string& key) {
     } else {
       asio::co_spawn(strand_, run_connection(key), asio::detached);
     }
-    ready = ready > 8 ? ready - 8 : 0;
+    ready = ready > kItemsPerConnection ? ready - kItemsPerConnection : 0;
   }
 }
 
