@@ -30,6 +30,7 @@ namespace {
 constexpr std::string_view kControlSuffix = ".ctl";
 constexpr std::string_view kContentSuffix = ".eml";
 constexpr std::string_view kCorruptSuffix = ".corrupt";
+constexpr std::string_view kSpareSuffix = ".spare";  // a removed message's control file, kept for reuse
 
 std::string os_error(int error_number) { return std::generic_category().message(error_number); }
 
@@ -162,6 +163,16 @@ bool QueueStore::add(const QueuedMessage& message, std::string_view content, std
 // true. On failure the control file is gone again (the caller removes the content).
 bool QueueStore::add_entry(const QueuedMessage& message, std::string& error) {
   const std::string control_name = message.id + std::string(kControlSuffix);
+  switch (write_into_spare(message, control_name, error)) {
+    case SpareUse::renamed:
+      if (!sync_directory(error)) {
+        ::unlinkat(directory_fd_, control_name.c_str(), 0);
+        return false;
+      }
+      return true;
+    case SpareUse::failed: return false;
+    case SpareUse::none: break;
+  }
   FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600));
   if (!fd.valid()) {
     error = "cannot create " + control_name + " in the queue: " + os_error(errno);
@@ -179,11 +190,55 @@ bool QueueStore::add_entry(const QueuedMessage& message, std::string& error) {
   return true;
 }
 
+QueueStore::SpareUse QueueStore::write_into_spare(const QueuedMessage& message, const std::string& control_name,
+                                                  std::string& error) {
+  std::string spare;
+  {
+    std::lock_guard lock(spare_mutex_);
+    if (spares_.empty()) return SpareUse::none;
+    spare = std::move(spares_.back());
+    spares_.pop_back();
+  }
+  FileDescriptor fd(::openat(directory_fd_, spare.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return SpareUse::none;  // gone (someone cleaned the directory): make a new one
+  // Overwritten from the start, then cut to length: what the file held before is never read again.
+  const std::string envelope = encode_envelope(message);
+  if (!write_all(fd.get(), envelope) || ::ftruncate(fd.get(), static_cast<off_t>(envelope.size())) != 0 ||
+      ::fdatasync(fd.get()) != 0 || fd.close() != 0) {
+    error = "cannot write " + control_name + " in the queue: " + os_error(errno);
+    ::unlinkat(directory_fd_, spare.c_str(), 0);
+    return SpareUse::failed;
+  }
+  // Never over an existing entry: an id queued already is an error, as with O_EXCL.
+  if (::renameat2(directory_fd_, spare.c_str(), directory_fd_, control_name.c_str(), RENAME_NOREPLACE) != 0) {
+    error = "cannot create " + control_name + " in the queue: " + os_error(errno);
+    ::unlinkat(directory_fd_, spare.c_str(), 0);
+    return SpareUse::failed;
+  }
+  return SpareUse::renamed;
+}
+
+bool QueueStore::retire_control_file(const std::string& control_name) {
+  std::string spare;
+  {
+    std::lock_guard lock(spare_mutex_);
+    if (spares_.size() >= kMaxSpareControlFiles) return ::unlinkat(directory_fd_, control_name.c_str(), 0) == 0;
+    spare = std::to_string(next_spare_++) + std::string(kSpareSuffix);
+  }
+  std::unique_lock recycling(recycle_lock_);  // waits for appends that may have the file open
+  if (::renameat(directory_fd_, control_name.c_str(), directory_fd_, spare.c_str()) != 0) return false;
+  recycling.unlock();
+  std::lock_guard lock(spare_mutex_);
+  spares_.push_back(std::move(spare));
+  return true;
+}
+
 bool QueueStore::append(const std::string& id, const Record& record, std::string& error) {
   if (!valid_id(id)) {
     error = "no queued message has the id \"" + id + "\"";
     return false;
   }
+  std::shared_lock recycling(recycle_lock_);  // the file cannot become a spare while it is open here
   const std::string control_name = id + std::string(kControlSuffix);
   FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
   if (!fd.valid()) {
@@ -211,7 +266,7 @@ bool QueueStore::remove(const std::string& id, std::string& error) {
   }
   const std::string control_name = id + std::string(kControlSuffix);
   const std::string content_name = id + std::string(kContentSuffix);
-  if (::unlinkat(directory_fd_, control_name.c_str(), 0) != 0) {
+  if (!retire_control_file(control_name)) {
     error = "cannot remove " + control_name + " from the queue: " + os_error(errno);
     return false;
   }
@@ -287,6 +342,20 @@ std::vector<QueuedMessage> QueueStore::load(std::vector<std::string>& problems) 
     while (const dirent* entry = ::readdir(directory)) {
       const std::string_view name = entry->d_name;
       if (name == "." || name == ".." || name.ends_with(kCorruptSuffix)) continue;
+      if (name.ends_with(kSpareSuffix)) {
+        std::uint64_t number = 0;
+        const std::string_view digits = name.substr(0, name.size() - kSpareSuffix.size());
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), number).ptr == digits.data() + digits.size()) {
+          std::lock_guard lock(spare_mutex_);
+          next_spare_ = std::max(next_spare_, number + 1);
+          if (spares_.size() < kMaxSpareControlFiles) {
+            spares_.emplace_back(name);
+            continue;
+          }
+        }
+        ::unlinkat(directory_fd_, entry->d_name, 0);  // more than we keep, or not a name we give
+        continue;
+      }
       const bool is_control = name.ends_with(kControlSuffix);
       const bool is_content = name.ends_with(kContentSuffix);
       const std::string_view stem = name.substr(0, name.size() - 4);

@@ -41,10 +41,26 @@ class QueueStoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(data_dir_); }
 
+  // The queue's entries (spare control files, kept for reuse, are not entries).
   std::set<std::string> files() const {
     std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(queue_dir_)) names.insert(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(queue_dir_)) {
+      if (entry.path().extension() != ".spare") names.insert(entry.path().filename().string());
+    }
     return names;
+  }
+
+  std::vector<std::string> spares() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(queue_dir_)) {
+      if (entry.path().extension() == ".spare") names.push_back(entry.path().filename().string());
+    }
+    return names;
+  }
+
+  static ino_t inode_of(const fs::path& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
   }
 
   static std::string read(const fs::path& path) {
@@ -173,6 +189,69 @@ TEST_F(QueueStoreTest, AddAppendRemoveLoadRoundTrip) {
   EXPECT_FALSE(store.append(first_id, {Record::Kind::resumed, 0, "", ""}, error)) << "appended to a removed message";
   EXPECT_FALSE(error.empty());
   EXPECT_EQ(files(), (std::set<std::string>{second_id + ".ctl", second_id + ".eml"})) << "append created nothing";
+}
+
+TEST_F(QueueStoreTest, ARemovedControlFileIsReusedAndItsOldContentNeverReadAgain) {
+  std::vector<std::string> problems;
+  std::string error;
+  std::string big, small, third;
+  {
+    QueueStore store(queue_dir_);
+    big = store.new_id();
+    ASSERT_TRUE(store.add(message(big, 40), "big", error)) << error;
+    ASSERT_TRUE(store.append(big, {Record::Kind::delivered, 3, "250 ok", "mx"}, error)) << error;
+    const ino_t inode = inode_of(queue_dir_ / (big + ".ctl"));
+    ASSERT_TRUE(store.remove(big, error)) << error;
+    EXPECT_EQ(files(), std::set<std::string>{});
+    ASSERT_EQ(spares().size(), 1u) << "the control file is kept for reuse";
+
+    // A shorter envelope in the same file: the longer one it replaces leaves nothing behind.
+    small = store.new_id();
+    ASSERT_TRUE(store.add(message(small, 1), "small", error)) << error;
+    EXPECT_EQ(inode_of(queue_dir_ / (small + ".ctl")), inode) << "the spare became the new control file";
+    EXPECT_TRUE(spares().empty());
+    EXPECT_FALSE(store.append(big, {Record::Kind::suspended, 0, "", ""}, error)) << "the removed id is gone";
+  }
+  {
+    QueueStore store(queue_dir_);
+    auto loaded = load(store, problems);
+    EXPECT_TRUE(problems.empty()) << joined(problems);
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0], message(small, 1));
+    // Spares survive a restart and are taken again; an id already queued is refused as before.
+    ASSERT_TRUE(store.remove(small, error)) << error;
+  }
+  QueueStore store(queue_dir_);
+  EXPECT_TRUE(load(store, problems).empty());
+  EXPECT_TRUE(problems.empty()) << joined(problems) << "a spare is not a stray file";
+  ASSERT_EQ(spares().size(), 1u);
+  const ino_t spare_inode = inode_of(queue_dir_ / spares().front());
+  third = store.new_id();
+  ASSERT_TRUE(store.add(message(third), "third", error)) << error;
+  EXPECT_EQ(inode_of(queue_dir_ / (third + ".ctl")), spare_inode);
+  ASSERT_TRUE(store.remove(third, error)) << error;
+
+  // A spare never replaces a control file in the way (its content missing): refused, both left as found.
+  const std::string blocked = store.new_id();
+  write(queue_dir_ / (blocked + ".ctl"), "someone else's\n");
+  error.clear();
+  EXPECT_FALSE(store.add(message(blocked), "content", error));
+  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(read(queue_dir_ / (blocked + ".ctl")), "someone else's\n");
+  EXPECT_FALSE(fs::exists(store.content_path(blocked)));
+}
+
+TEST_F(QueueStoreTest, SpareControlFilesAreBounded) {
+  QueueStore store(queue_dir_);
+  std::string error;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < QueueStore::kMaxSpareControlFiles + 3; ++i) {
+    ids.push_back(store.new_id());
+    ASSERT_TRUE(store.add(message(ids.back(), 1), "x", error)) << error;
+  }
+  for (const std::string& id : ids) ASSERT_TRUE(store.remove(id, error)) << error;
+  EXPECT_EQ(files(), std::set<std::string>{});
+  EXPECT_EQ(spares().size(), QueueStore::kMaxSpareControlFiles);
 }
 
 TEST_F(QueueStoreTest, TheReceivedSpoolFileIsLinkedIntoTheQueue) {
