@@ -15,7 +15,6 @@ import json
 import os
 import re
 import select
-import signal
 import socket
 import struct
 import subprocess
@@ -45,7 +44,36 @@ def sink_unavailable():
     return None
 
 
-class SinkServer:
+class PeerProcess:
+    """A peer started by a test: its process, its log file, and the one way they stop and show their log."""
+
+    def __init__(self, log_path):
+        self.log_path = log_path
+        self.proc = None
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except FileNotFoundError:
+            return "(no log)"
+
+
+class SinkServer(PeerProcess):
     """One smtp_sink.py process. The port is chosen once and kept across stop()/start(), so a test can
     take the next hop down and bring it back where transportd expects it."""
 
@@ -58,8 +86,7 @@ class SinkServer:
         self.tls = tls
         self.auth = auth
         self.without = list(without)
-        self.proc = None
-        self.log_path = directory.rstrip("/") + ".log"
+        super().__init__(directory.rstrip("/") + ".log")
         os.makedirs(directory, exist_ok=True)
 
     def command(self):
@@ -98,26 +125,10 @@ class SinkServer:
                              % (self.host, self.port, timeout, self.read_log()))
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.proc.stdout.close()
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=15)
-
-    def read_log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-4000:]
-        except FileNotFoundError:
-            return "(no log)"
+        running = self.proc is not None and self.proc.poll() is None
+        super().stop()
+        if running:
+            self.proc.stdout.close()
 
     def messages(self):
         """Every message accepted so far, in order: the JSON record with "data" decoded to bytes."""
@@ -154,14 +165,13 @@ def dns_query(name, qtype=1, ident=0x1234):
     return packet + b"\0" + struct.pack(">HH", qtype, 1)
 
 
-class Dnsmasq:
+class Dnsmasq(PeerProcess):
     """dnsmasq on 127.0.0.1 and a free UDP port, serving `records` (dnsmasq options). Every other name
     under .test is NXDOMAIN (--local=/test/), nothing is forwarded anywhere (--no-resolv)."""
 
     def __init__(self, records, log_path):
+        super().__init__(log_path)
         self.records = list(records)
-        self.log_path = log_path
-        self.proc = None
         self.port = None
 
     def start(self):
@@ -197,22 +207,6 @@ class Dnsmasq:
 
     def server(self):
         return "127.0.0.1:%d" % self.port
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-    def read_log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")[-4000:]
-        except FileNotFoundError:
-            return "(no log)"
 
 
 def queue_entries(data_dir):

@@ -2,9 +2,9 @@
 // HELO name and addresses from injecting header lines or control bytes.
 #include "transportd/delivery/received_header.h"
 
-#include <cstdio>
-#include <ctime>
 #include <string_view>
+
+#include "transportd/rfc5322_date.h"
 
 namespace transport::delivery {
 namespace {
@@ -21,20 +21,6 @@ std::string without_controls(std::string_view text, std::size_t max_length) {
     out += c;
   }
   return out;
-}
-
-// RFC 5322 date-time in UTC, English names whatever the locale: "Mon, 2 Mar 2026 08:47:12 +0000".
-std::string rfc5322_date(std::chrono::system_clock::time_point when) {
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%s, %d %s %d %02d:%02d:%02d +0000", kDays[utc.tm_wday], utc.tm_mday,
-                kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
-  return buffer;
 }
 
 // RFC 5321 §4.1.3 address literal: "[192.0.2.1]", "[IPv6:2001:db8::1]".

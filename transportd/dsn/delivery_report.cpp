@@ -6,11 +6,11 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdio>
 #include <optional>
 
 #include "store/text_util.h"
+#include "transportd/rfc5322_date.h"
 
 namespace transport::dsn {
 
@@ -634,23 +634,6 @@ Action worst_action(const std::vector<RecipientReport>& recipients) {
 }
 
 }  // namespace
-
-std::string rfc5322_date(std::int64_t unix_seconds) {
-  using namespace std::chrono;
-  static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const sys_seconds when{seconds{unix_seconds}};
-  const sys_days day = floor<days>(when);
-  const year_month_day date{day};
-  const hh_mm_ss time{when - day};
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%s, %u %s %d %02d:%02d:%02d +0000", kDays[weekday{day}.c_encoding()],
-                static_cast<unsigned>(date.day()), kMonths[static_cast<unsigned>(date.month()) - 1],
-                static_cast<int>(date.year()), static_cast<int>(time.hours().count()),
-                static_cast<int>(time.minutes().count()), static_cast<int>(time.seconds().count()));
-  return buffer;
-}
 
 bool needs_8bitmime(std::string_view message) { return !is_ascii(message); }
 

@@ -70,7 +70,5 @@ bool report_wanted(std::string_view original_sender, const Notify& notify, Actio
 // a code that is none of these counts as permanent).
 std::string status_of_reply(int code, std::string_view enhanced);
 
-// RFC 5322 date-time in UTC, English names: "Mon, 30 Nov 2026 01:15:07 +0000".
-std::string rfc5322_date(std::int64_t unix_seconds);
 
 }  // namespace transport::dsn

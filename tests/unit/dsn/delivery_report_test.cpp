@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "transportd/dsn/delivery_report.h"
+#include "transportd/rfc5322_date.h"
 
 namespace transport::dsn {
 namespace {

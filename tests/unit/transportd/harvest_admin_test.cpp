@@ -4,18 +4,12 @@
 // INVALID_ARGUMENT / FAILED_PRECONDITION for bad input and a defence that is not running.
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-
-#include "store/sqlite_store.h"
-#include "transportd/admin/admin_service.h"
-#include "transportd/config/configuration_service.h"
+#include "tests/unit/support/admin_service_fixture.h"
 
 namespace transport::admin {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 // Answers list() with canned reports and remembers how it was asked.
@@ -51,25 +45,8 @@ class FakeSourceReputation : public reputation::SourceReputation {
   std::size_t forgive_count = 0;
 };
 
-class HarvestAdminTest : public ::testing::Test {
+class HarvestAdminTest : public test::AdminServiceFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "harvest_admin_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
-    configuration_ = std::make_unique<config::ConfigurationService>(*store_, "MAIL01",
-                                                                    std::vector<std::string>{"127.0.0.1:2525"});
-    service_ = std::make_unique<AdminService>(
-        *configuration_, [](const store::ReceiveConnector&, const store::Binding&) { return "listening"; });
-  }
-  void TearDown() override {
-    service_.reset();
-    configuration_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-
   grpc::Status set(const std::vector<std::pair<std::string, std::string>>& values, v1::HarvestDefenceConfig& out,
                    bool what_if = false) {
     v1::SetHarvestDefenceConfigRequest request;
@@ -97,10 +74,6 @@ class HarvestAdminTest : public ::testing::Test {
     return service_->GetSourceReputation(nullptr, &query, &out);
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<config::ConfigurationService> configuration_;
-  std::unique_ptr<AdminService> service_;
   FakeSourceReputation reputation_;
 };
 

@@ -5,19 +5,13 @@
 // what-if, and FAILED_PRECONDITION when no viewer is attached.
 #include <grpcpp/server_context.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <map>
 
-#include "store/sqlite_store.h"
-#include "transportd/admin/admin_service.h"
-#include "transportd/config/configuration_service.h"
+#include "tests/unit/support/admin_service_fixture.h"
 
 namespace transport::admin {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Two queues, three messages; records every call; refuses what `refuse` names with a sentence.
 class FakeQueueViewer : public relay::QueueViewer {
@@ -90,24 +84,11 @@ class FakeQueueViewer : public relay::QueueViewer {
   std::map<std::string, std::string> refuse;
 };
 
-class QueueAdminTest : public ::testing::Test {
+class QueueAdminTest : public test::AdminServiceFixture {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "queue_admin_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
-    configuration_ = std::make_unique<config::ConfigurationService>(*store_, "MAIL01",
-                                                                    std::vector<std::string>{"127.0.0.1:2525"});
-    service_ = std::make_unique<AdminService>(
-        *configuration_, [](const store::ReceiveConnector&, const store::Binding&) { return "listening"; });
+    AdminServiceFixture::SetUp();
     service_->set_queue_viewer(&viewer_);
-  }
-  void TearDown() override {
-    service_.reset();
-    configuration_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
   }
 
   static v1::QueueActionRequest action(std::initializer_list<std::string> identities) {
@@ -116,10 +97,6 @@ class QueueAdminTest : public ::testing::Test {
     return request;
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<config::ConfigurationService> configuration_;
-  std::unique_ptr<AdminService> service_;
   FakeQueueViewer viewer_;
   grpc::ServerContext context_;
 };

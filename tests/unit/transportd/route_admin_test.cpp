@@ -3,31 +3,16 @@
 // and send connectors of different specificity and cost; INVALID_ARGUMENT naming Recipient for a
 // recipient that is not local@domain.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-
-#include "store/sqlite_store.h"
-#include "transportd/admin/admin_service.h"
-#include "transportd/config/configuration_service.h"
+#include "tests/unit/support/admin_service_fixture.h"
 
 namespace transport::admin {
 namespace {
 
-namespace fs = std::filesystem;
-
-class RouteAdminTest : public ::testing::Test {
+class RouteAdminTest : public test::AdminServiceFixture {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "route_admin_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
-    configuration_ = std::make_unique<config::ConfigurationService>(*store_, "MAIL01",
-                                                                    std::vector<std::string>{"127.0.0.1:2525"});
-    service_ = std::make_unique<AdminService>(
-        *configuration_, [](const store::ReceiveConnector&, const store::Binding&) { return "listening"; });
-
+    AdminServiceFixture::SetUp();
     auto& c = *configuration_;
     c.new_accepted_domain({{"Name", {"Example"}}, {"DomainName", {"example.com"}}, {"Default", {"true"}}});
     c.new_accepted_domain({{"Name", {"Branch"}}, {"DomainName", {"branch.example.com"}},
@@ -51,12 +36,6 @@ class RouteAdminTest : public ::testing::Test {
                          std::nullopt);
     c.set_recipient_filter({{"BlockListEnabled", {"true"}}, {"BlockedRecipients", {"blocked@example.com"}}});
   }
-  void TearDown() override {
-    service_.reset();
-    configuration_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
-  }
 
   v1::TestRouteResponse route(const std::string& recipient, bool authenticated = false) {
     v1::TestRouteRequest request;
@@ -75,10 +54,6 @@ class RouteAdminTest : public ::testing::Test {
     return service_->TestRoute(nullptr, &request, &response);
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<config::ConfigurationService> configuration_;
-  std::unique_ptr<AdminService> service_;
 };
 
 TEST_F(RouteAdminTest, AnAliasOfAMailboxIsDeliveredLocallyToItsPrimaryAddress) {

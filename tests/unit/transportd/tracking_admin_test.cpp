@@ -1,40 +1,25 @@
 // AdminService::GetMessageTrackingLog called directly (no socket): filters from the request, events in
 // Exchange's shape, INVALID_ARGUMENT naming the flag for bad filters, FAILED_PRECONDITION when tracking is off.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-
-#include "store/sqlite_store.h"
-#include "transportd/admin/admin_service.h"
-#include "transportd/config/configuration_service.h"
+#include "tests/unit/support/admin_service_fixture.h"
 #include "transportd/tracking/tracking_log.h"
 
 namespace transport::admin {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TrackingAdminTest : public ::testing::Test {
+class TrackingAdminTest : public test::AdminServiceFixture {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "tracking_admin_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    store_ = std::make_unique<store::SqliteStore>(dir_ / "config.db");
-    configuration_ = std::make_unique<config::ConfigurationService>(*store_, "MAIL01",
-                                                                    std::vector<std::string>{"127.0.0.1:2525"});
-    service_ = std::make_unique<AdminService>(
-        *configuration_, [](const store::ReceiveConnector&, const store::Binding&) { return "listening"; });
+    AdminServiceFixture::SetUp();
     tracking_ = std::make_unique<tracking::TrackingLog>(dir_ / "tracking.db", 720h);
   }
   void TearDown() override {
     service_.reset();
     tracking_.reset();
-    configuration_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    AdminServiceFixture::TearDown();
   }
 
   void record(tracking::EventId id, const std::string& recipient, const std::string& reply,
@@ -56,10 +41,6 @@ class TrackingAdminTest : public ::testing::Test {
     return service_->GetMessageTrackingLog(nullptr, &query, &log);
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<config::ConfigurationService> configuration_;
-  std::unique_ptr<AdminService> service_;
   std::unique_ptr<tracking::TrackingLog> tracking_;
 };
 
