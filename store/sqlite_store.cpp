@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "store/property.h"
+#include "store/property_rows.h"
 #include "store/schema_migrations.h"
 #include "store/sqlite_util.h"
 #include "store/value_error.h"
@@ -22,35 +23,6 @@ using Statement = SqliteStatement<StoreError>;
 
 void exec(sqlite3* db, const std::string& sql, const std::string& doing) { sqlite_exec<StoreError>(db, sql, doing); }
 
-std::string quoted(std::string_view column) { return "\"" + std::string(column) + "\""; }
-
-std::string join(const PropertyValues& values) {
-  std::string out;
-  for (const std::string& v : values) {
-    if (!out.empty()) out += ',';
-    out += v;
-  }
-  return out;
-}
-
-PropertyValues split(const std::string& text) {
-  PropertyValues out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    out.emplace_back(text, start, comma - start);
-    start = comma + 1;
-  }
-  return out;
-}
-
-template <class Model>
-std::string column_text(const Property<Model>& property, const Model& model) {
-  PropertyValues values = property.render(model);
-  return property.kind == PropertyKind::list ? join(values) : (values.empty() ? std::string() : values.front());
-}
-
 // Inserts (id 0, then set to the new row's id) or updates one row whose columns are the model's
 // properties.
 template <class Model>
@@ -60,13 +32,13 @@ void put_row(sqlite3* db, std::string_view table, std::span<const Property<Model
   if (id == 0) {
     std::string columns, params;
     for (const auto& p : properties) {
-      columns += (columns.empty() ? "" : ", ") + quoted(p.name);
+      columns += (columns.empty() ? "" : ", ") + quoted_column(p.name);
       params += params.empty() ? "?" : ", ?";
     }
     sql = "INSERT INTO " + std::string(table) + " (" + columns + ") VALUES (" + params + ")";
   } else {
     std::string assignments;
-    for (const auto& p : properties) assignments += (assignments.empty() ? "" : ", ") + quoted(p.name) + " = ?";
+    for (const auto& p : properties) assignments += (assignments.empty() ? "" : ", ") + quoted_column(p.name) + " = ?";
     sql = "UPDATE " + std::string(table) + " SET " + assignments + " WHERE id = ?";
   }
   Statement statement(db, sql);
@@ -83,7 +55,7 @@ template <class Model, class Finish>
 std::vector<Model> load_rows(sqlite3* db, std::string_view table, std::span<const Property<Model>> properties,
                              const std::string& extra, Finish finish) {
   std::string columns = "id";
-  for (const auto& p : properties) columns += ", " + quoted(p.name);
+  for (const auto& p : properties) columns += ", " + quoted_column(p.name);
   if (!extra.empty()) columns += ", " + extra;
   Statement statement(db, "SELECT " + columns + " FROM " + std::string(table) + " ORDER BY id");
   std::vector<Model> rows;
@@ -91,15 +63,7 @@ std::vector<Model> load_rows(sqlite3* db, std::string_view table, std::span<cons
     Model model;
     const std::int64_t id = statement.integer(0);
     int column = 1;
-    for (const auto& p : properties) {
-      std::string text = statement.text(column++);
-      try {
-        p.assign(model, p.kind == PropertyKind::list ? split(text) : PropertyValues{text});
-      } catch (const ValidationError& e) {
-        throw StoreError("row " + std::to_string(id) + " of " + std::string(table) +
-                         " holds an invalid value: " + e.what());
-      }
-    }
+    for (const auto& p : properties) assign_column(p, model, statement.text(column++), table, id);
     finish(model, id, statement, column);
     rows.push_back(std::move(model));
   }
@@ -188,17 +152,38 @@ void check_usable(sqlite3* db, const std::filesystem::path& path) {
 
 }  // namespace
 
-void StoreTransaction::set_host_name(const std::string& host_name) {
+// The writes of one SQLite transaction, on the store's connection.
+class SqliteTransaction final : public StoreTransaction {
+ public:
+  explicit SqliteTransaction(sqlite3* db) : db_(db) {}
+  void set_host_name(const std::string& host_name) override;
+  void put(ReceiveConnector& connector) override;
+  void put(SendConnector& connector) override;
+  void put(AcceptedDomain& domain) override;
+  void put(Mailbox& mailbox) override;
+  void put(const RecipientFilterConfig& filter) override;
+  void put(const TransportServerSettings& settings) override;
+  void put(const HarvestDefenceConfig& config) override;
+  void remove_connector(std::int64_t id) override;
+  void remove_send_connector(std::int64_t id) override;
+  void remove_accepted_domain(std::int64_t id) override;
+  void remove_mailbox(std::int64_t id) override;
+
+ private:
+  sqlite3* db_;
+};
+
+void SqliteTransaction::set_host_name(const std::string& host_name) {
   Statement statement(db_, "INSERT OR REPLACE INTO transport_server (id, HostName) VALUES (1, ?)");
   statement.bind(1, host_name);
   statement.step();
 }
 
-void StoreTransaction::put(ReceiveConnector& connector) {
+void SqliteTransaction::put(ReceiveConnector& connector) {
   put_row(db_, "receive_connectors", receive_connector_properties(), connector, connector.id);
 }
 
-void StoreTransaction::put(SendConnector& connector) {
+void SqliteTransaction::put(SendConnector& connector) {
   put_row(db_, "send_connectors", send_connector_properties(), connector, connector.id);
   Statement statement(db_, "UPDATE send_connectors SET AuthenticationPassword = ? WHERE id = ?");
   statement.bind(1, connector.auth_password);
@@ -206,11 +191,11 @@ void StoreTransaction::put(SendConnector& connector) {
   statement.step();
 }
 
-void StoreTransaction::put(AcceptedDomain& domain) {
+void SqliteTransaction::put(AcceptedDomain& domain) {
   put_row(db_, "accepted_domains", accepted_domain_properties(), domain, domain.id);
 }
 
-void StoreTransaction::put(Mailbox& mailbox) {
+void SqliteTransaction::put(Mailbox& mailbox) {
   put_row(db_, "mailboxes", mailbox_properties(), mailbox, mailbox.id);
   Statement statement(db_, "UPDATE mailboxes SET PasswordHash = ? WHERE id = ?");
   statement.bind(1, mailbox.password_hash);
@@ -218,25 +203,25 @@ void StoreTransaction::put(Mailbox& mailbox) {
   statement.step();
 }
 
-void StoreTransaction::put(const RecipientFilterConfig& filter) {
+void SqliteTransaction::put(const RecipientFilterConfig& filter) {
   std::int64_t the_only_row = 1;
   put_row(db_, "recipient_filter", recipient_filter_properties(), filter, the_only_row);
 }
 
-void StoreTransaction::put(const TransportServerSettings& settings) {
+void SqliteTransaction::put(const TransportServerSettings& settings) {
   std::int64_t the_only_row = 1;
   put_row(db_, "transport_server_settings", transport_server_properties(), settings, the_only_row);
 }
 
-void StoreTransaction::put(const HarvestDefenceConfig& config) {
+void SqliteTransaction::put(const HarvestDefenceConfig& config) {
   std::int64_t the_only_row = 1;
   put_row(db_, "harvest_defence", harvest_defence_properties(), config, the_only_row);
 }
 
-void StoreTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
-void StoreTransaction::remove_send_connector(std::int64_t id) { remove_row(db_, "send_connectors", id); }
-void StoreTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
-void StoreTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
+void SqliteTransaction::remove_connector(std::int64_t id) { remove_row(db_, "receive_connectors", id); }
+void SqliteTransaction::remove_send_connector(std::int64_t id) { remove_row(db_, "send_connectors", id); }
+void SqliteTransaction::remove_accepted_domain(std::int64_t id) { remove_row(db_, "accepted_domains", id); }
+void SqliteTransaction::remove_mailbox(std::int64_t id) { remove_row(db_, "mailboxes", id); }
 
 SqliteStore::SqliteStore(const std::filesystem::path& path, Access access) {
   std::error_code error;
@@ -322,7 +307,7 @@ Configuration SqliteStore::load() const {
 void SqliteStore::transact(const std::function<void(StoreTransaction&)>& change) {
   exec(db_, "BEGIN IMMEDIATE", "starting a transaction");
   try {
-    StoreTransaction transaction(db_);
+    SqliteTransaction transaction(db_);
     change(transaction);
     exec(db_, "COMMIT", "committing");
   } catch (...) {

@@ -4,44 +4,14 @@
 
 #include <filesystem>
 #include <functional>
-#include <stdexcept>
-#include <string>
 
-#include "store/configuration.h"
+#include "store/configuration_store.h"
 
 struct sqlite3;
 
 namespace transport::store {
 
-// The database could not be opened, migrated, read or written. The message says which and why.
-class StoreError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The writes one transaction may make. put_* inserts when the object's id is 0 (and sets the id) and
-// updates otherwise.
-class StoreTransaction {
- public:
-  explicit StoreTransaction(sqlite3* db) : db_(db) {}
-  void set_host_name(const std::string& host_name);
-  void put(ReceiveConnector& connector);
-  void put(SendConnector& connector);  // its auth_password too
-  void put(AcceptedDomain& domain);
-  void put(Mailbox& mailbox);
-  void put(const RecipientFilterConfig& filter);
-  void put(const TransportServerSettings& settings);
-  void put(const HarvestDefenceConfig& config);
-  void remove_connector(std::int64_t id);
-  void remove_send_connector(std::int64_t id);
-  void remove_accepted_domain(std::int64_t id);
-  void remove_mailbox(std::int64_t id);
-
- private:
-  sqlite3* db_;
-};
-
-class SqliteStore {
+class SqliteStore final : public ConfigurationStore {
  public:
   enum class Access {
     // The daemon's: a missing file is created (built beside it, then renamed into place, so a crash
@@ -60,15 +30,11 @@ class SqliteStore {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // True when this open created the schema (a first start).
-  bool created() const { return created_; }
+  bool created() const override { return created_; }
   int schema_version() const;
 
-  Configuration load() const;
-
-  // Runs `change` in one transaction: committed when it returns, rolled back when it throws (the
-  // exception propagates).
-  void transact(const std::function<void(StoreTransaction&)>& change);
+  Configuration load() const override;
+  void transact(const std::function<void(StoreTransaction&)>& change) override;
 
  private:
   sqlite3* db_ = nullptr;

@@ -8,7 +8,7 @@
 #include "store/byte_size.h"
 #include "store/connector_selection.h"
 #include "store/mailbox.h"
-#include "store/sqlite_store.h"
+#include "store/configuration_store.h"
 #include "store/text_util.h"
 #include "store/value_error.h"
 #include "transportd/admin/error_text.h"

@@ -488,7 +488,7 @@ struct Flows {
   }
 };
 
-ConfigurationService::ConfigurationService(store::SqliteStore& store, const std::string& host_name,
+ConfigurationService::ConfigurationService(store::ConfigurationStore& store, const std::string& host_name,
                                            const std::vector<std::string>& default_bindings,
                                            const std::string& default_fqdn)
     : store_(store), default_fqdn_(default_fqdn.empty() ? store::to_lower(host_name) : default_fqdn) {

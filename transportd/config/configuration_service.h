@@ -12,7 +12,7 @@
 
 #include "store/configuration.h"
 #include "store/property.h"
-#include "store/sqlite_store.h"
+#include "store/configuration_store.h"
 
 namespace transport::config {
 
@@ -47,7 +47,7 @@ class ConfigurationService {
   // when it has no connector, creates "Default <host_name>" on `default_bindings`. A stored name wins
   // over host_name (the caller compares them and warns). `default_fqdn` is the Fqdn of connectors made
   // without one; empty means host_name lower-cased.
-  ConfigurationService(store::SqliteStore& store, const std::string& host_name,
+  ConfigurationService(store::ConfigurationStore& store, const std::string& host_name,
                        const std::vector<std::string>& default_bindings, const std::string& default_fqdn = "");
 
   store::ConfigurationPtr snapshot() const;
@@ -133,7 +133,7 @@ class ConfigurationService {
   template <class Model>
   Model set_singleton(Model store::Configuration::*member, const PropertyChanges& changes, const ListEdits& edits);
 
-  store::SqliteStore& store_;
+  store::ConfigurationStore& store_;
   const std::string default_fqdn_;
   mutable std::mutex snapshot_mutex_;  // guards snapshot_ only: readers copy the pointer and go
   store::ConfigurationPtr snapshot_;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "store/sqlite_store.h"
 #include "store/value_error.h"
 #include "transportd/config/admin_error.h"
 #include "transportd/config/change_caller.h"

@@ -1,0 +1,55 @@
+// ConfigurationStore: where the configuration is kept. One SQLite file is the default (SqliteStore);
+// a fleet shares one in PostgreSQL (DESIGN §12). ConfigurationService knows only this interface: load
+// the whole configuration, and make one admin change as one transaction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include "store/configuration.h"
+
+namespace transport::store {
+
+// The store could not be opened, migrated, read or written. The message says which and why.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The writes one transaction may make. put() inserts when the object's id is 0 (and sets the id) and
+// updates otherwise.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+  virtual void set_host_name(const std::string& host_name) = 0;
+  virtual void put(ReceiveConnector& connector) = 0;
+  virtual void put(SendConnector& connector) = 0;  // its auth_password too
+  virtual void put(AcceptedDomain& domain) = 0;
+  virtual void put(Mailbox& mailbox) = 0;          // its password_hash too
+  virtual void put(const RecipientFilterConfig& filter) = 0;
+  virtual void put(const TransportServerSettings& settings) = 0;
+  virtual void put(const HarvestDefenceConfig& config) = 0;
+  virtual void remove_connector(std::int64_t id) = 0;
+  virtual void remove_send_connector(std::int64_t id) = 0;
+  virtual void remove_accepted_domain(std::int64_t id) = 0;
+  virtual void remove_mailbox(std::int64_t id) = 0;
+};
+
+class ConfigurationStore {
+ public:
+  virtual ~ConfigurationStore() = default;
+
+  // True when this open created the schema (a first start): the caller then writes the defaults.
+  virtual bool created() const = 0;
+
+  // The whole configuration as committed. Throws StoreError.
+  virtual Configuration load() const = 0;
+
+  // Runs `change` in one transaction: committed when it returns, rolled back when it throws (the
+  // exception propagates).
+  virtual void transact(const std::function<void(StoreTransaction&)>& change) = 0;
+};
+
+}  // namespace transport::store

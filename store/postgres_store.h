@@ -1,0 +1,45 @@
+// PostgresStore: the configuration in PostgreSQL, for a fleet of transportd nodes (DESIGN §12). The same
+// ConfigurationStore as SQLite: one transaction per admin change, the same tables and columns. Changes
+// are serialised fleet-wide (a transaction-scoped advisory lock), each one counted in config_version.
+// Called on admin threads only: libpq's calls block.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "store/configuration_store.h"
+
+struct pg_conn;
+
+namespace transport::store {
+
+class PostgresStore final : public ConfigurationStore {
+ public:
+  // Connects (conninfo: a postgresql:// URI or key=value pairs) and runs pending migrations, one node
+  // at a time. Throws StoreError naming the server (never the password) and the problem; refuses a
+  // schema written by a newer transportd.
+  explicit PostgresStore(const std::string& conninfo);
+  ~PostgresStore() override;
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  bool created() const override { return created_; }
+  int schema_version() const;
+  // Committed changes so far: every transact() adds one.
+  std::int64_t version() const;
+
+  Configuration load() const override;
+  void transact(const std::function<void(StoreTransaction&)>& change) override;
+
+  // "postgresql://user@host:port/db" with any password left out: what messages and logs show.
+  static std::string describe(const std::string& conninfo);
+
+ private:
+  pg_conn* connection_ = nullptr;
+  std::string description_;
+  bool created_ = false;
+};
+
+}  // namespace transport::store

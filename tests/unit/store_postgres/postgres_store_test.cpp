@@ -1,0 +1,306 @@
+// PostgresStore against a real PostgreSQL (a private cluster started for this suite), and the contract
+// both stores keep: the same defaults, every model read back as written, a failed change leaves
+// nothing, updates and removals by id. PostgreSQL only: one version per change, migrations by several
+// nodes at once, a newer schema refused, an unreachable server named without its password.
+#include "store/postgres_store.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "store/property.h"
+#include "store/sqlite_store.h"
+#include "tests/unit/support/postgres_cluster.h"
+
+namespace transport::store {
+namespace {
+
+test::PostgresCluster* cluster = nullptr;
+
+std::string next_database() {
+  static std::atomic<int> counter{0};
+  return "store_test_" + std::to_string(counter++);
+}
+
+void sql(const std::string& conninfo, const std::string& statement) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  PGresult* r = PQexec(c, statement.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  const std::string error = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error(statement + ": " + error);
+}
+
+// Every property of a model as text, by name: what "the same" means for a stored object.
+template <class Model>
+std::vector<std::pair<std::string, PropertyValues>> rendered(std::span<const Property<Model>> table, const Model& m) {
+  std::vector<std::pair<std::string, PropertyValues>> out;
+  for (const auto& p : table) out.emplace_back(std::string(p.name), p.render(m));
+  return out;
+}
+
+ReceiveConnector sample_connector() {
+  ReceiveConnector c;
+  c.name = "Default MAIL01";
+  c.bindings = {Binding::parse("127.0.0.1:2525"), Binding::parse("[::1]:2525")};
+  c.tarpit_interval = TimeSpan::from_seconds(10);
+  c.fqdn = "mail01.example.com";
+  c.max_inbound_connection = std::nullopt;
+  c.comment = "has, a comma and 'quotes' and \"doubles\"";
+  return c;
+}
+
+SendConnector sample_send_connector() {
+  SendConnector s;
+  s.name = "Internet";
+  s.address_spaces = {AddressSpace::parse("*;5"), AddressSpace::parse("example.org;1")};
+  s.smart_hosts = {SmartHost::parse("smart.example.net:587")};
+  s.dns_routing_enabled = false;
+  s.require_tls = true;
+  s.auth_user = "relay";
+  s.auth_password = "s3cret; DROP TABLE x";
+  s.smart_host_auth_mechanism = SmartHostAuthMechanism::basic_auth_require_tls;
+  return s;
+}
+
+enum class Kind { sqlite, postgresql };
+
+class ConfigurationStoreContract : public ::testing::TestWithParam<Kind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Kind::sqlite) {
+      char pattern[] = "/tmp/transport-store-contract-XXXXXX";
+      ASSERT_NE(::mkdtemp(pattern), nullptr);
+      dir_ = pattern;
+    } else {
+      conninfo_ = cluster->new_database(next_database());
+    }
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<ConfigurationStore> open() const {
+    if (GetParam() == Kind::sqlite) return std::make_unique<SqliteStore>(dir_ / "config.db");
+    return std::make_unique<PostgresStore>(conninfo_);
+  }
+
+  std::filesystem::path dir_;
+  std::string conninfo_;
+};
+
+TEST_P(ConfigurationStoreContract, CreatedOnceThenOpened) {
+  EXPECT_TRUE(open()->created());
+  EXPECT_FALSE(open()->created());
+}
+
+TEST_P(ConfigurationStoreContract, EveryModelRoundTrips) {
+  ReceiveConnector connector = sample_connector();
+  SendConnector send = sample_send_connector();
+  AcceptedDomain domain;
+  domain.name = "Example";
+  domain.domain_name = "example.com";
+  domain.is_default = true;
+  Mailbox mailbox;
+  mailbox.primary_smtp_address = "alice@example.com";
+  mailbox.email_addresses = {"al@example.com", "a.l@example.com"};
+  mailbox.display_name = "Alice Ünïcode";
+  mailbox.password_hash = "$argon2id$fake";
+  RecipientFilterConfig filter;
+  filter.block_list_enabled = true;
+  filter.blocked_recipients = {"x@example.com"};
+  TransportServerSettings settings;
+  settings.message_expiration_timeout = TimeSpan::from_seconds(3600);
+  settings.max_outbound_connections = std::nullopt;
+  HarvestDefenceConfig harvest;
+  harvest.enabled = false;
+  {
+    auto store = open();
+    store->transact([&](StoreTransaction& t) {
+      t.set_host_name("MAIL01");
+      t.put(connector);
+      t.put(send);
+      t.put(domain);
+      t.put(mailbox);
+      t.put(filter);
+      t.put(settings);
+      t.put(harvest);
+    });
+    EXPECT_NE(connector.id, 0);
+    EXPECT_NE(send.id, 0);
+  }
+  const Configuration config = open()->load();
+  EXPECT_EQ(config.host_name, "MAIL01");
+  ASSERT_EQ(config.connectors.size(), 1u);
+  EXPECT_EQ(config.connectors[0].id, connector.id);
+  EXPECT_EQ(rendered(receive_connector_properties(), config.connectors[0]),
+            rendered(receive_connector_properties(), connector));
+  ASSERT_EQ(config.send_connectors.size(), 1u);
+  EXPECT_EQ(rendered(send_connector_properties(), config.send_connectors[0]), rendered(send_connector_properties(), send));
+  EXPECT_EQ(config.send_connectors[0].auth_password, send.auth_password);
+  ASSERT_EQ(config.accepted_domains.size(), 1u);
+  EXPECT_EQ(rendered(accepted_domain_properties(), config.accepted_domains[0]), rendered(accepted_domain_properties(), domain));
+  ASSERT_EQ(config.mailboxes.size(), 1u);
+  EXPECT_EQ(rendered(mailbox_properties(), config.mailboxes[0]), rendered(mailbox_properties(), mailbox));
+  EXPECT_EQ(config.mailboxes[0].password_hash, mailbox.password_hash);
+  EXPECT_EQ(rendered(recipient_filter_properties(), config.recipient_filter), rendered(recipient_filter_properties(), filter));
+  EXPECT_EQ(rendered(transport_server_properties(), config.transport_server), rendered(transport_server_properties(), settings));
+  EXPECT_EQ(rendered(harvest_defence_properties(), config.harvest_defence), rendered(harvest_defence_properties(), harvest));
+}
+
+TEST_P(ConfigurationStoreContract, AFailedChangeLeavesNothing) {
+  auto store = open();
+  EXPECT_THROW(store->transact([](StoreTransaction& t) {
+    ReceiveConnector c = sample_connector();
+    t.put(c);
+    throw std::runtime_error("validation failed halfway");
+  }),
+               std::runtime_error);
+  EXPECT_TRUE(store->load().connectors.empty());
+  // The store is still usable after the rollback.
+  ReceiveConnector c = sample_connector();
+  store->transact([&](StoreTransaction& t) { t.put(c); });
+  EXPECT_EQ(store->load().connectors.size(), 1u);
+}
+
+TEST_P(ConfigurationStoreContract, TheDatabaseRefusesASecondObjectOfTheSameName) {
+  auto store = open();
+  ReceiveConnector first = sample_connector();
+  store->transact([&](StoreTransaction& t) { t.put(first); });
+  ReceiveConnector second = sample_connector();
+  second.name = "default mail01";  // names compare without case
+  EXPECT_THROW(store->transact([&](StoreTransaction& t) { t.put(second); }), StoreError);
+  EXPECT_EQ(store->load().connectors.size(), 1u);
+}
+
+TEST_P(ConfigurationStoreContract, UpdatesAndRemovesById) {
+  auto store = open();
+  ReceiveConnector c = sample_connector();
+  Mailbox m;
+  m.primary_smtp_address = "bob@example.com";
+  store->transact([&](StoreTransaction& t) {
+    t.put(c);
+    t.put(m);
+  });
+  c.tarpit_interval = TimeSpan::from_seconds(0);
+  m.password_hash = "changed";
+  store->transact([&](StoreTransaction& t) {
+    t.put(c);
+    t.put(m);
+  });
+  Configuration config = store->load();
+  EXPECT_EQ(config.connectors.at(0).tarpit_interval.seconds(), 0);
+  EXPECT_EQ(config.mailboxes.at(0).password_hash, "changed");
+  store->transact([&](StoreTransaction& t) {
+    t.remove_connector(c.id);
+    t.remove_mailbox(m.id);
+  });
+  config = store->load();
+  EXPECT_TRUE(config.connectors.empty());
+  EXPECT_TRUE(config.mailboxes.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothStores, ConfigurationStoreContract, ::testing::Values(Kind::sqlite, Kind::postgresql),
+                         [](const ::testing::TestParamInfo<Kind>& info) {
+                           return info.param == Kind::sqlite ? std::string("Sqlite") : std::string("Postgres");
+                         });
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { conninfo_ = cluster->new_database(next_database()); }
+  std::string conninfo_;
+};
+
+TEST_F(PostgresStoreTest, ANewStoreHoldsTheSameDefaultsAsANewSqliteFile) {
+  char pattern[] = "/tmp/transport-store-defaults-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir = pattern;
+  const Configuration from_sqlite = SqliteStore(dir / "config.db").load();
+  std::filesystem::remove_all(dir);
+  const Configuration from_postgres = PostgresStore(conninfo_).load();
+  EXPECT_EQ(rendered(recipient_filter_properties(), from_postgres.recipient_filter),
+            rendered(recipient_filter_properties(), from_sqlite.recipient_filter));
+  EXPECT_EQ(rendered(transport_server_properties(), from_postgres.transport_server),
+            rendered(transport_server_properties(), from_sqlite.transport_server));
+  EXPECT_EQ(rendered(harvest_defence_properties(), from_postgres.harvest_defence),
+            rendered(harvest_defence_properties(), from_sqlite.harvest_defence));
+  EXPECT_TRUE(from_postgres.connectors.empty() && from_postgres.mailboxes.empty() &&
+              from_postgres.accepted_domains.empty() && from_postgres.send_connectors.empty());
+}
+
+TEST_F(PostgresStoreTest, EachCommittedChangeCountsOneVersion) {
+  PostgresStore store(conninfo_);
+  EXPECT_EQ(store.version(), 0);
+  Mailbox m;
+  m.primary_smtp_address = "carol@example.com";
+  store.transact([&](StoreTransaction& t) { t.put(m); });
+  EXPECT_EQ(store.version(), 1);
+  EXPECT_THROW(store.transact([](StoreTransaction&) { throw std::runtime_error("refused"); }), std::runtime_error);
+  EXPECT_EQ(store.version(), 1) << "a rolled-back change is no version";
+  PostgresStore other(conninfo_);
+  EXPECT_EQ(other.version(), 1) << "every node sees the same count";
+}
+
+TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
+  std::vector<std::thread> nodes;
+  std::atomic<int> created{0}, failed{0};
+  for (int i = 0; i < 4; ++i) {
+    nodes.emplace_back([&] {
+      try {
+        if (PostgresStore(conninfo_).created()) ++created;
+      } catch (const StoreError&) {
+        ++failed;
+      }
+    });
+  }
+  for (auto& n : nodes) n.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(created.load(), 1);
+}
+
+TEST_F(PostgresStoreTest, ASchemaFromANewerTransportdIsRefused) {
+  { PostgresStore store(conninfo_); }
+  sql(conninfo_, "UPDATE transportd_schema SET version = 99");
+  try {
+    PostgresStore store(conninfo_);
+    FAIL() << "opened a newer schema";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PostgresStoreTest, AnUnreachableServerIsNamedWithoutItsPassword) {
+  const std::string conninfo = "postgresql://transportd:hunter2@127.0.0.1:1/config?connect_timeout=2";
+  try {
+    PostgresStore store(conninfo);
+    FAIL() << "connected to port 1";
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cannot reach the configuration store postgresql://transportd@127.0.0.1:1/config"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
+  }
+  EXPECT_EQ(PostgresStore::describe("host=db1 port=5433 dbname=cfg user=t password=x"), "postgresql://t@db1:5433/cfg");
+}
+
+class ClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { cluster = new test::PostgresCluster(); }
+  void TearDown() override {
+    delete cluster;
+    cluster = nullptr;
+  }
+};
+
+const auto* const environment = ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);
+
+}  // namespace
+}  // namespace transport::store
