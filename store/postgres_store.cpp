@@ -3,7 +3,9 @@
 #include "store/postgres_store.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
 #include <span>
 #include <utility>
 #include <vector>
@@ -20,6 +22,7 @@ namespace {
 // administrators on two nodes are serialised, each validated against what the other committed).
 constexpr std::int64_t kMigrationLock = 0x7472616e73640001;  // "transd" 1
 constexpr std::int64_t kChangeLock = 0x7472616e73640002;
+constexpr std::string_view kChangeChannel = "transportd_config";
 
 // A result that clears itself.
 class Result {
@@ -297,12 +300,78 @@ void PostgresStore::transact(const std::function<void(StoreTransaction&)>& chang
     exec(connection_, "SELECT pg_advisory_xact_lock($1)", {std::to_string(kChangeLock)}, doing);
     PostgresTransaction transaction(connection_);
     change(transaction);
-    exec_script(connection_, "UPDATE config_version SET version = version + 1 WHERE id = 1", doing);
+    const Result counted =
+        exec(connection_, "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version", {}, doing);
+    // Every node listening hears the new version when (and only if) the change commits.
+    exec(connection_, "SELECT pg_notify($1, $2)", {std::string(kChangeChannel), counted.text(0, 0)}, doing);
     exec_script(connection_, "COMMIT", doing);
   } catch (...) {
     PQclear(PQexec(connection_, "ROLLBACK"));
     throw;
   }
+}
+
+PostgresChangeListener::PostgresChangeListener(const std::string& conninfo)
+    : conninfo_(conninfo), description_(PostgresStore::describe(conninfo)) {}
+
+PostgresChangeListener::~PostgresChangeListener() { PQfinish(connection_); }
+
+bool PostgresChangeListener::connect(std::string& error) {
+  if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) return true;
+  PQfinish(connection_);
+  connection_ = PQconnectdb(conninfo_.c_str());
+  if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
+    error = "cannot reach the configuration store " + description_ + ": " +
+            (connection_ != nullptr ? PQerrorMessage(connection_) : "out of memory");
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    PQfinish(connection_);
+    connection_ = nullptr;
+    return false;
+  }
+  PGresult* r = PQexec(connection_, ("LISTEN " + std::string(kChangeChannel)).c_str());
+  const bool listening = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!listening) {
+    error = "cannot listen for changes on " + description_ + ": " + PQerrorMessage(connection_);
+    PQfinish(connection_);
+    connection_ = nullptr;
+    return false;
+  }
+  return true;
+}
+
+PostgresChangeListener::Heard PostgresChangeListener::wait(std::chrono::milliseconds timeout, std::string& error) {
+  Heard heard;
+  heard.reconnected = connection_ == nullptr;
+  if (!connect(error)) {
+    heard.connected = false;
+    heard.reconnected = false;
+    return heard;
+  }
+  const auto take_notifications = [&] {
+    while (PGnotify* n = PQnotifies(connection_)) {
+      try {
+        heard.version = std::max(heard.version, static_cast<std::int64_t>(std::stoll(n->extra)));
+      } catch (const std::exception&) {
+        heard.version = std::max<std::int64_t>(heard.version, 1);  // a change without a readable version
+      }
+      PQfreemem(n);
+    }
+  };
+  take_notifications();  // any that came with an earlier read
+  if (heard.version > 0) return heard;
+  pollfd descriptor{PQsocket(connection_), POLLIN, 0};
+  const int ready = ::poll(&descriptor, 1, static_cast<int>(timeout.count()));
+  if (ready > 0 && PQconsumeInput(connection_) == 0) {
+    error = "lost the connection to the configuration store " + description_ + ": " + PQerrorMessage(connection_);
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    PQfinish(connection_);
+    connection_ = nullptr;
+    heard.connected = false;
+    return heard;
+  }
+  take_notifications();
+  return heard;
 }
 
 }  // namespace transport::store

@@ -4,6 +4,7 @@
 // Called on admin threads only: libpq's calls block.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +41,31 @@ class PostgresStore final : public ConfigurationStore {
   pg_conn* connection_ = nullptr;
   std::string description_;
   bool created_ = false;
+};
+
+// The other half of a fleet's configuration: a node hears, on its own connection, every change another
+// node commits (LISTEN/NOTIFY), and then loads the new snapshot. Used by one thread of its own (wait()
+// blocks up to its timeout); it reconnects by itself after PostgreSQL comes back.
+class PostgresChangeListener {
+ public:
+  explicit PostgresChangeListener(const std::string& conninfo);
+  ~PostgresChangeListener();
+  PostgresChangeListener(const PostgresChangeListener&) = delete;
+  PostgresChangeListener& operator=(const PostgresChangeListener&) = delete;
+
+  struct Heard {
+    bool connected = true;     // false: the store is unreachable now (`error` says why); try again later
+    std::int64_t version = 0;  // the newest change heard, 0 for none within the timeout
+    bool reconnected = false;  // listening anew: changes made meanwhile were not heard, load the snapshot
+  };
+  Heard wait(std::chrono::milliseconds timeout, std::string& error);
+
+ private:
+  bool connect(std::string& error);
+
+  std::string conninfo_;
+  std::string description_;
+  pg_conn* connection_ = nullptr;
 };
 
 }  // namespace transport::store

@@ -8,7 +8,9 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -289,6 +291,60 @@ TEST_F(PostgresStoreTest, AnUnreachableServerIsNamedWithoutItsPassword) {
     EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
   }
   EXPECT_EQ(PostgresStore::describe("host=db1 port=5433 dbname=cfg user=t password=x"), "postgresql://t@db1:5433/cfg");
+}
+
+TEST_F(PostgresStoreTest, AListeningNodeHearsEveryCommittedChangeAndNoRolledBackOne) {
+  PostgresStore writer(conninfo_);
+  PostgresChangeListener listener(conninfo_);
+  std::string error;
+  PostgresChangeListener::Heard heard = listener.wait(std::chrono::milliseconds(0), error);
+  ASSERT_TRUE(heard.connected) << error;
+  EXPECT_TRUE(heard.reconnected) << "the first connection: load the snapshot once";
+  EXPECT_EQ(heard.version, 0);
+
+  EXPECT_THROW(writer.transact([](StoreTransaction&) { throw std::runtime_error("refused"); }), std::runtime_error);
+  heard = listener.wait(std::chrono::milliseconds(300), error);
+  EXPECT_EQ(heard.version, 0) << "a rolled-back change is not announced";
+  EXPECT_FALSE(heard.reconnected);
+
+  Mailbox m;
+  m.primary_smtp_address = "dave@example.com";
+  const auto committed = std::chrono::steady_clock::now();
+  writer.transact([&](StoreTransaction& t) { t.put(m); });
+  heard = listener.wait(std::chrono::seconds(5), error);
+  EXPECT_LT(std::chrono::steady_clock::now() - committed, std::chrono::seconds(1));
+  EXPECT_EQ(heard.version, 1);
+
+  // Two changes before the node looks again: it hears the newest.
+  writer.transact([&](StoreTransaction& t) { t.remove_mailbox(m.id); });
+  Mailbox again;
+  again.primary_smtp_address = "erin@example.com";
+  writer.transact([&](StoreTransaction& t) { t.put(again); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::int64_t newest = 0;
+  while (newest < 3 && std::chrono::steady_clock::now() < deadline) {
+    newest = std::max(newest, listener.wait(std::chrono::milliseconds(200), error).version);
+  }
+  EXPECT_EQ(newest, 3);
+}
+
+TEST_F(PostgresStoreTest, AListenerSaysWhenTheStoreIsGoneAndReconnectsWhenItIsBack) {
+  PostgresChangeListener listener(conninfo_);
+  std::string error;
+  ASSERT_TRUE(listener.wait(std::chrono::milliseconds(0), error).connected) << error;
+  cluster->stop();
+  PostgresChangeListener::Heard heard;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    heard = listener.wait(std::chrono::milliseconds(200), error);
+  } while (heard.connected && std::chrono::steady_clock::now() < deadline);
+  cluster->start();
+  EXPECT_FALSE(heard.connected);
+  EXPECT_NE(error.find("configuration store postgresql://transportd@127.0.0.1:"), std::string::npos) << error;
+  error.clear();
+  heard = listener.wait(std::chrono::milliseconds(0), error);
+  EXPECT_TRUE(heard.connected) << error;
+  EXPECT_TRUE(heard.reconnected) << "changes made while it was away must be loaded";
 }
 
 class ClusterEnvironment : public ::testing::Environment {
