@@ -16,9 +16,18 @@
 
 namespace transport::store {
 
+// Another server's receive connectors, as a fleet's shared store holds them (DESIGN §12).
+struct ServerConnectors {
+  std::string server;  // its HOST
+  std::vector<ReceiveConnector> connectors;
+};
+
 struct Configuration {
   std::string host_name;  // the TransportServer's name: the HOST in HOST\Name identities
-  std::vector<ReceiveConnector> connectors;
+  std::vector<ReceiveConnector> connectors;  // this server's: the ones it listens with
+  // The other servers' connectors in a fleet (by server name; empty with SQLite): receive connectors
+  // belong to one server, everything else below is shared by all.
+  std::vector<ServerConnectors> other_servers;
   std::vector<AcceptedDomain> accepted_domains;
   std::vector<Mailbox> mailboxes;
   std::vector<SendConnector> send_connectors;

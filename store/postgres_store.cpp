@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <iterator>
 #include <span>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "store/postgres_schema.h"
 #include "store/property.h"
 #include "store/property_rows.h"
+#include "store/text_util.h"
 
 namespace transport::store {
 
@@ -71,11 +73,14 @@ void exec_script(pg_conn* connection, const std::string& sql, const std::string&
   PQclear(raw);
 }
 
+// Inserts (id 0, then set to the new row's id) or updates one row whose columns are the model's
+// properties; `owner` (a column and its value, as the Server of a receive connector) is written on insert.
 template <class Model>
 void put_row(pg_conn* connection, std::string_view table, std::span<const Property<Model>> properties,
-             const Model& model, std::int64_t& id) {
+             const Model& model, std::int64_t& id,
+             const std::pair<std::string_view, std::string>& owner = {}) {
   std::vector<std::string> values;
-  values.reserve(properties.size() + 1);
+  values.reserve(properties.size() + 2);
   for (const auto& p : properties) values.push_back(column_text(p, model));
   std::string sql;
   if (id == 0) {
@@ -84,6 +89,11 @@ void put_row(pg_conn* connection, std::string_view table, std::span<const Proper
     for (const auto& p : properties) {
       columns += (columns.empty() ? "" : ", ") + quoted_column(p.name);
       params += (params.empty() ? "$" : ", $") + std::to_string(++n);
+    }
+    if (!owner.first.empty()) {
+      columns += ", " + quoted_column(owner.first);
+      params += ", $" + std::to_string(++n);
+      values.push_back(owner.second);
     }
     sql = "INSERT INTO " + std::string(table) + " (" + columns + ") VALUES (" + params + ") RETURNING id";
   } else {
@@ -127,15 +137,15 @@ void remove_row(pg_conn* connection, std::string_view table, std::int64_t id) {
 
 class PostgresTransaction final : public StoreTransaction {
  public:
-  explicit PostgresTransaction(pg_conn* connection) : c_(connection) {}
+  PostgresTransaction(pg_conn* connection, const std::string& node) : c_(connection), node_(node) {}
+  // The node joins the fleet under its name (once; the name is its key).
   void set_host_name(const std::string& host_name) override {
-    exec(c_,
-         "INSERT INTO transport_server (id, \"HostName\") VALUES (1, $1) "
-         "ON CONFLICT (id) DO UPDATE SET \"HostName\" = excluded.\"HostName\"",
-         {host_name}, "writing the host name");
+    exec(c_, "INSERT INTO fleet_nodes (\"HostName\") VALUES ($1) ON CONFLICT DO NOTHING", {host_name},
+         "registering " + host_name + " in the fleet");
   }
+  // A node changes its own receive connectors (DESIGN §12: they belong to one server).
   void put(ReceiveConnector& connector) override {
-    put_row(c_, "receive_connectors", receive_connector_properties(), connector, connector.id);
+    put_row(c_, "receive_connectors", receive_connector_properties(), connector, connector.id, {"Server", node_});
   }
   void put(SendConnector& connector) override {
     put_row(c_, "send_connectors", send_connector_properties(), connector, connector.id);
@@ -169,6 +179,7 @@ class PostgresTransaction final : public StoreTransaction {
 
  private:
   pg_conn* c_;
+  const std::string& node_;
 };
 
 }  // namespace
@@ -198,7 +209,8 @@ std::string PostgresStore::describe(const std::string& conninfo) {
   return text;
 }
 
-PostgresStore::PostgresStore(const std::string& conninfo) : description_(describe(conninfo)) {
+PostgresStore::PostgresStore(const std::string& conninfo, std::string node)
+    : description_(describe(conninfo)), node_(std::move(node)) {
   connection_ = PQconnectdb(conninfo.c_str());
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     std::string message = connection_ != nullptr ? PQerrorMessage(connection_) : "out of memory";
@@ -260,12 +272,35 @@ Configuration PostgresStore::load() const {
   try {
     Configuration config;
     {
-      const Result r = exec(connection_, "SELECT \"HostName\" FROM transport_server WHERE id = 1", {}, doing);
+      // Not yet in fleet_nodes: the node's first start, which ConfigurationService completes.
+      const Result r = exec(connection_, "SELECT \"HostName\" FROM fleet_nodes WHERE lower(\"HostName\") = lower($1)",
+                            {node_}, doing);
       if (r.rows() > 0) config.host_name = r.text(0, 0);
     }
     auto keep_id = [](auto& model, std::int64_t id, const std::string&) { model.id = id; };
     auto single = [](auto&, std::int64_t, const std::string&) {};
-    config.connectors = load_rows(connection_, "receive_connectors", receive_connector_properties(), "", keep_id);
+    std::vector<std::string> servers;
+    std::vector<ReceiveConnector> connectors =
+        load_rows(connection_, "receive_connectors", receive_connector_properties(), "Server",
+                  [&servers](ReceiveConnector& c, std::int64_t id, const std::string& server) {
+                    c.id = id;
+                    servers.push_back(server);
+                  });
+    for (std::size_t i = 0; i < connectors.size(); ++i) {
+      if (iequals(servers[i], node_)) {
+        config.connectors.push_back(std::move(connectors[i]));
+        continue;
+      }
+      auto other = std::find_if(config.other_servers.begin(), config.other_servers.end(),
+                                [&](const ServerConnectors& s) { return s.server == servers[i]; });
+      if (other == config.other_servers.end()) {
+        config.other_servers.push_back(ServerConnectors{servers[i], {}});
+        other = std::prev(config.other_servers.end());
+      }
+      other->connectors.push_back(std::move(connectors[i]));
+    }
+    std::sort(config.other_servers.begin(), config.other_servers.end(),
+              [](const ServerConnectors& a, const ServerConnectors& b) { return a.server < b.server; });
     config.send_connectors = load_rows(connection_, "send_connectors", send_connector_properties(),
                                        "AuthenticationPassword",
                                        [](SendConnector& c, std::int64_t id, const std::string& password) {
@@ -298,7 +333,7 @@ void PostgresStore::transact(const std::function<void(StoreTransaction&)>& chang
   exec_script(connection_, "BEGIN", doing);
   try {
     exec(connection_, "SELECT pg_advisory_xact_lock($1)", {std::to_string(kChangeLock)}, doing);
-    PostgresTransaction transaction(connection_);
+    PostgresTransaction transaction(connection_, node_);
     change(transaction);
     const Result counted =
         exec(connection_, "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version", {}, doing);

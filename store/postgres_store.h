@@ -20,8 +20,10 @@ class PostgresStore final : public ConfigurationStore {
  public:
   // Connects (conninfo: a postgresql:// URI or key=value pairs) and runs pending migrations, one node
   // at a time. Throws StoreError naming the server (never the password) and the problem; refuses a
-  // schema written by a newer transportd.
-  explicit PostgresStore(const std::string& conninfo);
+  // schema written by a newer transportd. `node` is this server's name: load() gives its receive
+  // connectors as `connectors` and the others' as `other_servers`, and host_name only once the node
+  // is registered (set_host_name, on its first start); put() of a receive connector makes it this node's.
+  PostgresStore(const std::string& conninfo, std::string node);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;
   PostgresStore& operator=(const PostgresStore&) = delete;
@@ -40,6 +42,7 @@ class PostgresStore final : public ConfigurationStore {
  private:
   pg_conn* connection_ = nullptr;
   std::string description_;
+  std::string node_;
   bool created_ = false;
 };
 

@@ -91,7 +91,7 @@ class ConfigurationStoreContract : public ::testing::TestWithParam<Kind> {
   }
   std::unique_ptr<ConfigurationStore> open() const {
     if (GetParam() == Kind::sqlite) return std::make_unique<SqliteStore>(dir_ / "config.db");
-    return std::make_unique<PostgresStore>(conninfo_);
+    return std::make_unique<PostgresStore>(conninfo_, "MAIL01");
   }
 
   std::filesystem::path dir_;
@@ -226,7 +226,7 @@ TEST_F(PostgresStoreTest, ANewStoreHoldsTheSameDefaultsAsANewSqliteFile) {
   const std::filesystem::path dir = pattern;
   const Configuration from_sqlite = SqliteStore(dir / "config.db").load();
   std::filesystem::remove_all(dir);
-  const Configuration from_postgres = PostgresStore(conninfo_).load();
+  const Configuration from_postgres = PostgresStore(conninfo_, "MAIL01").load();
   EXPECT_EQ(rendered(recipient_filter_properties(), from_postgres.recipient_filter),
             rendered(recipient_filter_properties(), from_sqlite.recipient_filter));
   EXPECT_EQ(rendered(transport_server_properties(), from_postgres.transport_server),
@@ -238,7 +238,7 @@ TEST_F(PostgresStoreTest, ANewStoreHoldsTheSameDefaultsAsANewSqliteFile) {
 }
 
 TEST_F(PostgresStoreTest, EachCommittedChangeCountsOneVersion) {
-  PostgresStore store(conninfo_);
+  PostgresStore store(conninfo_, "MAIL01");
   EXPECT_EQ(store.version(), 0);
   Mailbox m;
   m.primary_smtp_address = "carol@example.com";
@@ -246,7 +246,7 @@ TEST_F(PostgresStoreTest, EachCommittedChangeCountsOneVersion) {
   EXPECT_EQ(store.version(), 1);
   EXPECT_THROW(store.transact([](StoreTransaction&) { throw std::runtime_error("refused"); }), std::runtime_error);
   EXPECT_EQ(store.version(), 1) << "a rolled-back change is no version";
-  PostgresStore other(conninfo_);
+  PostgresStore other(conninfo_, "MAIL01");
   EXPECT_EQ(other.version(), 1) << "every node sees the same count";
 }
 
@@ -254,9 +254,9 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
   std::vector<std::thread> nodes;
   std::atomic<int> created{0}, failed{0};
   for (int i = 0; i < 4; ++i) {
-    nodes.emplace_back([&] {
+    nodes.emplace_back([&, i] {
       try {
-        if (PostgresStore(conninfo_).created()) ++created;
+        if (PostgresStore(conninfo_, "MAIL0" + std::to_string(i)).created()) ++created;
       } catch (const StoreError&) {
         ++failed;
       }
@@ -268,10 +268,10 @@ TEST_F(PostgresStoreTest, NodesStartingTogetherMigrateOnce) {
 }
 
 TEST_F(PostgresStoreTest, ASchemaFromANewerTransportdIsRefused) {
-  { PostgresStore store(conninfo_); }
+  { PostgresStore store(conninfo_, "MAIL01"); }
   sql(conninfo_, "UPDATE transportd_schema SET version = 99");
   try {
-    PostgresStore store(conninfo_);
+    PostgresStore store(conninfo_, "MAIL01");
     FAIL() << "opened a newer schema";
   } catch (const StoreError& e) {
     EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
@@ -281,7 +281,7 @@ TEST_F(PostgresStoreTest, ASchemaFromANewerTransportdIsRefused) {
 TEST_F(PostgresStoreTest, AnUnreachableServerIsNamedWithoutItsPassword) {
   const std::string conninfo = "postgresql://transportd:hunter2@127.0.0.1:1/config?connect_timeout=2";
   try {
-    PostgresStore store(conninfo);
+    PostgresStore store(conninfo, "MAIL01");
     FAIL() << "connected to port 1";
   } catch (const StoreError& e) {
     const std::string what = e.what();
@@ -294,7 +294,7 @@ TEST_F(PostgresStoreTest, AnUnreachableServerIsNamedWithoutItsPassword) {
 }
 
 TEST_F(PostgresStoreTest, AListeningNodeHearsEveryCommittedChangeAndNoRolledBackOne) {
-  PostgresStore writer(conninfo_);
+  PostgresStore writer(conninfo_, "MAIL01");
   PostgresChangeListener listener(conninfo_);
   std::string error;
   PostgresChangeListener::Heard heard = listener.wait(std::chrono::milliseconds(0), error);
@@ -345,6 +345,54 @@ TEST_F(PostgresStoreTest, AListenerSaysWhenTheStoreIsGoneAndReconnectsWhenItIsBa
   heard = listener.wait(std::chrono::milliseconds(0), error);
   EXPECT_TRUE(heard.connected) << error;
   EXPECT_TRUE(heard.reconnected) << "changes made while it was away must be loaded";
+}
+
+TEST_F(PostgresStoreTest, ReceiveConnectorsBelongToTheirServerEverythingElseIsShared) {
+  PostgresStore a(conninfo_, "MAIL01");
+  PostgresStore b(conninfo_, "MAIL02");
+  EXPECT_EQ(a.load().host_name, "") << "not registered yet: a first start";
+  ReceiveConnector on_a = sample_connector();
+  on_a.name = "Relay";
+  Mailbox shared;
+  shared.primary_smtp_address = "frank@example.com";
+  a.transact([&](StoreTransaction& t) {
+    t.set_host_name("MAIL01");
+    t.put(on_a);
+    t.put(shared);
+  });
+  ReceiveConnector on_b = sample_connector();
+  on_b.name = "relay";  // the same name on another server is another connector
+  on_b.tarpit_interval = TimeSpan::from_seconds(1);
+  b.transact([&](StoreTransaction& t) {
+    t.set_host_name("MAIL02");
+    t.put(on_b);
+  });
+
+  const Configuration seen_by_a = a.load();
+  EXPECT_EQ(seen_by_a.host_name, "MAIL01");
+  ASSERT_EQ(seen_by_a.connectors.size(), 1u);
+  EXPECT_EQ(seen_by_a.connectors[0].name, "Relay");
+  EXPECT_EQ(seen_by_a.connectors[0].tarpit_interval.seconds(), 10);
+  ASSERT_EQ(seen_by_a.other_servers.size(), 1u);
+  EXPECT_EQ(seen_by_a.other_servers[0].server, "MAIL02");
+  ASSERT_EQ(seen_by_a.other_servers[0].connectors.size(), 1u);
+  EXPECT_EQ(seen_by_a.other_servers[0].connectors[0].tarpit_interval.seconds(), 1);
+
+  const Configuration seen_by_b = b.load();
+  EXPECT_EQ(seen_by_b.host_name, "MAIL02");
+  ASSERT_EQ(seen_by_b.connectors.size(), 1u);
+  EXPECT_EQ(seen_by_b.connectors[0].name, "relay");
+  ASSERT_EQ(seen_by_b.other_servers.size(), 1u);
+  EXPECT_EQ(seen_by_b.other_servers[0].server, "MAIL01");
+  ASSERT_EQ(seen_by_b.mailboxes.size(), 1u) << "mailboxes are organisation-wide";
+  EXPECT_EQ(seen_by_b.mailboxes[0].primary_smtp_address, "frank@example.com");
+
+  // Registering again (a restart) changes nothing; a name taken on this server is refused.
+  b.transact([&](StoreTransaction& t) { t.set_host_name("MAIL02"); });
+  ReceiveConnector twice = on_b;
+  twice.id = 0;
+  twice.name = "RELAY";
+  EXPECT_THROW(b.transact([&](StoreTransaction& t) { t.put(twice); }), StoreError);
 }
 
 class ClusterEnvironment : public ::testing::Environment {
