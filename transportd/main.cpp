@@ -13,11 +13,17 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
 #include <thread>
 
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/text_util.h"
 #include "store/time_span.h"
@@ -54,7 +60,56 @@ struct Options {
   std::string metrics_listen;           // empty: no metrics endpoint
   std::string dns_servers;              // empty: /etc/resolv.conf's; "127.0.0.1:5353" for a test server
   std::string tracking_retention = "30d";
+  std::string config_store;             // empty: DATA_DIR/config.db (SQLite); postgresql://... for a fleet
   bool check_config = false;
+};
+
+// The configuration store: SQLite in the data directory (the default), or a fleet's PostgreSQL.
+std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(const Options& options,
+                                                                              const std::string& node) {
+  if (options.config_store.empty()) {
+    return std::make_unique<transport::store::SqliteStore>(options.data_dir / "config.db");
+  }
+  if (!options.config_store.starts_with("postgresql://") && !options.config_store.starts_with("postgres://")) {
+    throw std::runtime_error("--config-store: \"" + options.config_store +
+                             "\" is not a postgresql:// URI (leave it out for the SQLite file in --data-dir)");
+  }
+  return std::make_unique<transport::store::PostgresStore>(options.config_store, node);
+}
+
+// A fleet node hears the changes other nodes commit and serves the new snapshot (DESIGN §12). Runs on a
+// thread of its own: libpq's waits block. Says once when the store goes away and once when it is back.
+class FleetWatcher {
+ public:
+  FleetWatcher(const std::string& conninfo, transport::config::ConfigurationService& configuration)
+      : thread_([this, conninfo, &configuration](std::stop_token stop) { run(stop, conninfo, configuration); }) {}
+
+ private:
+  void run(std::stop_token stop, const std::string& conninfo, transport::config::ConfigurationService& configuration) {
+    using namespace std::chrono_literals;
+    transport::store::PostgresChangeListener listener(conninfo);
+    bool reachable = true;
+    std::mutex mutex;
+    std::condition_variable_any stopped;
+    while (!stop.stop_requested()) {
+      std::string error;
+      const auto heard = listener.wait(500ms, error);
+      if (!heard.connected) {
+        if (reachable) transport::log::warn("fleet", error + "; serving the last configuration until it is back");
+        reachable = false;
+        std::unique_lock lock(mutex);
+        stopped.wait_for(lock, stop, 1s, [] { return false; });  // try again in a second, or stop
+        continue;
+      }
+      if (!reachable) transport::log::info("fleet", "the configuration store is reachable again");
+      reachable = true;
+      if (heard.reconnected || heard.version > 0) {
+        if (!configuration.reload(error)) transport::log::warn("fleet", error);
+      }
+    }
+  }
+
+  std::jthread thread_;
 };
 
 // Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
@@ -121,12 +176,12 @@ int run(const Options& options) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  store::SqliteStore store(options.data_dir / "config.db");
   // --hostname stands for both names (tests, and machines whose own name is wrong).
   const HostNames names = options.host_name.empty()
                               ? system_host_names()
                               : HostNames{options.host_name, store::to_lower(options.host_name)};
-  config::ConfigurationService configuration(store, names.short_name, options.default_bindings, names.fqdn);
+  const std::unique_ptr<store::ConfigurationStore> store = open_configuration_store(options, names.short_name);
+  config::ConfigurationService configuration(*store, names.short_name, options.default_bindings, names.fqdn);
   const std::string host_name = configuration.snapshot()->host_name;  // the stored one (DESIGN §3)
   if (host_name != names.short_name) {
     log::warn("transportd", "this server keeps the name " + host_name + ", stored when its database was created, " +
@@ -139,10 +194,14 @@ int run(const Options& options) {
   }
   tracking::TrackingLog tracking_log(options.data_dir / "tracking.db",
                                      tracking::parse_retention(options.tracking_retention));
-  if (store.created()) {
-    log::info("transportd", "created " + (options.data_dir / "config.db").string() + " with connector \"Default " +
-                                host_name + "\"");
+  if (store->created()) {
+    log::info("transportd", "created " +
+                                (options.config_store.empty() ? (options.data_dir / "config.db").string()
+                                                              : store::PostgresStore::describe(options.config_store)) +
+                                " with connector \"Default " + host_name + "\"");
   }
+  std::optional<FleetWatcher> fleet_watcher;
+  if (!options.config_store.empty()) fleet_watcher.emplace(options.config_store, configuration);
 
   if (tls::ensure_default_pair(options.data_dir, names.fqdn)) {
     log::info("tls", "generated a self-signed certificate for " + names.fqdn + " in " +
@@ -264,6 +323,7 @@ int run(const Options& options) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
+  fleet_watcher.reset();  // no new snapshot while the parts it would reach stop
   admin_server.stop(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));
@@ -304,6 +364,9 @@ int main(int argc, char** argv) {
   app.add_option("--tracking-retention", options.tracking_retention,
                  "How long message tracking events are kept: 30d, 12h, ...")
       ->capture_default_str();
+  app.add_option("--config-store", options.config_store,
+                 "A fleet's shared configuration: postgresql://USER@HOST:PORT/DB (default: the SQLite file "
+                 "DATA_DIR/config.db). Receive connectors stay this server's; everything else is shared");
   app.add_flag("--check-config", options.check_config,
                "Check the configuration database against every rule, read-only (also while transportd runs), and exit");
   app.set_version_flag("--version", std::string("transportd ") + TRANSPORTD_VERSION);

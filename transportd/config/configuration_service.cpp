@@ -546,6 +546,24 @@ std::vector<std::string> ConfigurationService::problems(const Configuration& con
   return found;
 }
 
+bool ConfigurationService::reload(std::string& error) {
+  std::lock_guard lock(writer_mutex_);
+  Configuration loaded;
+  try {
+    loaded = store_.load();
+  } catch (const store::StoreError& e) {
+    error = e.what();
+    return false;
+  }
+  auto published = std::make_shared<const Configuration>(std::move(loaded));
+  {
+    std::lock_guard snapshot_lock(snapshot_mutex_);
+    snapshot_ = published;
+  }
+  for (const auto& listener : listeners_) listener(published);
+  return true;
+}
+
 store::ConfigurationPtr ConfigurationService::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;

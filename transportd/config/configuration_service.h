@@ -59,6 +59,11 @@ class ConfigurationService {
   // Called after every published change with the new snapshot (on the admin thread that made it).
   void on_change(std::function<void(const store::ConfigurationPtr&)> listener);
 
+  // Loads the store again and publishes what it holds (listeners run): another node of a fleet changed
+  // the shared store. When the store cannot be read, the snapshot served stays and false is returned
+  // with `error` saying why.
+  bool reload(std::string& error);
+
   // Identities are names or globs; an empty list means all (get only). A pattern that matches
   // nothing throws AdminError::not_found. Changes throw store::ValidationError (bad values) or
   // AdminError (missing, duplicate, conflicting); nothing is changed when anything throws. When the

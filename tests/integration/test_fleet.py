@@ -1,0 +1,84 @@
+"""Several transportd nodes on one PostgreSQL configuration store (DESIGN §12): what one node is told
+is in force on the others (organisation-wide objects), receive connectors stay their own server's."""
+import os
+import tempfile
+import time
+import unittest
+
+from fleet_peers import FleetNode, PostgresCluster, postgres_unavailable
+from harness import TIME_FACTOR, adminctl, free_port, wait_until
+from smtp_client import RawSmtp
+
+
+def rcpt_code(port, address):
+    with RawSmtp(port) as s:
+        s.reply()
+        s.command("EHLO client.test")
+        s.command("MAIL FROM:<sender@remote.test>")
+        code, _, _ = s.command("RCPT TO:<%s>" % address)
+        s.command("QUIT")
+        return code
+
+
+@unittest.skipIf(postgres_unavailable(), postgres_unavailable())
+class FleetTest(unittest.TestCase):
+    NODES = ("MAIL01", "MAIL02", "MAIL03")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = PostgresCluster()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.destroy()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="transportd-fleet-")
+        store = self.cluster.new_database("fleet_%s" % self._testMethodName.lower())
+        self.nodes = []
+        for name in self.NODES:
+            node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store)
+            node.start()
+            self.nodes.append(node)
+
+    def tearDown(self):
+        try:
+            for node in self.nodes:
+                self.assertEqual(node.stop(), 0, node.read_log())
+        finally:
+            self.tmp.cleanup()
+
+    def ok(self, node, *args):
+        r = adminctl(node, *args)
+        self.assertEqual(r.returncode, 0, "adminctl %s on %s: %s" % (" ".join(args), node.name, r.stderr))
+        return r.stdout
+
+    def test_a_mailbox_made_through_one_node_is_accepted_by_the_others(self):
+        a, _, c = self.nodes
+        self.ok(a, "new-accepteddomain", "Example", "--domain-name", "example.com")
+        self.ok(a, "new-mailbox", "alice@example.com")
+        made = time.monotonic()
+        wait_until(lambda: rcpt_code(c.port, "alice@example.com") == 250, 5 * TIME_FACTOR,
+                   "node MAIL03 to accept the mailbox made through MAIL01")
+        print("\nin force on MAIL03 %.3f s after new-mailbox returned on MAIL01" % (time.monotonic() - made))
+        # And the other way: removed through the third node, refused by the first.
+        self.ok(c, "remove-mailbox", "alice@example.com")
+        wait_until(lambda: rcpt_code(a.port, "alice@example.com") == 550, 5 * TIME_FACTOR,
+                   "node MAIL01 to refuse the mailbox removed through MAIL03")
+        self.assertEqual(self.ok(c, "get-mailbox", "--format", "name").strip(), "")
+
+    def test_each_node_keeps_its_own_receive_connectors(self):
+        for node in self.nodes:
+            names = self.ok(node, "get-receiveconnector", "--format", "name").splitlines()
+            self.assertEqual(names, ["%s\\Default %s" % (node.name, node.name)])
+        a, b, _ = self.nodes
+        self.ok(a, "set-receiveconnector", "Default MAIL01", "--tarpit-interval", "00:00:01")
+        self.ok(b, "new-receiveconnector", "Partners", "--bindings", "127.0.0.1:%d" % free_port(),
+                "--remote-ip-ranges", "192.0.2.0/24")
+        self.assertEqual(self.ok(a, "get-receiveconnector", "--format", "name").splitlines(), ["MAIL01\\Default MAIL01"])
+        self.assertIn("MAIL02\\Partners", self.ok(b, "get-receiveconnector", "--format", "name").splitlines())
+        self.assertIn("00:00:05", self.ok(b, "get-receiveconnector", "Default MAIL02", "--format", "list"))
+
+
+if __name__ == "__main__":
+    unittest.main()
