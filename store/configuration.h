@@ -34,6 +34,9 @@ struct Configuration {
   RecipientFilterConfig recipient_filter;
   TransportServerSettings transport_server;
   HarvestDefenceConfig harvest_defence;
+  // Changes committed to a fleet's shared store when this snapshot was read (0 with SQLite): a change
+  // computed from it is refused when another node committed one since (StaleConfiguration).
+  std::int64_t version = 0;
 };
 
 using ConfigurationPtr = std::shared_ptr<const Configuration>;

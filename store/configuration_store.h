@@ -18,6 +18,13 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store holds changes the snapshot a change was computed from does not: load it again and redo the
+// change against what is there now.
+class StaleConfiguration : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // The writes one transaction may make. put() inserts when the object's id is 0 (and sets the id) and
 // updates otherwise.
 class StoreTransaction {
@@ -48,8 +55,12 @@ class ConfigurationStore {
   virtual Configuration load() const = 0;
 
   // Runs `change` in one transaction: committed when it returns, rolled back when it throws (the
-  // exception propagates).
-  virtual void transact(const std::function<void(StoreTransaction&)>& change) = 0;
+  // exception propagates). `based_on` is the version of the snapshot the change was computed from; a
+  // shared store throws StaleConfiguration when its version is another (kAnyVersion: no check).
+  // Returns the store's version after the change (0 for a store that keeps none).
+  static constexpr std::int64_t kAnyVersion = -1;
+  virtual std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) = 0;
+  void transact(const std::function<void(StoreTransaction&)>& change) { transact(change, kAnyVersion); }
 };
 
 }  // namespace transport::store

@@ -319,6 +319,7 @@ Configuration PostgresStore::load() const {
     if (!settings.empty()) config.transport_server = settings.front();
     auto harvest = load_rows(connection_, "harvest_defence", harvest_defence_properties(), "", single);
     if (!harvest.empty()) config.harvest_defence = harvest.front();
+    config.version = exec(connection_, "SELECT version FROM config_version WHERE id = 1", {}, doing).integer(0, 0);
     exec_script(connection_, "COMMIT", doing);
     return config;
   } catch (...) {
@@ -327,12 +328,22 @@ Configuration PostgresStore::load() const {
   }
 }
 
-void PostgresStore::transact(const std::function<void(StoreTransaction&)>& change) {
+std::int64_t PostgresStore::transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) {
   const std::string doing = "changing the configuration in " + description_;
   if (PQstatus(connection_) != CONNECTION_OK) PQreset(connection_);
   exec_script(connection_, "BEGIN", doing);
   try {
     exec(connection_, "SELECT pg_advisory_xact_lock($1)", {std::to_string(kChangeLock)}, doing);
+    // Under the lock, the version is the latest: another node's change since the snapshot makes this
+    // one stale, to be computed again (two administrators cannot both take the same name).
+    if (based_on != kAnyVersion) {
+      const Result current = exec(connection_, "SELECT version FROM config_version WHERE id = 1", {}, doing);
+      if (current.integer(0, 0) != based_on) {
+        throw StaleConfiguration("the configuration changed on another node (version " +
+                                 std::to_string(current.integer(0, 0)) + ", this change was made against " +
+                                 std::to_string(based_on) + ")");
+      }
+    }
     PostgresTransaction transaction(connection_, node_);
     change(transaction);
     const Result counted =
@@ -340,6 +351,7 @@ void PostgresStore::transact(const std::function<void(StoreTransaction&)>& chang
     // Every node listening hears the new version when (and only if) the change commits.
     exec(connection_, "SELECT pg_notify($1, $2)", {std::string(kChangeChannel), counted.text(0, 0)}, doing);
     exec_script(connection_, "COMMIT", doing);
+    return counted.integer(0, 0);
   } catch (...) {
     PQclear(PQexec(connection_, "ROLLBACK"));
     throw;

@@ -34,7 +34,8 @@ class PostgresStore final : public ConfigurationStore {
   std::int64_t version() const;
 
   Configuration load() const override;
-  void transact(const std::function<void(StoreTransaction&)>& change) override;
+  using ConfigurationStore::transact;
+  std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) override;
 
   // "postgresql://user@host:port/db" with any password left out: what messages and logs show.
   static std::string describe(const std::string& conninfo);

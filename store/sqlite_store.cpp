@@ -304,7 +304,7 @@ Configuration SqliteStore::load() const {
   return config;
 }
 
-void SqliteStore::transact(const std::function<void(StoreTransaction&)>& change) {
+std::int64_t SqliteStore::transact(const std::function<void(StoreTransaction&)>& change, std::int64_t) {
   exec(db_, "BEGIN IMMEDIATE", "starting a transaction");
   try {
     SqliteTransaction transaction(db_);
@@ -314,6 +314,7 @@ void SqliteStore::transact(const std::function<void(StoreTransaction&)>& change)
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
+  return 0;
 }
 
 }  // namespace transport::store

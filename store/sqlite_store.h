@@ -34,7 +34,9 @@ class SqliteStore final : public ConfigurationStore {
   int schema_version() const;
 
   Configuration load() const override;
-  void transact(const std::function<void(StoreTransaction&)>& change) override;
+  using ConfigurationStore::transact;
+  // One file, one writer: there is no other change to be stale against.
+  std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) override;
 
  private:
   sqlite3* db_ = nullptr;

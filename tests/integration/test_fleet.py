@@ -2,6 +2,7 @@
 is in force on the others (organisation-wide objects), receive connectors stay their own server's."""
 import os
 import tempfile
+import threading
 import time
 import unittest
 
@@ -66,6 +67,32 @@ class FleetTest(unittest.TestCase):
         wait_until(lambda: rcpt_code(a.port, "alice@example.com") == 550, 5 * TIME_FACTOR,
                    "node MAIL01 to refuse the mailbox removed through MAIL03")
         self.assertEqual(self.ok(c, "get-mailbox", "--format", "name").strip(), "")
+
+    def test_two_administrators_taking_one_name_on_two_nodes_at_once(self):
+        # Each round, MAIL01 and MAIL02 are asked for the same new send connector at the same moment:
+        # exactly one gets it, the other is told the name is taken (validated against the latest state,
+        # not against its own older snapshot).
+        a, b, c = self.nodes
+        for round_ in range(8):
+            name = "Smart%d" % round_
+            results = [None, None]
+            start = threading.Barrier(2)
+
+            def make(i, node):
+                start.wait()
+                results[i] = adminctl(node, "new-sendconnector", name, "--address-spaces", "r%d.example" % round_)
+
+            threads = [threading.Thread(target=make, args=(i, n)) for i, n in enumerate((a, b))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            codes = sorted(r.returncode for r in results)
+            self.assertEqual(codes, [0, 1], [(r.returncode, r.stderr) for r in results])
+            refused = next(r for r in results if r.returncode != 0)
+            self.assertIn('a send connector named "%s" already exists' % name, refused.stderr)
+        wait_until(lambda: len(self.ok(c, "get-sendconnector", "--format", "name").splitlines()) == 8,
+                   5 * TIME_FACTOR, "the third node to see the 8 send connectors")
 
     def test_each_node_keeps_its_own_receive_connectors(self):
         for node in self.nodes:

@@ -564,6 +564,26 @@ bool ConfigurationService::reload(std::string& error) {
   return true;
 }
 
+template <class Change>
+auto ConfigurationService::retrying(Change change) -> decltype(change()) {
+  // Another node's change since our snapshot: take the latest and compute this change again, so it is
+  // validated against what the store holds now (a name just taken elsewhere is refused as taken).
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return change();
+    } catch (const store::StaleConfiguration& e) {
+      std::string error;
+      if (attempt == kAttempts) {
+        throw AdminError(AdminError::Kind::conflict, std::string("the change was not applied: ") + e.what() +
+                                                         ", and again on every one of " + std::to_string(kAttempts) +
+                                                         " attempts; try again");
+      }
+      if (!reload(error)) throw store::StoreError(error);
+    }
+  }
+}
+
 store::ConfigurationPtr ConfigurationService::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
   return snapshot_;
@@ -589,15 +609,17 @@ store::ConfigurationPtr ConfigurationService::commit_locked(
     // The writes run too, so that the database's own constraints judge a what-if like the real change.
     struct RollBack {};
     try {
-      store_.transact([&](store::StoreTransaction& t) {
-        persist(t);
-        throw RollBack{};
-      });
+      store_.transact(
+          [&](store::StoreTransaction& t) {
+            persist(t);
+            throw RollBack{};
+          },
+          next.version);
     } catch (const RollBack&) {
     }
     return std::make_shared<const Configuration>(std::move(next));
   }
-  store_.transact(persist);
+  next.version = store_.transact(persist, next.version);
   auto published = std::make_shared<const Configuration>(std::move(next));
   {
     std::lock_guard lock(snapshot_mutex_);
@@ -625,17 +647,17 @@ std::vector<ReceiveConnector> ConfigurationService::get_connectors(const std::ve
 ReceiveConnector ConfigurationService::new_connector(const PropertyChanges& changes) {
   ReceiveConnector connector;
   connector.fqdn = default_fqdn_;
-  return Flows<ReceiveConnector>::create(*this, std::move(connector), changes);
+  return retrying([&] { return Flows<ReceiveConnector>::create(*this, connector, changes); });
 }
 
 std::vector<ReceiveConnector> ConfigurationService::set_connectors(const std::vector<std::string>& identities,
                                                                    const PropertyChanges& changes,
                                                                    const ListEdits& edits) {
-  return Flows<ReceiveConnector>::update(*this, identities, changes, edits);
+  return retrying([&] { return Flows<ReceiveConnector>::update(*this, identities, changes, edits); });
 }
 
 std::vector<std::string> ConfigurationService::remove_connectors(const std::vector<std::string>& identities) {
-  return Flows<ReceiveConnector>::remove(*this, identities);
+  return retrying([&] { return Flows<ReceiveConnector>::remove(*this, identities); });
 }
 
 std::vector<SendConnector> ConfigurationService::get_send_connectors(const std::vector<std::string>& identities) const {
@@ -646,7 +668,7 @@ SendConnector ConfigurationService::new_send_connector(const PropertyChanges& ch
                                                        const CredentialPasswordChange& password) {
   SendConnector connector;
   if (password) connector.auth_password = *password;
-  return Flows<SendConnector>::create(*this, std::move(connector), changes);
+  return retrying([&] { return Flows<SendConnector>::create(*this, connector, changes); });
 }
 
 std::vector<SendConnector> ConfigurationService::set_send_connectors(const std::vector<std::string>& identities,
@@ -656,17 +678,17 @@ std::vector<SendConnector> ConfigurationService::set_send_connectors(const std::
   const bool credential_given = std::any_of(changes.begin(), changes.end(), [](const auto& change) {
     return store::iequals(change.first, "AuthenticationCredential");
   });
-  return Flows<SendConnector>::update(*this, identities, changes, edits, [&](SendConnector& c) {
+  return retrying([&] { return Flows<SendConnector>::update(*this, identities, changes, edits, [&](SendConnector& c) {
     if (password) {
       c.auth_password = *password;
     } else if (credential_given && c.auth_user.empty()) {
       c.auth_password.clear();  // no user name, no credential: the password goes with it
     }
-  });
+  }); });
 }
 
 std::vector<std::string> ConfigurationService::remove_send_connectors(const std::vector<std::string>& identities) {
-  return Flows<SendConnector>::remove(*this, identities);
+  return retrying([&] { return Flows<SendConnector>::remove(*this, identities); });
 }
 
 std::vector<AcceptedDomain> ConfigurationService::get_accepted_domains(const std::vector<std::string>& identities) const {
@@ -674,17 +696,17 @@ std::vector<AcceptedDomain> ConfigurationService::get_accepted_domains(const std
 }
 
 AcceptedDomain ConfigurationService::new_accepted_domain(const PropertyChanges& changes) {
-  return Flows<AcceptedDomain>::create(*this, AcceptedDomain{}, changes);
+  return retrying([&] { return Flows<AcceptedDomain>::create(*this, AcceptedDomain{}, changes); });
 }
 
 std::vector<AcceptedDomain> ConfigurationService::set_accepted_domains(const std::vector<std::string>& identities,
                                                                        const PropertyChanges& changes,
                                                                        const ListEdits& edits) {
-  return Flows<AcceptedDomain>::update(*this, identities, changes, edits);
+  return retrying([&] { return Flows<AcceptedDomain>::update(*this, identities, changes, edits); });
 }
 
 std::vector<std::string> ConfigurationService::remove_accepted_domains(const std::vector<std::string>& identities) {
-  return Flows<AcceptedDomain>::remove(*this, identities);
+  return retrying([&] { return Flows<AcceptedDomain>::remove(*this, identities); });
 }
 
 std::vector<Mailbox> ConfigurationService::get_mailboxes(const std::vector<std::string>& identities) const {
@@ -694,20 +716,20 @@ std::vector<Mailbox> ConfigurationService::get_mailboxes(const std::vector<std::
 Mailbox ConfigurationService::new_mailbox(const PropertyChanges& changes, const PasswordHashChange& password_hash) {
   Mailbox mailbox;
   if (password_hash) mailbox.password_hash = *password_hash;
-  return Flows<Mailbox>::create(*this, std::move(mailbox), changes);
+  return retrying([&] { return Flows<Mailbox>::create(*this, mailbox, changes); });
 }
 
 std::vector<Mailbox> ConfigurationService::set_mailboxes(const std::vector<std::string>& identities,
                                                          const PropertyChanges& changes,
                                                          const PasswordHashChange& password_hash,
                                                          const ListEdits& edits) {
-  return Flows<Mailbox>::update(*this, identities, changes, edits, [&](Mailbox& m) {
+  return retrying([&] { return Flows<Mailbox>::update(*this, identities, changes, edits, [&](Mailbox& m) {
     if (password_hash) m.password_hash = *password_hash;
-  });
+  }); });
 }
 
 std::vector<std::string> ConfigurationService::remove_mailboxes(const std::vector<std::string>& identities) {
-  return Flows<Mailbox>::remove(*this, identities);
+  return retrying([&] { return Flows<Mailbox>::remove(*this, identities); });
 }
 
 store::RecipientFilterConfig ConfigurationService::get_recipient_filter() const { return snapshot()->recipient_filter; }
@@ -727,7 +749,7 @@ Model ConfigurationService::set_singleton(Model Configuration::*member, const Pr
 
 store::RecipientFilterConfig ConfigurationService::set_recipient_filter(const PropertyChanges& changes,
                                                                         const ListEdits& edits) {
-  return set_singleton(&Configuration::recipient_filter, changes, edits);
+  return retrying([&] { return set_singleton(&Configuration::recipient_filter, changes, edits); });
 }
 
 store::TransportServerSettings ConfigurationService::get_transport_server() const {
@@ -735,14 +757,14 @@ store::TransportServerSettings ConfigurationService::get_transport_server() cons
 }
 
 store::TransportServerSettings ConfigurationService::set_transport_server(const PropertyChanges& changes) {
-  return set_singleton(&Configuration::transport_server, changes, {});
+  return retrying([&] { return set_singleton(&Configuration::transport_server, changes, {}); });
 }
 
 store::HarvestDefenceConfig ConfigurationService::get_harvest_defence() const { return snapshot()->harvest_defence; }
 
 store::HarvestDefenceConfig ConfigurationService::set_harvest_defence(const PropertyChanges& changes,
                                                                       const ListEdits& edits) {
-  return set_singleton(&Configuration::harvest_defence, changes, edits);
+  return retrying([&] { return set_singleton(&Configuration::harvest_defence, changes, edits); });
 }
 
 }  // namespace transport::config

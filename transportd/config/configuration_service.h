@@ -133,6 +133,10 @@ class ConfigurationService {
   // what-if the transaction is rolled back and `next` is returned unpublished.
   store::ConfigurationPtr commit_locked(store::Configuration& next,
                                         const std::function<void(store::StoreTransaction&)>& persist);
+  // Runs a change; when the store says another node changed it since the snapshot, loads the latest and
+  // runs the change again (a few times at most).
+  template <class Change>
+  auto retrying(Change change) -> decltype(change());
   // Singleton objects (the recipient filter, the transport server's and the harvest defence's settings):
   // apply, check, persist, publish.
   template <class Model>
