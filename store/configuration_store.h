@@ -25,6 +25,12 @@ class StaleConfiguration : public StoreError {
   using StoreError::StoreError;
 };
 
+// A fleet's shared store cannot be reached: the node serves its last snapshot and takes no change.
+class StoreUnreachable : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // The writes one transaction may make. put() inserts when the object's id is 0 (and sets the id) and
 // updates otherwise.
 class StoreTransaction {

@@ -182,6 +182,34 @@ class PostgresTransaction final : public StoreTransaction {
   const std::string& node_;
 };
 
+// Starts a transaction. A connection PostgreSQL closed (a restart) is only found dead by using it: then,
+// nothing having been done yet, it is made again once and the transaction started on the new one.
+void begin(pg_conn* connection, const std::string& sql, const std::string& doing) {
+  if (PQstatus(connection) == CONNECTION_OK) {
+    PGresult* raw = PQexec(connection, sql.c_str());
+    if (PQresultStatus(raw) == PGRES_COMMAND_OK) {
+      PQclear(raw);
+      return;
+    }
+    if (PQstatus(connection) == CONNECTION_OK) check(connection, raw, doing);  // throws: PostgreSQL said no
+    PQclear(raw);
+  }
+  PQreset(connection);
+  exec_script(connection, sql, doing);
+}
+
+// Connects with a 5 s connect_timeout unless the connection string gives its own: a node must notice an
+// unreachable store in bounded time (libpq's default is to wait for ever).
+// Server notices (and the FATAL of a server shutting down) are not printed on stderr: what matters
+// reaches the caller as an error and is logged there.
+pg_conn* connect_bounded(const std::string& conninfo) {
+  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* const values[] = {"5", conninfo.c_str(), nullptr};
+  pg_conn* connection = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (connection != nullptr) PQsetNoticeProcessor(connection, [](void*, const char*) {}, nullptr);
+  return connection;
+}
+
 }  // namespace
 
 std::string PostgresStore::describe(const std::string& conninfo) {
@@ -211,7 +239,7 @@ std::string PostgresStore::describe(const std::string& conninfo) {
 
 PostgresStore::PostgresStore(const std::string& conninfo, std::string node)
     : description_(describe(conninfo)), node_(std::move(node)) {
-  connection_ = PQconnectdb(conninfo.c_str());
+  connection_ = connect_bounded(conninfo);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     std::string message = connection_ != nullptr ? PQerrorMessage(connection_) : "out of memory";
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
@@ -259,6 +287,8 @@ int PostgresStore::schema_version() const {
   return r.rows() == 0 ? 0 : static_cast<int>(r.integer(0, 0));
 }
 
+bool PostgresStore::connected() const { return PQstatus(connection_) == CONNECTION_OK; }
+
 std::int64_t PostgresStore::version() const {
   const Result r = exec(connection_, "SELECT version FROM config_version WHERE id = 1", {}, "reading " + description_);
   return r.rows() == 0 ? 0 : r.integer(0, 0);
@@ -266,9 +296,8 @@ std::int64_t PostgresStore::version() const {
 
 Configuration PostgresStore::load() const {
   const std::string doing = "reading the configuration from " + description_;
-  if (PQstatus(connection_) != CONNECTION_OK) PQreset(connection_);
   // One snapshot of every table: a change committed meanwhile is either wholly in it or not at all.
-  exec_script(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", doing);
+  begin(connection_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", doing);
   try {
     Configuration config;
     {
@@ -330,8 +359,7 @@ Configuration PostgresStore::load() const {
 
 std::int64_t PostgresStore::transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) {
   const std::string doing = "changing the configuration in " + description_;
-  if (PQstatus(connection_) != CONNECTION_OK) PQreset(connection_);
-  exec_script(connection_, "BEGIN", doing);
+  begin(connection_, "BEGIN", doing);
   try {
     exec(connection_, "SELECT pg_advisory_xact_lock($1)", {std::to_string(kChangeLock)}, doing);
     // Under the lock, the version is the latest: another node's change since the snapshot makes this
@@ -366,7 +394,7 @@ PostgresChangeListener::~PostgresChangeListener() { PQfinish(connection_); }
 bool PostgresChangeListener::connect(std::string& error) {
   if (connection_ != nullptr && PQstatus(connection_) == CONNECTION_OK) return true;
   PQfinish(connection_);
-  connection_ = PQconnectdb(conninfo_.c_str());
+  connection_ = connect_bounded(conninfo_);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     error = "cannot reach the configuration store " + description_ + ": " +
             (connection_ != nullptr ? PQerrorMessage(connection_) : "out of memory");

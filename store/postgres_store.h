@@ -32,6 +32,8 @@ class PostgresStore final : public ConfigurationStore {
   int schema_version() const;
   // Committed changes so far: every transact() adds one.
   std::int64_t version() const;
+  // False once the connection is lost (load() and transact() try to reconnect first).
+  bool connected() const;
 
   Configuration load() const override;
   using ConfigurationStore::transact;

@@ -317,4 +317,32 @@ std::int64_t SqliteStore::transact(const std::function<void(StoreTransaction&)>&
   return 0;
 }
 
+void SqliteStore::replace_all(const Configuration& config) {
+  transact([&](StoreTransaction& t) {
+    exec(db_, "DELETE FROM receive_connectors; DELETE FROM send_connectors; DELETE FROM accepted_domains; "
+              "DELETE FROM mailboxes;",
+         "emptying the local copy");
+    t.set_host_name(config.host_name);
+    for (ReceiveConnector c : config.connectors) {
+      c.id = 0;
+      t.put(c);
+    }
+    for (SendConnector c : config.send_connectors) {
+      c.id = 0;
+      t.put(c);
+    }
+    for (AcceptedDomain d : config.accepted_domains) {
+      d.id = 0;
+      t.put(d);
+    }
+    for (Mailbox m : config.mailboxes) {
+      m.id = 0;
+      t.put(m);
+    }
+    t.put(config.recipient_filter);
+    t.put(config.transport_server);
+    t.put(config.harvest_defence);
+  });
+}
+
 }  // namespace transport::store

@@ -34,6 +34,10 @@ class SqliteStore final : public ConfigurationStore {
   int schema_version() const;
 
   Configuration load() const override;
+  // Makes the file hold `config` and nothing else, in one transaction (a fleet node's local copy of the
+  // shared store: new row ids; other servers' connectors are not kept).
+  void replace_all(const Configuration& config);
+
   using ConfigurationStore::transact;
   // One file, one writer: there is no other change to be stale against.
   std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) override;

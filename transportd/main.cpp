@@ -23,6 +23,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "store/cached_postgres_store.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/text_util.h"
@@ -74,7 +75,8 @@ std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(c
     throw std::runtime_error("--config-store: \"" + options.config_store +
                              "\" is not a postgresql:// URI (leave it out for the SQLite file in --data-dir)");
   }
-  return std::make_unique<transport::store::PostgresStore>(options.config_store, node);
+  return std::make_unique<transport::store::CachedPostgresStore>(options.config_store, node,
+                                                                 options.data_dir / "config-cache.db");
 }
 
 // A fleet node hears the changes other nodes commit and serves the new snapshot (DESIGN §12). Runs on a
@@ -201,7 +203,16 @@ int run(const Options& options) {
                                 " with connector \"Default " + host_name + "\"");
   }
   std::optional<FleetWatcher> fleet_watcher;
-  if (!options.config_store.empty()) fleet_watcher.emplace(options.config_store, configuration);
+  if (!options.config_store.empty()) {
+    const auto& fleet_store = static_cast<const store::CachedPostgresStore&>(*store);
+    if (!fleet_store.reachable()) {
+      log::warn("fleet", "the configuration store " + fleet_store.description() +
+                             " is unreachable: serving the local copy " + (options.data_dir / "config-cache.db").string() +
+                             " (configuration version " + std::to_string(configuration.snapshot()->version) +
+                             ") until it is back; admin changes fail meanwhile");
+    }
+    fleet_watcher.emplace(options.config_store, configuration);
+  }
 
   if (tls::ensure_default_pair(options.data_dir, names.fqdn)) {
     log::info("tls", "generated a self-signed certificate for " + names.fqdn + " in " +

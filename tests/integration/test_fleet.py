@@ -41,6 +41,8 @@ class FleetTest(unittest.TestCase):
             node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store)
             node.start()
             self.nodes.append(node)
+            # Refusals answer at once: a tarpitted 550 would take 5 s of every wait below.
+            self.ok(node, "set-receiveconnector", "Default %s" % name, "--tarpit-interval", "00:00:00")
 
     def tearDown(self):
         try:
@@ -94,6 +96,37 @@ class FleetTest(unittest.TestCase):
         wait_until(lambda: len(self.ok(c, "get-sendconnector", "--format", "name").splitlines()) == 8,
                    5 * TIME_FACTOR, "the third node to see the 8 send connectors")
 
+    def test_postgresql_down_nodes_serve_from_their_copy_and_catch_up_when_it_is_back(self):
+        a, b, c = self.nodes
+        self.ok(a, "new-accepteddomain", "Example", "--domain-name", "example.com")
+        self.ok(a, "new-mailbox", "alice@example.com")
+        wait_until(lambda: all(rcpt_code(n.port, "alice@example.com") == 250 for n in self.nodes), 5 * TIME_FACTOR,
+                   "every node to accept alice")
+        self.cluster.stop()
+        try:
+            # Every node keeps accepting mail with what it had.
+            for node in self.nodes:
+                self.assertEqual(rcpt_code(node.port, "alice@example.com"), 250, node.name)
+            # A node restarted meanwhile serves from its local copy.
+            self.assertEqual(b.stop(), 0, b.read_log())
+            b.start()
+            self.assertEqual(rcpt_code(b.port, "alice@example.com"), 250)
+            self.assertIn("is unreachable: serving the local copy", b.read_log())
+            # A change fails, saying why, and changes nothing.
+            r = adminctl(a, "new-mailbox", "bob@example.com")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("the configuration store postgresql://transportd@127.0.0.1:%d/" % self.cluster.port, r.stderr)
+            self.assertIn("is unreachable", r.stderr)
+            self.assertIn("nothing was changed", r.stderr)
+            self.assertEqual(rcpt_code(a.port, "bob@example.com"), 550)
+        finally:
+            self.cluster.start()
+        # Back: a change made now reaches every node, the restarted one included.
+        wait_until(lambda: adminctl(a, "new-mailbox", "bob@example.com").returncode == 0, 15 * TIME_FACTOR,
+                   "an admin change to succeed once PostgreSQL is back")
+        wait_until(lambda: all(rcpt_code(n.port, "bob@example.com") == 250 for n in self.nodes), 10 * TIME_FACTOR,
+                   "every node to accept bob, made after PostgreSQL came back")
+
     def test_each_node_keeps_its_own_receive_connectors(self):
         for node in self.nodes:
             names = self.ok(node, "get-receiveconnector", "--format", "name").splitlines()
@@ -104,7 +137,8 @@ class FleetTest(unittest.TestCase):
                 "--remote-ip-ranges", "192.0.2.0/24")
         self.assertEqual(self.ok(a, "get-receiveconnector", "--format", "name").splitlines(), ["MAIL01\\Default MAIL01"])
         self.assertIn("MAIL02\\Partners", self.ok(b, "get-receiveconnector", "--format", "name").splitlines())
-        self.assertIn("00:00:05", self.ok(b, "get-receiveconnector", "Default MAIL02", "--format", "list"))
+        self.assertIn("00:00:01", self.ok(a, "get-receiveconnector", "Default MAIL01", "--format", "list"))
+        self.assertIn("00:00:00", self.ok(b, "get-receiveconnector", "Default MAIL02", "--format", "list"))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ grpc::Status guarded(const char* rpc, grpc::ServerContext* context, Body body, b
       case AdminError::Kind::abandoned: return {grpc::StatusCode::DEADLINE_EXCEEDED, e.what()};
     }
     return {grpc::StatusCode::UNKNOWN, readable_error(e.what())};
+  } catch (const store::StoreUnreachable& e) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, readable_error(e.what())};
   } catch (const store::StoreError& e) {
     log::error("admin", std::string(rpc) + " failed in the configuration database: " + e.what());
     return {grpc::StatusCode::INTERNAL, readable_error(std::string("the configuration database failed: ") + e.what())};

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/cached_postgres_store.h"
 #include "store/property.h"
 #include "store/sqlite_store.h"
 #include "tests/unit/support/postgres_cluster.h"
@@ -393,6 +394,58 @@ TEST_F(PostgresStoreTest, ReceiveConnectorsBelongToTheirServerEverythingElseIsSh
   twice.id = 0;
   twice.name = "RELAY";
   EXPECT_THROW(b.transact([&](StoreTransaction& t) { t.put(twice); }), StoreError);
+}
+
+TEST_F(PostgresStoreTest, ANodeServesItsLocalCopyWhileTheStoreIsDownAndTakesNoChange) {
+  char pattern[] = "/tmp/transport-store-cache-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir = pattern;
+  const std::filesystem::path copy = dir / "config-cache.db";
+  {
+    CachedPostgresStore node("postgresql://transportd@127.0.0.1:1/none?connect_timeout=2", "MAIL01", copy);
+    try {
+      node.load();
+      FAIL() << "loaded with neither PostgreSQL nor a copy";
+    } catch (const StoreUnreachable& e) {
+      EXPECT_NE(std::string(e.what()).find("no copy of the configuration yet"), std::string::npos) << e.what();
+    }
+  }
+  CachedPostgresStore node(conninfo_, "MAIL01", copy);
+  Mailbox m;
+  m.primary_smtp_address = "gina@example.com";
+  node.transact([&](StoreTransaction& t) {
+    t.set_host_name("MAIL01");
+    t.put(m);
+  });
+  ASSERT_EQ(node.load().mailboxes.size(), 1u);
+  EXPECT_TRUE(node.reachable());
+  EXPECT_TRUE(std::filesystem::exists(copy));
+
+  cluster->stop();
+  const Configuration served = node.load();
+  Mailbox refused;
+  refused.primary_smtp_address = "hank@example.com";
+  std::string error;
+  try {
+    node.transact([&](StoreTransaction& t) { t.put(refused); });
+  } catch (const StoreUnreachable& e) {
+    error = e.what();
+  }
+  cluster->start();
+  EXPECT_FALSE(node.reachable());
+  EXPECT_EQ(served.host_name, "MAIL01");
+  ASSERT_EQ(served.mailboxes.size(), 1u) << "the copy";
+  EXPECT_EQ(served.mailboxes[0].primary_smtp_address, "gina@example.com");
+  EXPECT_EQ(served.version, 1);
+  EXPECT_NE(error.find("is unreachable"), std::string::npos) << error;
+  EXPECT_NE(error.find("nothing was changed"), std::string::npos) << error;
+
+  // Back: the next load is PostgreSQL's again, and a change goes through.
+  EXPECT_EQ(node.load().mailboxes.size(), 1u);
+  EXPECT_TRUE(node.reachable());
+  node.transact([&](StoreTransaction& t) { t.put(refused); });
+  EXPECT_EQ(node.load().mailboxes.size(), 2u);
+  std::filesystem::remove_all(dir);
 }
 
 class ClusterEnvironment : public ::testing::Environment {

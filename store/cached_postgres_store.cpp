@@ -1,0 +1,115 @@
+// CachedPostgresStore: PostgreSQL first, the local copy when it cannot be reached.
+#include "store/cached_postgres_store.h"
+
+#include <fstream>
+#include <utility>
+
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+
+namespace transport::store {
+
+namespace {
+
+// The copy's version beside it: the SQLite schema has no place for it, and it only labels what is served.
+std::filesystem::path version_path(const std::filesystem::path& cache_path) {
+  std::filesystem::path path = cache_path;
+  path += ".version";
+  return path;
+}
+
+}  // namespace
+
+CachedPostgresStore::CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path)
+    : conninfo_(std::move(conninfo)),
+      node_(std::move(node)),
+      cache_path_(std::move(cache_path)),
+      description_(PostgresStore::describe(conninfo_)) {
+  std::string ignored;
+  std::lock_guard lock(mutex_);
+  if (primary(ignored) != nullptr) created_ = primary_->created();
+}
+
+CachedPostgresStore::~CachedPostgresStore() = default;
+
+bool CachedPostgresStore::created() const {
+  std::lock_guard lock(mutex_);
+  return created_;
+}
+
+bool CachedPostgresStore::reachable() const {
+  std::lock_guard lock(mutex_);
+  return reachable_;
+}
+
+PostgresStore* CachedPostgresStore::primary(std::string& error) const {
+  if (primary_ != nullptr && !primary_->connected()) primary_.reset();
+  if (primary_ == nullptr) {
+    try {
+      primary_ = std::make_unique<PostgresStore>(conninfo_, node_);
+    } catch (const StoreError& e) {
+      error = e.what();
+      reachable_ = false;
+      return nullptr;
+    }
+  }
+  return primary_.get();
+}
+
+void CachedPostgresStore::unreachable(const std::string& error, const std::string& doing) const {
+  reachable_ = false;
+  primary_.reset();
+  throw StoreUnreachable("the configuration store " + description_ + " is unreachable (" + error + "): " + doing);
+}
+
+Configuration CachedPostgresStore::load() const {
+  std::lock_guard lock(mutex_);
+  std::string error;
+  if (PostgresStore* store = primary(error)) {
+    try {
+      Configuration config = store->load();
+      reachable_ = true;
+      // The copy follows every snapshot served.
+      if (!config.host_name.empty()) {
+        SqliteStore(cache_path_).replace_all(config);
+        std::ofstream(version_path(cache_path_), std::ios::trunc) << config.version << "\n";
+      }
+      return config;
+    } catch (const StoreError& e) {
+      if (store->connected()) throw;  // PostgreSQL answered: a real error
+      error = e.what();
+    }
+  }
+  reachable_ = false;
+  primary_.reset();
+  std::error_code missing;
+  if (!std::filesystem::exists(cache_path_, missing)) {
+    throw StoreUnreachable("the configuration store " + description_ + " is unreachable (" + error +
+                           ") and this node has no copy of the configuration yet (" + cache_path_.string() +
+                           "): it needs PostgreSQL once, at its first start");
+  }
+  Configuration config = SqliteStore(cache_path_).load();
+  std::ifstream(version_path(cache_path_)) >> config.version;
+  return config;
+}
+
+std::int64_t CachedPostgresStore::transact(const std::function<void(StoreTransaction&)>& change,
+                                           std::int64_t based_on) {
+  std::lock_guard lock(mutex_);
+  const std::string refused =
+      "this node serves its last configuration and takes no change until the store is back; nothing was changed";
+  std::string error;
+  PostgresStore* store = primary(error);
+  if (store == nullptr) unreachable(error, refused);
+  try {
+    const std::int64_t version = store->transact(change, based_on);
+    reachable_ = true;
+    return version;
+  } catch (const StoreError& e) {
+    if (store->connected()) throw;
+    error = e.what();
+  }
+  unreachable(error, refused);
+}
+
+}  // namespace transport::store

@@ -1,0 +1,52 @@
+// CachedPostgresStore: a fleet node's configuration store (DESIGN §12). PostgreSQL while it answers;
+// every snapshot loaded from it is also written to a local SQLite copy (DATA_DIR/config-cache.db), so
+// that while PostgreSQL is unreachable the node keeps serving, and can restart, with the last
+// configuration it saw. Changes need PostgreSQL: without it they fail with StoreUnreachable.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/configuration_store.h"
+
+namespace transport::store {
+
+class PostgresStore;
+class SqliteStore;
+
+class CachedPostgresStore final : public ConfigurationStore {
+ public:
+  // Connects when it can; an unreachable PostgreSQL is not an error here (load() decides).
+  CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path);
+  ~CachedPostgresStore() override;
+
+  bool created() const override;
+  // From PostgreSQL (and written to the copy), or, when it is unreachable, from the copy. Throws
+  // StoreUnreachable when it is unreachable and there is no copy yet (a node's very first start).
+  Configuration load() const override;
+  using ConfigurationStore::transact;
+  std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) override;
+
+  // Whether the last load() or transact() reached PostgreSQL, and the version of the copy it serves from.
+  bool reachable() const;
+  std::string description() const { return description_; }
+
+ private:
+  // The connection, made again when it was lost; nullptr (and `error` set) when PostgreSQL does not answer.
+  PostgresStore* primary(std::string& error) const;
+  [[noreturn]] void unreachable(const std::string& error, const std::string& doing) const;
+
+  std::string conninfo_;
+  std::string node_;
+  std::filesystem::path cache_path_;
+  std::string description_;
+  mutable std::mutex mutex_;  // one caller at a time: the admin thread and the fleet watcher
+  mutable std::unique_ptr<PostgresStore> primary_;
+  mutable bool reachable_ = false;
+  mutable bool created_ = false;
+};
+
+}  // namespace transport::store
