@@ -323,22 +323,16 @@ void SqliteStore::replace_all(const Configuration& config) {
               "DELETE FROM mailboxes;",
          "emptying the local copy");
     t.set_host_name(config.host_name);
-    for (ReceiveConnector c : config.connectors) {
-      c.id = 0;
-      t.put(c);
-    }
-    for (SendConnector c : config.send_connectors) {
-      c.id = 0;
-      t.put(c);
-    }
-    for (AcceptedDomain d : config.accepted_domains) {
-      d.id = 0;
-      t.put(d);
-    }
-    for (Mailbox m : config.mailboxes) {
-      m.id = 0;
-      t.put(m);
-    }
+    const auto put_as_new = [&t](const auto& objects) {
+      for (auto object : objects) {
+        object.id = 0;
+        t.put(object);
+      }
+    };
+    put_as_new(config.connectors);
+    put_as_new(config.send_connectors);
+    put_as_new(config.accepted_domains);
+    put_as_new(config.mailboxes);
     t.put(config.recipient_filter);
     t.put(config.transport_server);
     t.put(config.harvest_defence);

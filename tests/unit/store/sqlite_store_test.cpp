@@ -14,6 +14,7 @@
 
 #include "store/property.h"
 #include "store/schema_migrations.h"
+#include "tests/unit/support/store_samples.h"
 
 namespace transport::store {
 namespace {
@@ -30,16 +31,7 @@ class SqliteStoreTest : public ::testing::Test {
   std::filesystem::path dir_;
 };
 
-ReceiveConnector sample_connector() {
-  ReceiveConnector c;
-  c.name = "Default MAIL01";
-  c.bindings = {Binding::parse("127.0.0.1:2525"), Binding::parse("[::1]:2525")};
-  c.tarpit_interval = TimeSpan::from_seconds(10);
-  c.fqdn = "mail01.example.com";
-  c.max_inbound_connection = std::nullopt;
-  c.comment = "has, a comma";
-  return c;
-}
+using test::sample_connector;
 
 TEST_F(SqliteStoreTest, CreatesTheSchemaOnceAndReportsIt) {
   {
@@ -85,7 +77,7 @@ TEST_F(SqliteStoreTest, EveryModelRoundTrips) {
   EXPECT_EQ(c.bindings, sample_connector().bindings);
   EXPECT_EQ(c.tarpit_interval.seconds(), 10);
   EXPECT_FALSE(c.max_inbound_connection.has_value());
-  EXPECT_EQ(c.comment, "has, a comma");
+  EXPECT_EQ(c.comment, sample_connector().comment);
   ASSERT_EQ(config.accepted_domains.size(), 1u);
   EXPECT_TRUE(config.accepted_domains.front().is_default);
   ASSERT_EQ(config.mailboxes.size(), 1u);

@@ -21,6 +21,7 @@
 #include "store/property.h"
 #include "store/sqlite_store.h"
 #include "tests/unit/support/postgres_cluster.h"
+#include "tests/unit/support/store_samples.h"
 
 namespace transport::store {
 namespace {
@@ -50,16 +51,7 @@ std::vector<std::pair<std::string, PropertyValues>> rendered(std::span<const Pro
   return out;
 }
 
-ReceiveConnector sample_connector() {
-  ReceiveConnector c;
-  c.name = "Default MAIL01";
-  c.bindings = {Binding::parse("127.0.0.1:2525"), Binding::parse("[::1]:2525")};
-  c.tarpit_interval = TimeSpan::from_seconds(10);
-  c.fqdn = "mail01.example.com";
-  c.max_inbound_connection = std::nullopt;
-  c.comment = "has, a comma and 'quotes' and \"doubles\"";
-  return c;
-}
+using test::sample_connector;
 
 SendConnector sample_send_connector() {
   SendConnector s;
