@@ -37,10 +37,7 @@ bool CachedPostgresStore::created() const {
   return created_;
 }
 
-bool CachedPostgresStore::reachable() const {
-  std::lock_guard lock(mutex_);
-  return reachable_;
-}
+bool CachedPostgresStore::reachable() const { return reachable_; }
 
 PostgresStore* CachedPostgresStore::primary(std::string& error) const {
   if (primary_ != nullptr && !primary_->connected()) primary_.reset();

@@ -4,6 +4,7 @@
 // configuration it saw. Changes need PostgreSQL: without it they fail with StoreUnreachable.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -45,7 +46,7 @@ class CachedPostgresStore final : public ConfigurationStore {
   std::string description_;
   mutable std::mutex mutex_;  // one caller at a time: the admin thread and the fleet watcher
   mutable std::unique_ptr<PostgresStore> primary_;
-  mutable bool reachable_ = false;
+  mutable std::atomic<bool> reachable_{false};  // read without the mutex (by /healthz)
   mutable bool created_ = false;
 };
 

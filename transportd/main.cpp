@@ -12,6 +12,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -83,14 +84,27 @@ std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(c
 // thread of its own: libpq's waits block. Says once when the store goes away and once when it is back.
 class FleetWatcher {
  public:
-  FleetWatcher(const std::string& conninfo, transport::config::ConfigurationService& configuration)
-      : thread_([this, conninfo, &configuration](std::stop_token stop) { run(stop, conninfo, configuration); }) {}
+  FleetWatcher(const std::string& conninfo, transport::config::ConfigurationService& configuration, bool reachable)
+      : reachable_(reachable),
+        thread_([this, conninfo, &configuration](std::stop_token stop) { run(stop, conninfo, configuration); }) {}
+
+  // Whether the node hears the store now (for /healthz and transportd_config_store_reachable).
+  bool reachable() const { return reachable_; }
+
+  // No new snapshot after this returns (the object stays: /healthz may still ask reachable()).
+  void stop() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+  }
 
  private:
   void run(std::stop_token stop, const std::string& conninfo, transport::config::ConfigurationService& configuration) {
     using namespace std::chrono_literals;
     transport::store::PostgresChangeListener listener(conninfo);
-    bool reachable = true;
+    bool reachable = reachable_;
+    auto& gauge = transport::observability::Metrics::instance().gauge(
+        "transportd_config_store_reachable", "1 while the fleet's configuration store answers, 0 while the node serves its local copy", {});
+    gauge = reachable ? 1 : 0;
     std::mutex mutex;
     std::condition_variable_any stopped;
     while (!stop.stop_requested()) {
@@ -98,20 +112,23 @@ class FleetWatcher {
       const auto heard = listener.wait(500ms, error);
       if (!heard.connected) {
         if (reachable) transport::log::warn("fleet", error + "; serving the last configuration until it is back");
-        reachable = false;
+        reachable = reachable_ = false;
+        gauge = 0;
         std::unique_lock lock(mutex);
         stopped.wait_for(lock, stop, 1s, [] { return false; });  // try again in a second, or stop
         continue;
       }
       if (!reachable) transport::log::info("fleet", "the configuration store is reachable again");
-      reachable = true;
+      reachable = reachable_ = true;
+      gauge = 1;
       if (heard.reconnected || heard.version > 0) {
         if (!configuration.reload(error)) transport::log::warn("fleet", error);
       }
     }
   }
 
-  std::jthread thread_;
+  std::atomic<bool> reachable_;
+  std::jthread thread_;  // last: it starts running at once
 };
 
 // Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
@@ -211,8 +228,13 @@ int run(const Options& options) {
                              " (configuration version " + std::to_string(configuration.snapshot()->version) +
                              ") until it is back; admin changes fail meanwhile");
     }
-    fleet_watcher.emplace(options.config_store, configuration);
+    fleet_watcher.emplace(options.config_store, configuration, fleet_store.reachable());
   }
+  // The configuration version a node serves (0 with SQLite, which keeps none).
+  auto& config_version = observability::Metrics::instance().gauge(
+      "transportd_config_version", "changes committed to the fleet's configuration store in the snapshot served (0 with SQLite)", {});
+  config_version = configuration.snapshot()->version;
+  configuration.on_change([&config_version](const store::ConfigurationPtr& next) { config_version = next->version; });
 
   if (tls::ensure_default_pair(options.data_dir, names.fqdn)) {
     log::info("tls", "generated a self-signed certificate for " + names.fqdn + " in " +
@@ -307,13 +329,23 @@ int run(const Options& options) {
   admin::AdminServer admin_server(io, std::move(admin_socket), admin_service);
   std::unique_ptr<observability::MetricsServer> metrics_server;
   if (!options.metrics_listen.empty()) {
-    metrics_server = std::make_unique<observability::MetricsServer>(io, options.metrics_listen, [&] {
-      return observability::listener_problem(*configuration.snapshot(),
-                                             [&smtp](const store::ReceiveConnector& c, const store::Binding& b) {
-                                               return smtp.binding_status(c, b);
-                                             })
-          .empty();
-    });
+    // A node serving its local copy is healthy (it takes mail); /healthz says so in its body.
+    const auto fleet_detail = [&]() -> std::string {
+      if (!fleet_watcher) return {};
+      return std::string("config store ") + store::PostgresStore::describe(options.config_store) +
+             (fleet_watcher->reachable() ? " reachable" : " unreachable, serving the local copy") +
+             ", configuration version " + std::to_string(configuration.snapshot()->version) + "\n";
+    };
+    metrics_server = std::make_unique<observability::MetricsServer>(
+        io, options.metrics_listen,
+        [&] {
+          return observability::listener_problem(*configuration.snapshot(),
+                                                 [&smtp](const store::ReceiveConnector& c, const store::Binding& b) {
+                                                   return smtp.binding_status(c, b);
+                                                 })
+              .empty();
+        },
+        fleet_detail);
     log::info("transportd", "metrics on http://" + options.metrics_listen + "/metrics");
   }
   // Changes that decay alone makes to the harvest defence's records reach the log and the gauges.
@@ -334,7 +366,7 @@ int run(const Options& options) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("transportd", std::string("stopping on ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT"));
-  fleet_watcher.reset();  // no new snapshot while the parts it would reach stop
+  if (fleet_watcher) fleet_watcher->stop();  // no new snapshot while the parts it would reach stop
   admin_server.stop(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (metrics_server) metrics_server->stop();
   smtp.shut_down(std::chrono::seconds(10));

@@ -59,7 +59,9 @@ class FleetNode(Daemon):
     """A transportd of the fleet: its own data dir, port and name, the shared configuration store."""
 
     def __init__(self, data_dir, port, name, config_store, extra_args=()):
-        super().__init__(data_dir, port, ["--config-store", config_store] + list(extra_args))
+        self.metrics_port = free_port()
+        super().__init__(data_dir, port, ["--config-store", config_store,
+                                          "--metrics-listen", "127.0.0.1:%d" % self.metrics_port] + list(extra_args))
         self.name = name
 
     def command(self):

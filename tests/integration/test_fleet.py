@@ -9,6 +9,7 @@ import unittest
 from fleet_peers import FleetNode, PostgresCluster, postgres_unavailable
 from harness import TIME_FACTOR, adminctl, free_port, wait_until
 from smtp_client import RawSmtp
+from test_operations import samples, scrape
 
 
 def rcpt_code(port, address):
@@ -102,8 +103,22 @@ class FleetTest(unittest.TestCase):
         self.ok(a, "new-mailbox", "alice@example.com")
         wait_until(lambda: all(rcpt_code(n.port, "alice@example.com") == 250 for n in self.nodes), 5 * TIME_FACTOR,
                    "every node to accept alice")
+        version = samples(scrape(a.metrics_port)[1])["transportd_config_version"]
+        self.assertGreater(version, 0)
+        for node in self.nodes:
+            wait_until(lambda: samples(scrape(node.metrics_port)[1])["transportd_config_version"] == version,
+                       5 * TIME_FACTOR, "%s to serve configuration version %d" % (node.name, version))
+            code, body = scrape(node.metrics_port, "/healthz")
+            self.assertEqual(code, 200)
+            self.assertIn(" reachable, configuration version %d" % version, body)
         self.cluster.stop()
         try:
+            # Healthy still (it takes mail), and says what it serves from.
+            for node in self.nodes:
+                wait_until(lambda: "unreachable, serving the local copy" in scrape(node.metrics_port, "/healthz")[1],
+                           5 * TIME_FACTOR, "%s's /healthz to say the store is unreachable" % node.name)
+                self.assertEqual(scrape(node.metrics_port, "/healthz")[0], 200)
+                self.assertEqual(samples(scrape(node.metrics_port)[1])["transportd_config_store_reachable"], 0)
             # Every node keeps accepting mail with what it had.
             for node in self.nodes:
                 self.assertEqual(rcpt_code(node.port, "alice@example.com"), 250, node.name)

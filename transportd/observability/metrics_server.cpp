@@ -77,13 +77,19 @@ Response text_response(int status, std::string_view reason, std::string body) {
 }  // namespace
 
 struct MetricsServer::State {
-  State(asio::io_context& io, std::function<bool()> healthy, const Metrics& metrics)
-      : io(io), strand(asio::make_strand(io)), acceptor(strand), healthy(std::move(healthy)), metrics(metrics) {}
+  State(asio::io_context& io, std::function<bool()> healthy, std::function<std::string()> detail, const Metrics& metrics)
+      : io(io),
+        strand(asio::make_strand(io)),
+        acceptor(strand),
+        healthy(std::move(healthy)),
+        detail(std::move(detail)),
+        metrics(metrics) {}
 
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;  // the acceptor's
   tcp::acceptor acceptor;
   std::function<bool()> healthy;
+  std::function<std::string()> detail;  // lines after "ok" / "unhealthy"; may be empty
   const Metrics& metrics;
   std::uint16_t port = 0;
   bool stopped = false;  // on the strand
@@ -105,12 +111,15 @@ struct MetricsServer::State {
     if (method != "GET" && method != "HEAD") return text_response(405, "Method Not Allowed", "method not allowed\n");
     if (path == "/metrics") return {200, "OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
     bool ok = false;
+    std::string more;
     try {
       ok = healthy();
+      if (detail) more = detail();
     } catch (const std::exception& e) {
+      ok = false;
       log::error("metrics", std::string("health check failed: ") + e.what());
     }
-    return ok ? text_response(200, "OK", "ok\n") : text_response(503, "Service Unavailable", "unhealthy\n");
+    return ok ? text_response(200, "OK", "ok\n" + more) : text_response(503, "Service Unavailable", "unhealthy\n" + more);
   }
 
   // One request, one response, then close. The timer closes the socket when the 5 s are up, which
@@ -185,7 +194,11 @@ struct MetricsServer::State {
 
 MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen, std::function<bool()> healthy,
                              const Metrics& metrics)
-    : state_(std::make_shared<State>(io, std::move(healthy), metrics)) {
+    : MetricsServer(io, listen, std::move(healthy), {}, metrics) {}
+
+MetricsServer::MetricsServer(asio::io_context& io, const std::string& listen, std::function<bool()> healthy,
+                             std::function<std::string()> detail, const Metrics& metrics)
+    : state_(std::make_shared<State>(io, std::move(healthy), std::move(detail), metrics)) {
   const tcp::endpoint endpoint = parse_listen(listen);
   std::error_code ec;
   state_->acceptor.open(endpoint.protocol(), ec);

@@ -23,6 +23,10 @@ class MetricsServer {
   // address when it is malformed or cannot be bound.
   MetricsServer(asio::io_context& io, const std::string& listen, std::function<bool()> healthy,
                 const Metrics& metrics = Metrics::instance());
+  // `detail` adds lines to /healthz's body, after "ok" or "unhealthy" (a fleet node: its store's state
+  // and configuration version). Called like `healthy`: cheap, thread-safe, never blocking.
+  MetricsServer(asio::io_context& io, const std::string& listen, std::function<bool()> healthy,
+                std::function<std::string()> detail, const Metrics& metrics = Metrics::instance());
   // Stops accepting; requests in progress finish on their own (each within 5 s).
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
