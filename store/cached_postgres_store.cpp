@@ -90,6 +90,20 @@ Configuration CachedPostgresStore::load() const {
   return config;
 }
 
+std::vector<PostgresStore::NodeStatus> CachedPostgresStore::heartbeat(std::int64_t config_version) {
+  std::lock_guard lock(mutex_);
+  std::string error;
+  PostgresStore* store = primary(error);
+  if (store == nullptr) unreachable(error, "no heartbeat");
+  try {
+    return store->heartbeat(config_version);
+  } catch (const StoreError& e) {
+    if (store->connected()) throw;
+    error = e.what();
+  }
+  unreachable(error, "no heartbeat");
+}
+
 std::int64_t CachedPostgresStore::transact(const std::function<void(StoreTransaction&)>& change,
                                            std::int64_t based_on) {
   std::lock_guard lock(mutex_);

@@ -10,12 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "store/configuration_store.h"
+#include "store/postgres_store.h"
 
 namespace transport::store {
 
-class PostgresStore;
 class SqliteStore;
 
 class CachedPostgresStore final : public ConfigurationStore {
@@ -30,6 +31,9 @@ class CachedPostgresStore final : public ConfigurationStore {
   Configuration load() const override;
   using ConfigurationStore::transact;
   std::int64_t transact(const std::function<void(StoreTransaction&)>& change, std::int64_t based_on) override;
+
+  // PostgresStore::heartbeat through this node's connection; StoreUnreachable when it cannot.
+  std::vector<PostgresStore::NodeStatus> heartbeat(std::int64_t config_version);
 
   // Whether the last load() or transact() reached PostgreSQL, and the version of the copy it serves from.
   bool reachable() const;

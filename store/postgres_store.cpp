@@ -287,6 +287,27 @@ int PostgresStore::schema_version() const {
   return r.rows() == 0 ? 0 : static_cast<int>(r.integer(0, 0));
 }
 
+std::vector<PostgresStore::NodeStatus> PostgresStore::heartbeat(std::int64_t config_version) {
+  const std::string doing = "recording this node in " + description_;
+  begin(connection_, "BEGIN", doing);
+  try {
+    exec(connection_,
+         "UPDATE fleet_nodes SET \"LastSeen\" = now(), \"ConfigVersion\" = $2 WHERE lower(\"HostName\") = lower($1)",
+         {node_, std::to_string(config_version)}, doing);
+    const Result r = exec(connection_,
+                          "SELECT \"HostName\", to_char(\"LastSeen\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                          "\"ConfigVersion\" FROM fleet_nodes ORDER BY lower(\"HostName\")",
+                          {}, doing);
+    exec_script(connection_, "COMMIT", doing);
+    std::vector<NodeStatus> nodes;
+    for (int row = 0; row < r.rows(); ++row) nodes.push_back({r.text(row, 0), r.text(row, 1), r.integer(row, 2)});
+    return nodes;
+  } catch (...) {
+    PQclear(PQexec(connection_, "ROLLBACK"));
+    throw;
+  }
+}
+
 bool PostgresStore::connected() const { return PQstatus(connection_) == CONNECTION_OK; }
 
 std::int64_t PostgresStore::version() const {

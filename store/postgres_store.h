@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "store/configuration_store.h"
 
@@ -32,6 +33,15 @@ class PostgresStore final : public ConfigurationStore {
   int schema_version() const;
   // Committed changes so far: every transact() adds one.
   std::int64_t version() const;
+  // A fleet node as the store last heard of it.
+  struct NodeStatus {
+    std::string name;
+    std::string last_seen;  // ISO 8601, UTC
+    std::int64_t config_version = 0;
+  };
+  // Records that this node is alive and serves `config_version`; returns every node, by name.
+  std::vector<NodeStatus> heartbeat(std::int64_t config_version);
+
   // False once the connection is lost (load() and transact() try to reconnect first).
   bool connected() const;
 

@@ -35,6 +35,7 @@
 #include "transportd/config/configuration_service.h"
 #include "transportd/connectors/smtp_server.h"
 #include "transportd/data_dir_lock.h"
+#include "transportd/fleet/fleet_watcher.h"
 #include "transportd/host_names.h"
 #include "transportd/delivery/maildir.h"
 #include "transportd/log.h"
@@ -79,57 +80,6 @@ std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(c
   return std::make_unique<transport::store::CachedPostgresStore>(options.config_store, node,
                                                                  options.data_dir / "config-cache.db");
 }
-
-// A fleet node hears the changes other nodes commit and serves the new snapshot (DESIGN §12). Runs on a
-// thread of its own: libpq's waits block. Says once when the store goes away and once when it is back.
-class FleetWatcher {
- public:
-  FleetWatcher(const std::string& conninfo, transport::config::ConfigurationService& configuration, bool reachable)
-      : reachable_(reachable),
-        thread_([this, conninfo, &configuration](std::stop_token stop) { run(stop, conninfo, configuration); }) {}
-
-  // Whether the node hears the store now (for /healthz and transportd_config_store_reachable).
-  bool reachable() const { return reachable_; }
-
-  // No new snapshot after this returns (the object stays: /healthz may still ask reachable()).
-  void stop() {
-    thread_.request_stop();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run(std::stop_token stop, const std::string& conninfo, transport::config::ConfigurationService& configuration) {
-    using namespace std::chrono_literals;
-    transport::store::PostgresChangeListener listener(conninfo);
-    bool reachable = reachable_;
-    auto& gauge = transport::observability::Metrics::instance().gauge(
-        "transportd_config_store_reachable", "1 while the fleet's configuration store answers, 0 while the node serves its local copy", {});
-    gauge = reachable ? 1 : 0;
-    std::mutex mutex;
-    std::condition_variable_any stopped;
-    while (!stop.stop_requested()) {
-      std::string error;
-      const auto heard = listener.wait(500ms, error);
-      if (!heard.connected) {
-        if (reachable) transport::log::warn("fleet", error + "; serving the last configuration until it is back");
-        reachable = reachable_ = false;
-        gauge = 0;
-        std::unique_lock lock(mutex);
-        stopped.wait_for(lock, stop, 1s, [] { return false; });  // try again in a second, or stop
-        continue;
-      }
-      if (!reachable) transport::log::info("fleet", "the configuration store is reachable again");
-      reachable = reachable_ = true;
-      gauge = 1;
-      if (heard.reconnected || heard.version > 0) {
-        if (!configuration.reload(error)) transport::log::warn("fleet", error);
-      }
-    }
-  }
-
-  std::atomic<bool> reachable_;
-  std::jthread thread_;  // last: it starts running at once
-};
 
 // Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
 void raise_open_file_limit() {
@@ -219,16 +169,16 @@ int run(const Options& options) {
                                                               : store::PostgresStore::describe(options.config_store)) +
                                 " with connector \"Default " + host_name + "\"");
   }
-  std::optional<FleetWatcher> fleet_watcher;
+  std::optional<fleet::FleetWatcher> fleet_watcher;
   if (!options.config_store.empty()) {
-    const auto& fleet_store = static_cast<const store::CachedPostgresStore&>(*store);
+    auto& fleet_store = static_cast<store::CachedPostgresStore&>(*store);
     if (!fleet_store.reachable()) {
       log::warn("fleet", "the configuration store " + fleet_store.description() +
                              " is unreachable: serving the local copy " + (options.data_dir / "config-cache.db").string() +
                              " (configuration version " + std::to_string(configuration.snapshot()->version) +
                              ") until it is back; admin changes fail meanwhile");
     }
-    fleet_watcher.emplace(options.config_store, configuration, fleet_store.reachable());
+    fleet_watcher.emplace(options.config_store, fleet_store, configuration);
   }
   // The configuration version a node serves (0 with SQLite, which keeps none).
   auto& config_version = observability::Metrics::instance().gauge(
@@ -322,6 +272,15 @@ int run(const Options& options) {
       }
     }
     for (const auto& binding : listeners) server.add_listeners(binding.to_string() + " " + smtp.listener_status(binding));
+    server.set_configuration_store(
+        options.config_store.empty()
+            ? "sqlite:" + (options.data_dir / "config.db").string()
+            : store::PostgresStore::describe(options.config_store) +
+                  (fleet_watcher && fleet_watcher->reachable() ? " (reachable)" : " (unreachable: serving the local copy)"));
+    server.set_configuration_version(configuration.snapshot()->version);
+    if (fleet_watcher) {
+      for (const std::string& node : fleet_watcher->nodes()) server.add_fleet_nodes(node);
+    }
     server.set_open_sessions(static_cast<std::int32_t>(smtp.session_count()));
     server.set_tarpitted_sessions(static_cast<std::int32_t>(tarpitted));
     return server;

@@ -1,5 +1,6 @@
 """Several transportd nodes on one PostgreSQL configuration store (DESIGN §12): what one node is told
 is in force on the others (organisation-wide objects), receive connectors stay their own server's."""
+import json
 import os
 import tempfile
 import threading
@@ -141,6 +142,19 @@ class FleetTest(unittest.TestCase):
                    "an admin change to succeed once PostgreSQL is back")
         wait_until(lambda: all(rcpt_code(n.port, "bob@example.com") == 250 for n in self.nodes), 10 * TIME_FACTOR,
                    "every node to accept bob, made after PostgreSQL came back")
+
+    def test_get_transportserver_lists_the_fleet(self):
+        a = self.nodes[0]
+        def listed():
+            text = self.ok(a, "get-transportserver", "--format", "json")
+            server = json.loads(text)[0] if text.strip().startswith("[") else json.loads(text)
+            return server
+        wait_until(lambda: len(listed().get("FleetNodes", [])) == 3, 5 * TIME_FACTOR, "three fleet nodes listed")
+        server = listed()
+        self.assertEqual([n.split(" ")[0] for n in server["FleetNodes"]], list(self.NODES))
+        self.assertIn("postgresql://transportd@127.0.0.1:%d/" % self.cluster.port, server["ConfigurationStore"])
+        self.assertIn("(reachable)", server["ConfigurationStore"])
+        self.assertGreater(int(server["ConfigurationVersion"]), 0)
 
     def test_each_node_keeps_its_own_receive_connectors(self):
         for node in self.nodes:
