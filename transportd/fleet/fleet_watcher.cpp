@@ -41,8 +41,8 @@ void FleetWatcher::heartbeat() {
   try {
     std::vector<std::string> lines;
     for (const auto& node : store_.heartbeat(configuration_.snapshot()->version)) {
-      lines.push_back(node.name + " last seen " + node.last_seen + ", configuration version " +
-                      std::to_string(node.config_version));
+      // No comma inside an entry: list output joins entries with commas.
+      lines.push_back(node.name + " version " + std::to_string(node.config_version) + " seen " + node.last_seen);
     }
     std::lock_guard lock(nodes_mutex_);
     nodes_ = std::move(lines);

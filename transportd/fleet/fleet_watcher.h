@@ -27,7 +27,7 @@ class FleetWatcher {
 
   // Whether the node hears the store now (for /healthz and transportd_config_store_reachable).
   bool reachable() const { return reachable_; }
-  // The fleet's nodes as the last heartbeat found them: "NAME last seen TIME, configuration version N".
+  // The fleet's nodes as the last heartbeat found them: "NAME version N seen TIME".
   std::vector<std::string> nodes() const;
 
   // No new snapshot after this returns (the object stays: /healthz may still ask reachable()).
