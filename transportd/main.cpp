@@ -45,6 +45,7 @@
 #include "transportd/observability/version.h"
 #include "transportd/protocol_log/protocol_log.h"
 #include "transportd/reputation/local_source_reputation.h"
+#include "transportd/shared_reputation/shared_source_reputation.h"
 #include "transportd/tls/tls_credentials.h"
 #include "transportd/tracking/tracking_log.h"
 
@@ -60,6 +61,7 @@ struct Options {
   std::string dns_servers;              // empty: /etc/resolv.conf's; "127.0.0.1:5353" for a test server
   std::string tracking_retention = "30d";
   std::string config_store;             // empty: DATA_DIR/config.db (SQLite); postgresql://... for a fleet
+  std::string reputation_store;         // empty: this node's own view; redis://... shared with a fleet
   bool check_config = false;
 };
 
@@ -75,6 +77,35 @@ std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(c
   }
   return std::make_unique<transport::store::CachedPostgresStore>(options.config_store, node,
                                                                  options.data_dir / "config-cache.db");
+}
+
+// The harvest defence's memory (DESIGN §10): this node's own view, written behind to reputation.db, and
+// with --reputation-store shared with a fleet's other nodes through Redis (§12).
+std::unique_ptr<transport::reputation::SourceReputation> open_source_reputation(
+    const Options& options, const std::string& node, const transport::store::HarvestDefenceConfig& config) {
+  using namespace transport;
+  const auto warn = [](const std::string& problem) { log::warn("harvest", problem); };
+  auto local = std::make_unique<reputation::LocalSourceReputation>(options.data_dir / "reputation.db", config, warn);
+  if (options.reputation_store.empty()) return local;
+  shared_reputation::SharedReputationOptions shared;
+  shared.address = shared_reputation::RedisAddress::parse(options.reputation_store);
+  shared.node = node;
+  shared.position_file = options.data_dir / "reputation-stream.position";
+  shared_reputation::SharedReputationHandlers handlers;
+  handlers.info = [](const std::string& message) { log::info("harvest", message); };
+  handlers.warn = warn;
+  handlers.changed = [](const reputation::StateChange& change) {
+    log::info("harvest", "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
+                             " (was " + std::string(reputation::standing_name(change.from)) +
+                             "): other nodes reported it");
+    observability::count_source_state_change(reputation::standing_name(change.to));
+  };
+  auto* reachable_gauge = &observability::Metrics::instance().gauge(
+      "transportd_reputation_store_reachable",
+      "1 while the fleet's reputation store answers, 0 while this node judges by its own view", {});
+  handlers.reachable = [reachable_gauge](bool reachable) { *reachable_gauge = reachable ? 1 : 0; };
+  return std::make_unique<shared_reputation::SharedSourceReputation>(std::move(local), std::move(shared),
+                                                                     std::move(handlers));
 }
 
 // Every session costs a descriptor: take all the kernel allows (the hard limit) at start-up.
@@ -193,11 +224,11 @@ int run(const Options& options) {
       options.admin_socket.empty() ? options.data_dir / "admin.sock" : options.admin_socket;
   // Before any listener opens: a second daemon given a live socket must stop here, touching nothing.
   auto admin_socket = std::make_unique<admin::AdminSocket>(socket_path);
-  // The harvest defence's memory (DESIGN §10): written behind to reputation.db. Made before
-  // the io_context, so that it outlives every session: the last ones go with the io_context's handlers.
-  const std::unique_ptr<reputation::SourceReputation> source_reputation = reputation::open_local_reputation(
-      options.data_dir / "reputation.db", configuration.snapshot()->harvest_defence,
-      [](const std::string& problem) { log::warn("harvest", problem); });
+  // The harvest defence's memory. Made before the io_context, so that it outlives every session: the
+  // last ones go with the io_context's handlers.
+  const std::unique_ptr<reputation::SourceReputation> source_reputation =
+      open_source_reputation(options, host_name, configuration.snapshot()->harvest_defence);
+  const auto* shared_reputation = dynamic_cast<const shared_reputation::SharedSourceReputation*>(source_reputation.get());
   configuration.on_change([&source_reputation](const store::ConfigurationPtr& next) {
     source_reputation->configure(next->harvest_defence);
   });
@@ -274,6 +305,9 @@ int run(const Options& options) {
             : store::PostgresStore::describe(options.config_store) +
                   (fleet_watcher && fleet_watcher->reachable() ? " (reachable)" : " (unreachable: serving the local copy)"));
     server.set_configuration_version(configuration.snapshot()->version);
+    server.set_reputation_store(shared_reputation == nullptr ? "this server's own: " + (options.data_dir / "reputation.db").string()
+                                : shared_reputation->description() +
+                                      (shared_reputation->reachable() ? " (reachable)" : " (unreachable: judging by this server's own view)"));
     if (fleet_watcher) {
       for (const std::string& node : fleet_watcher->nodes()) server.add_fleet_nodes(node);
     }
@@ -286,10 +320,17 @@ int run(const Options& options) {
   if (!options.metrics_listen.empty()) {
     // A node serving its local copy is healthy (it takes mail); /healthz says so in its body.
     const auto fleet_detail = [&]() -> std::string {
-      if (!fleet_watcher) return {};
-      return std::string("config store ") + store::PostgresStore::describe(options.config_store) +
-             (fleet_watcher->reachable() ? " reachable" : " unreachable, serving the local copy") +
-             ", configuration version " + std::to_string(configuration.snapshot()->version) + "\n";
+      std::string detail;
+      if (fleet_watcher) {
+        detail += std::string("config store ") + store::PostgresStore::describe(options.config_store) +
+                  (fleet_watcher->reachable() ? " reachable" : " unreachable, serving the local copy") +
+                  ", configuration version " + std::to_string(configuration.snapshot()->version) + "\n";
+      }
+      if (shared_reputation != nullptr) {
+        detail += "reputation store " + shared_reputation->description() +
+                  (shared_reputation->reachable() ? " reachable" : " unreachable, judging by this node's own view") + "\n";
+      }
+      return detail;
     };
     metrics_server = std::make_unique<observability::MetricsServer>(
         io, options.metrics_listen,
@@ -365,6 +406,9 @@ int main(int argc, char** argv) {
   app.add_option("--config-store", options.config_store,
                  "A fleet's shared configuration: postgresql://USER@HOST:PORT/DB (default: the SQLite file "
                  "DATA_DIR/config.db). Receive connectors stay this server's; everything else is shared");
+  app.add_option("--reputation-store", options.reputation_store,
+                 "A fleet's shared source reputation: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (default: this "
+                 "server's own, DATA_DIR/reputation.db). Each node judges by its own view and exchanges what it records");
   app.add_flag("--check-config", options.check_config,
                "Check the configuration database against every rule, read-only (also while transportd runs), and exit");
   app.set_version_flag("--version", std::string("transportd ") + TRANSPORTD_VERSION);

@@ -1,9 +1,11 @@
 """What a fleet test runs besides transportd: a private PostgreSQL cluster (its own directory, port and
-socket, never the system's), and transportd nodes that share it."""
+socket, never the system's), a private Redis, and transportd nodes that share them."""
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 
 from harness import Daemon, free_port
 
@@ -49,6 +51,57 @@ class PostgresCluster:
     def new_database(self, name):
         self.run([os.path.join(PG_BIN, "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "transportd", name])
         return "postgresql://transportd@127.0.0.1:%d/%s?connect_timeout=5" % (self.port, name)
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def redis_unavailable():
+    """Why the shared reputation tests cannot run here, or None."""
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (scripts/deps --tests installs it)"
+    return None
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port, its files in a temporary directory, nothing saved:
+    stop() then start() is a Redis restarted with its data gone (the harder case for the nodes)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="transportd-redis-")
+        self.port = free_port()
+        self.process = None
+        self.start()
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("redis-server did not start; see %s/redis.log" % self.dir)
+            time.sleep(0.02)
+
+    def answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None
 
     def destroy(self):
         self.stop()

@@ -2,12 +2,13 @@
 is in force on the others (organisation-wide objects), receive connectors stay their own server's."""
 import json
 import os
+import select
 import tempfile
 import threading
 import time
 import unittest
 
-from fleet_peers import FleetNode, PostgresCluster, postgres_unavailable
+from fleet_peers import FleetNode, PostgresCluster, RedisServer, postgres_unavailable, redis_unavailable
 from harness import TIME_FACTOR, adminctl, free_port, wait_until
 from smtp_client import RawSmtp
 from test_operations import samples, scrape
@@ -168,6 +169,139 @@ class FleetTest(unittest.TestCase):
         self.assertIn("MAIL02\\Partners", self.ok(b, "get-receiveconnector", "--format", "name").splitlines())
         self.assertIn("00:00:01", self.ok(a, "get-receiveconnector", "Default MAIL01", "--format", "list"))
         self.assertIn("00:00:00", self.ok(b, "get-receiveconnector", "Default MAIL02", "--format", "list"))
+
+
+def hang_up_during_held_replies(port, source, sessions):
+    """`sessions` clients from `source` asking for an unknown recipient, each hanging up while the 550 is
+    held: the impatient harvester (3 abandoned holds discredit a source by default)."""
+    clients = []
+    try:
+        for _ in range(sessions):
+            c = RawSmtp(port, source=source, timeout=30)
+            clients.append(c)
+            assert c.reply()[0] == 220
+            assert c.command("EHLO harvester.test")[0] == 250
+            assert c.command("MAIL FROM:<h@harvester.test>")[0] == 250
+            c.send("RCPT TO:<nobody@example.com>\r\n")
+        # The 550 is held for 1 s: hang up in the middle of it, once sure it has not come.
+        deadline = time.monotonic() + 0.3
+        for c in clients:
+            readable, _, _ = select.select([c.sock], [], [], max(0.0, deadline - time.monotonic()))
+            assert not readable and not c.buffer, "a 550 came within 0.3 s: it was not held"
+    finally:
+        for c in clients:
+            c.close()
+
+
+def banner_seconds(port, source):
+    begin = time.monotonic()
+    with RawSmtp(port, source=source, timeout=30) as c:
+        code, _ = c.reply()
+        took = time.monotonic() - begin
+        c.command("QUIT")
+    assert code == 220, code
+    return took
+
+
+@unittest.skipIf(postgres_unavailable() or redis_unavailable(), postgres_unavailable() or redis_unavailable())
+class FleetReputationTest(unittest.TestCase):
+    """Two nodes sharing source reputation through a private Redis (DESIGN §12): a harvester spread over
+    the MX hosts is one attacker, and Redis going away loses neither node's view."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = PostgresCluster()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.destroy()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="transportd-fleet-")
+        self.redis = RedisServer()
+        store = self.cluster.new_database("reputation_%s" % self._testMethodName.lower())
+        self.nodes = []
+        try:
+            for name in ("MAIL01", "MAIL02"):
+                node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store,
+                                 ["--reputation-store", self.redis.url])
+                node.start()
+                self.nodes.append(node)
+                # Held replies of 1 s: the defence records only where the connector tarpits.
+                self.ok(node, "set-receiveconnector", "Default %s" % name, "--tarpit-interval", "00:00:01")
+            self.ok(self.nodes[0], "new-accepteddomain", "Example", "--domain-name", "example.com")
+            for node in self.nodes:
+                wait_until(lambda: self.reputation_store_reachable(node), 10 * TIME_FACTOR,
+                           "%s to reach Redis" % node.name)
+        except BaseException:
+            self.tearDown()
+            raise
+
+    def tearDown(self):
+        try:
+            for node in self.nodes:
+                self.assertEqual(node.stop(), 0, node.read_log())
+        finally:
+            self.redis.destroy()
+            self.tmp.cleanup()
+
+    def ok(self, node, *args):
+        r = adminctl(node, *args)
+        self.assertEqual(r.returncode, 0, "adminctl %s on %s: %s" % (" ".join(args), node.name, r.stderr))
+        return r.stdout
+
+    def reputation_store_reachable(self, node):
+        return samples(scrape(node.metrics_port)[1]).get("transportd_reputation_store_reachable") == 1
+
+    def state(self, node, source):
+        r = adminctl(node, "get-sourcereputation", source, "--format", "json")
+        if r.returncode == 1 and "not found" in r.stderr.lower():
+            return "Clean"
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = json.loads(r.stdout or "[]")
+        rows = [rows] if isinstance(rows, dict) else rows
+        return next((row["State"] for row in rows if row.get("Source") == source), "Clean")
+
+    def test_a_harvester_discredited_on_one_node_waits_for_its_banner_on_the_other(self):
+        a, b = self.nodes
+        source = "127.0.33.7"
+        self.assertLess(banner_seconds(b.port, source), 0.5 * TIME_FACTOR)  # Clean on MAIL02 to begin with
+        hang_up_during_held_replies(a.port, source, sessions=4)
+        wait_until(lambda: self.state(a, source) == "Discredited", 10 * TIME_FACTOR, "MAIL01 to discredit the harvester")
+        discredited = time.monotonic()
+        wait_until(lambda: self.state(b, source) == "Discredited", 2 * TIME_FACTOR,
+                   "MAIL02 to hold the source MAIL01 discredited as Discredited (within 2 s)")
+        print("\nDiscredited on MAIL02 %.3f s after MAIL01 said so" % (time.monotonic() - discredited))
+        self.assertGreaterEqual(banner_seconds(b.port, source), 0.9)  # MAIL02 now holds its banner
+        self.assertLess(banner_seconds(b.port, "127.0.34.1"), 0.5 * TIME_FACTOR)  # and no one else's
+        self.assertIn("other nodes reported it", b.read_log())
+        server = json.loads(self.ok(b, "get-transportserver", "--format", "json"))
+        self.assertEqual(server["ReputationStore"], "%s (reachable)" % self.redis.url)
+
+    def test_redis_away_each_node_keeps_its_own_view_and_they_merge_when_it_is_back(self):
+        a, b = self.nodes
+        self.redis.stop()
+        for node in self.nodes:
+            wait_until(lambda: not self.reputation_store_reachable(node), 10 * TIME_FACTOR,
+                       "%s to notice Redis is gone" % node.name)
+            code, body = scrape(node.metrics_port, "/healthz")
+            self.assertEqual(code, 200, body)  # it takes mail
+            self.assertIn("reputation store %s unreachable, judging by this node's own view" % self.redis.url, body)
+        self.assertIn("judges sources by its own view", a.read_log())
+        # Each node still judges by what it saw itself.
+        hang_up_during_held_replies(a.port, "127.0.35.7", sessions=4)
+        hang_up_during_held_replies(b.port, "127.0.36.7", sessions=4)
+        wait_until(lambda: self.state(a, "127.0.35.7") == "Discredited", 10 * TIME_FACTOR, "MAIL01's own view")
+        wait_until(lambda: self.state(b, "127.0.36.7") == "Discredited", 10 * TIME_FACTOR, "MAIL02's own view")
+        self.assertGreaterEqual(banner_seconds(a.port, "127.0.35.7"), 0.9)
+        self.assertEqual(self.state(b, "127.0.35.7"), "Clean")
+        self.assertEqual(self.state(a, "127.0.36.7"), "Clean")
+        # Back (empty, as a Redis without persistence restarts): what each held reaches the other.
+        self.redis.start()
+        wait_until(lambda: self.state(b, "127.0.35.7") == "Discredited" and self.state(a, "127.0.36.7") == "Discredited",
+                   10 * TIME_FACTOR, "the two views to merge once Redis is back")
+        self.assertGreaterEqual(banner_seconds(b.port, "127.0.35.7"), 0.9)
+        self.assertIn("again", a.read_log())
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@
 //   transportd_admin_calls_total{method}             counter  admin API calls, by gRPC method name
 //   transportd_config_version                        gauge    configuration version served (fleet; 0: SQLite)
 //   transportd_config_store_reachable                gauge    1 while a fleet's store answers (fleet only)
+//   transportd_reputation_store_reachable            gauge    1 while a fleet's Redis answers (--reputation-store only)
 //   transportd_build_info{version}                   gauge    always 1
 // ConnectorMetrics (connector_metrics.h) holds the per-connector handles; use it rather than spelling
 // these names again.

@@ -3,6 +3,7 @@
 #include "transportd/reputation/local_source_reputation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <queue>
 
 namespace transport::reputation {
@@ -109,11 +110,26 @@ Judgement LocalSourceReputation::judge(const store::IpAddress& client, TimePoint
 Judgement LocalSourceReputation::record(const store::IpAddress& client, Event event, std::uint32_t count,
                                         std::chrono::seconds tarpit_interval, TimePoint now,
                                         std::vector<StateChange>& changes) {
+  return add(client, event, count, tarpit_interval, now, now, changes);
+}
+
+void LocalSourceReputation::merge(const store::IpAddress& client, Event event, std::uint32_t count,
+                                  std::chrono::seconds tarpit_interval, TimePoint happened, TimePoint now,
+                                  std::vector<StateChange>& changes) {
+  add(client, event, count, tarpit_interval, std::min(happened, now), now, changes);
+}
+
+Judgement LocalSourceReputation::add(const store::IpAddress& client, Event event, std::uint32_t count,
+                                     std::chrono::seconds tarpit_interval, TimePoint happened, TimePoint now,
+                                     std::vector<StateChange>& changes) {
   const std::shared_ptr<const Settings> s = settings();
   if (exempt(*s, client)) return exempt_judgement();
   if (count == 0) return judge(client, now);
   const Seconds at = to_seconds(now);
+  const Seconds happened_at = to_seconds(happened);
   const Scoring& scoring = s->scoring;
+  // Events reported late count for what decay has left of them, as if they had been recorded then.
+  const auto weight = static_cast<float>(std::exp2(-static_cast<double>(at - happened_at) / scoring.half_life));
   const auto tarpit = static_cast<std::uint16_t>(std::clamp<std::int64_t>(tarpit_interval.count(), 0, kMaxHold.count()));
 
   const auto update = [&](const SourceKey& key, const Thresholds& thresholds, bool is_address) {
@@ -121,7 +137,7 @@ Judgement LocalSourceReputation::record(const store::IpAddress& client, Event ev
     SourceRecord after = table_.update(key, at, scoring.half_life, [&](SourceRecord& r) {
       from = r.standing;
       r.decay_to(at, scoring.half_life);
-      r.apply(event, count, at, scoring, thresholds, is_address);
+      r.apply(event, count, happened_at, scoring, thresholds, is_address, weight);
       r.tarpit_interval = tarpit;
       return r;
     });

@@ -46,6 +46,12 @@ class LocalSourceReputation final : public SourceReputation {
   Counts counts() const override;
   std::vector<StateChange> take_decay_changes() override;
 
+  // Another node's events, reported to this one (a fleet's shared reputation, DESIGN §12): recorded as
+  // record() would have recorded them at `happened`, so every node's records decay alike. Records
+  // that changed state are appended to `changes`.
+  void merge(const store::IpAddress& client, Event event, std::uint32_t count, std::chrono::seconds tarpit_interval,
+             TimePoint happened, TimePoint now, std::vector<StateChange>& changes);
+
   // Re-judges every record at `now` and stores the standings decay has changed (the writer thread does
   // this once a minute).
   void sweep(TimePoint now);
@@ -71,6 +77,8 @@ class LocalSourceReputation final : public SourceReputation {
 
   std::shared_ptr<const Settings> settings() const { return settings_.load(std::memory_order_acquire); }
   static bool exempt(const Settings& settings, const store::IpAddress& client);
+  Judgement add(const store::IpAddress& client, Event event, std::uint32_t count, std::chrono::seconds tarpit_interval,
+                TimePoint happened, TimePoint now, std::vector<StateChange>& changes);
   void write_behind();  // the writer thread
   void write_changes();  // holds file_mutex_
 

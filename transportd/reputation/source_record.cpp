@@ -93,9 +93,9 @@ Standing SourceRecord::evaluate(const Thresholds& t) const {
 }
 
 void SourceRecord::apply(Event event, std::uint32_t count, Seconds now, const Scoring& scoring,
-                         const Thresholds& thresholds, bool address) {
+                         const Thresholds& thresholds, bool address, float weight) {
   const Standing before = evaluate(thresholds);
-  const auto n = static_cast<float>(count);
+  const float n = static_cast<float>(count) * weight;
   bool offence = false;
   switch (event) {
     case Event::refused_recipient:

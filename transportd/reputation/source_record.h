@@ -66,11 +66,12 @@ struct SourceRecord {
   // The standing the current counts give: a record enters a state at its thresholds and keeps it
   // until its counts fall below half of them (the refusal ratio itself stays as it was).
   Standing evaluate(const Thresholds& thresholds) const;
-  // Adds `count` events at `now` (the record must be decayed to now) and re-judges it: the level
-  // grows by `count` for each offence while Discredited, and is 0 otherwise. AUTH failures count only
-  // when `address` is true; reaching the threshold locks AUTH (see lock_auth).
+  // Adds `count` events that happened at `now` and re-judges the record: the level grows by `count`
+  // for each offence while Discredited, and is 0 otherwise. AUTH failures count only when `address` is
+  // true; reaching the threshold locks AUTH from `now`. The record must be decayed to the present;
+  // `weight` (at most 1) is what decay has left of events reported late (another node's, DESIGN §12).
   void apply(Event event, std::uint32_t count, Seconds now, const Scoring& scoring, const Thresholds& thresholds,
-             bool address);
+             bool address, float weight = 1.0f);
   // Whether the counts have decayed to nothing worth keeping (at `updated`).
   bool negligible(Seconds now) const;
 };

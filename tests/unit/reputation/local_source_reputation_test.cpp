@@ -60,6 +60,27 @@ TEST_F(LocalReputationTest, AHarvesterIsDiscreditedAndEachOffenceDoublesItsInter
   EXPECT_EQ(judge("192.0.2.7").level, 8u);
 }
 
+// Another node's events (DESIGN §12) count as if recorded when they happened: one HalfLife late, half.
+TEST_F(LocalReputationTest, MergedEventsCountForWhatDecayLeftOfThem) {
+  open();
+  const TimePoint an_hour_ago = now_ - 1h;  // the default HalfLife
+  reputation_->merge(ip("192.0.2.7"), Event::refused_recipient, 48, 5s, an_hour_ago, now_, changes_);
+  auto reports = reputation_->list(SourceFilter::parse("192.0.2.7"), std::nullopt, now_, 10);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NEAR(reports[0].refused, 24.0, 0.01);
+  EXPECT_EQ(reports[0].standing, Standing::suspect);  // 24 is past Suspect (5), short of Discredited (25)
+  EXPECT_EQ(reports[0].last_seen, an_hour_ago);
+  reputation_->merge(ip("192.0.2.7"), Event::refused_recipient, 1, 5s, now_, now_, changes_);
+  EXPECT_EQ(judge("192.0.2.7").standing, Standing::discredited);
+  ASSERT_FALSE(changes_.empty());
+  EXPECT_EQ(changes_.back().to, Standing::discredited);
+  // A clock ahead of ours counts no more than an event now.
+  reputation_->merge(ip("198.51.100.1"), Event::refused_recipient, 4, 5s, now_ + 1h, now_, changes_);
+  reports = reputation_->list(SourceFilter::parse("198.51.100.1"), std::nullopt, now_, 10);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NEAR(reports[0].refused, 4.0, 0.01);
+}
+
 TEST_F(LocalReputationTest, AbusedPrefixCatchesItsOtherAddressesButNotGoodSenders) {
   open();
   // A sender with its own good history in the /24, from before the abuse.

@@ -5,14 +5,14 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+
+#include "tests/unit/support/free_port.h"
 
 namespace transport::test {
 
@@ -24,7 +24,7 @@ class PostgresCluster {
     char pattern[] = "/tmp/transportd-pg-XXXXXX";
     if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    port_ = free_port();
+    port_ = free_loopback_port();
     if (::geteuid() == 0) {
       as_user_ = "runuser -u postgres -- ";
       run("chown postgres " + dir_.string());
@@ -75,18 +75,6 @@ class PostgresCluster {
  private:
   void run(const std::string& command) {
     if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
-  }
-
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
   }
 
   std::filesystem::path dir_;
