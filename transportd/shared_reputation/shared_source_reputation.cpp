@@ -73,29 +73,26 @@ reputation::Judgement SharedSourceReputation::record(const store::IpAddress& cli
                                                      std::vector<reputation::StateChange>& changes) {
   const reputation::Judgement judgement = local_->record(client, event, count, tarpit_interval, now, changes);
   if (judgement.exempt || count == 0) return judgement;  // exempt sources are not recorded anywhere
-  std::string line;
-  append(line, ReputationDelta::of_event(client, event, count, tarpit_interval, now));
-  hold(line);
+  hold(ReputationDelta::of_event(client, event, count, tarpit_interval, now));
   return judgement;
 }
 
 std::size_t SharedSourceReputation::forgive(const reputation::SourceFilter& filter) {
   const std::size_t forgiven = local_->forgive(filter);
-  std::string line;
-  append(line, ReputationDelta::of_forgive(filter.text));
-  hold(line);
+  hold(ReputationDelta::of_forgive(filter.text));
   return forgiven;
 }
 
-void SharedSourceReputation::hold(std::string_view line) {
+void SharedSourceReputation::hold(const ReputationDelta& delta) {
   bool was_empty = false;
   {
     std::lock_guard lock(mutex_);
     was_empty = held_.empty();
-    held_ += line;
+    append(held_, delta);
     if (held_.size() > kMaxHeldBytes) dropped_ += trim_held(held_);
   }
-  if (was_empty) wake_.notify_one();  // otherwise the publisher is already on its way
+  // Otherwise the publisher is already on its way. All: the reader waits on the same condition to retry.
+  if (was_empty) wake_.notify_all();
 }
 
 void SharedSourceReputation::set_side(std::atomic<bool>& side, bool ok, const std::string& why) {
@@ -157,6 +154,8 @@ void SharedSourceReputation::publish_loop() {
         {
           std::unique_lock lock(mutex_);
           wake_.wait(lock, [&] { return stopping_ || !held_.empty() || !sending.empty(); });
+          // A moment to gather more: a busy node sends about 20 batches a second, not one per event.
+          wake_.wait_for(lock, options_.batch_delay, [&] { return stopping_; });
           stopping = stopping_;
           sending += held_;
           held_.clear();

@@ -26,6 +26,7 @@
 namespace transport::shared_reputation {
 
 class RedisConnection;
+struct ReputationDelta;
 
 // Deltas held while Redis is away: about 300,000 events. Past it the oldest are dropped (and counted).
 inline constexpr std::size_t kMaxHeldBytes = 16u << 20;
@@ -35,7 +36,10 @@ struct SharedReputationOptions {
   std::string node;                     // this server's name: its own entries are skipped when read back
   std::filesystem::path position_file;  // where the reader's stream position is kept
   std::string stream = "transportd:reputation";
-  std::size_t max_stream_entries = 10'000;  // XADD MAXLEN ~: batches Redis keeps for nodes catching up
+  // XADD MAXLEN ~: the batches Redis keeps for nodes catching up (docs/fleet.md: minutes of a busy
+  // fleet, hours of a quiet one).
+  std::size_t max_stream_entries = 100'000;
+  std::chrono::milliseconds batch_delay{50};  // gathering a batch after the first delta
   std::chrono::milliseconds timeout{2000};  // connecting, and each reply
   std::chrono::milliseconds retry{1000};    // between attempts to reach Redis
 };
@@ -84,7 +88,7 @@ class SharedSourceReputation final : public reputation::SourceReputation {
   std::uint64_t dropped() const { return dropped_.load(); }
 
  private:
-  void hold(std::string_view line);  // appends a delta line for the publisher
+  void hold(const ReputationDelta& delta);  // for the publisher
   void publish_loop();
   void read_loop();
   void apply_batch(std::string_view batch);
