@@ -24,14 +24,14 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from benchlib import procstat, report  # noqa: E402
-from benchlib.fleet import Fleet, legit_run, sources, split  # noqa: E402
+from benchlib.load_clients import Fleet, legit_run, sources, split  # noqa: E402
 from benchlib.procstat import summary_ms  # noqa: E402
 from benchlib.servers import Postfix, Transportd, USERS  # noqa: E402
-from benchlib import harvest_matrix, loadgen, relay  # noqa: E402
+from benchlib import fleet_nodes, harvest_matrix, loadgen, relay  # noqa: E402
 
 mono = time.monotonic
-SCENARIOS = ["hold", "harvest", "throughput", "accuracy", "admin", "relay", "queue-restart"]
-OWN_SERVERS = ("harvest", "relay", "queue-restart")  # scenarios that start servers of their own
+SCENARIOS = ["hold", "harvest", "throughput", "accuracy", "admin", "relay", "queue-restart", "fleet"]
+OWN_SERVERS = ("harvest", "relay", "queue-restart", "fleet")  # scenarios that start servers of their own
 
 
 def log(*parts):
@@ -80,6 +80,11 @@ class Settings:
         self.qr_sessions = 8 if quick else 50
         self.qr_max_seconds = 900
         self.qr_restart_deadline = 120
+        # fleet: changes through one node timed until in force on the others, harvesters discredited on
+        # one node timed until discredited on another, RCPT round trips per latency round.
+        self.fleet_changes = 10 if quick else 50
+        self.fleet_harvesters = 3 if quick else 10
+        self.fleet_rcpts = 500 if quick else 5000
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -680,7 +685,7 @@ def main():
             log("%s on 127.0.0.1:%d (%s)" % (srv.name, srv.port, results["servers"][srv.name]["version"]))
         # Timing-sensitive scenarios run before throughput, whose disk load (Postfix's delivery processes
         # waiting for fsync) lingers in the machine for a while; the results files keep the order.
-        order = [s for s in ("hold", "harvest", "accuracy", "admin", "throughput", "relay", "queue-restart")
+        order = [s for s in ("hold", "harvest", "accuracy", "admin", "fleet", "throughput", "relay", "queue-restart")
                  if s in scenarios]
         for scen in order:
             entry = {"run_at": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -693,6 +698,10 @@ def main():
             if scen == "relay":
                 t = mono()
                 entry.update(relay.run_relay(cfg, args.build_dir, tmp, which, log, args.postfix_log))
+                entry["scenario_seconds"] = mono() - t
+            if scen == "fleet" and "transportd" in which:
+                t = mono()
+                entry["transportd"] = fleet_nodes.run_fleet(cfg, args.build_dir, tmp, log)
                 entry["scenario_seconds"] = mono() - t
             if scen == "queue-restart" and "transportd" in which:
                 t = mono()

@@ -13,7 +13,7 @@ import subprocess
 import time
 
 from . import procstat
-from .fleet import Fleet
+from .load_clients import Fleet
 from .procstat import summary_ms
 from .servers import DOMAIN, USERS, Postfix, Transportd, harness, wait_for_banner
 

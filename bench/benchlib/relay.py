@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from .fleet import Fleet, sources, split
+from .load_clients import Fleet, sources, split
 from .procstat import summary_ms
 from .servers import Postfix, Transportd, harness, wait_for_banner
 
