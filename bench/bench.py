@@ -85,6 +85,7 @@ class Settings:
         self.fleet_changes = 10 if quick else 50
         self.fleet_harvesters = 3 if quick else 10
         self.fleet_rcpts = 500 if quick else 5000
+        self.fleet_import = 10000 if quick else 100000  # mailboxes imported straight into PostgreSQL
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -1,30 +1,18 @@
 // CachedPostgresStore: PostgreSQL first, the local copy when it cannot be reached.
 #include "store/cached_postgres_store.h"
 
-#include <fstream>
 #include <utility>
 
 #include "store/postgres_store.h"
-#include "store/sqlite_store.h"
 
 namespace transport::store {
 
-namespace {
-
-// The copy's version beside it: the SQLite schema has no place for it, and it only labels what is served.
-std::filesystem::path version_path(const std::filesystem::path& cache_path) {
-  std::filesystem::path path = cache_path;
-  path += ".version";
-  return path;
-}
-
-}  // namespace
-
-CachedPostgresStore::CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path)
+CachedPostgresStore::CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path,
+                                         std::function<void(const std::string&)> warn)
     : conninfo_(std::move(conninfo)),
       node_(std::move(node)),
-      cache_path_(std::move(cache_path)),
-      description_(PostgresStore::describe(conninfo_)) {
+      description_(PostgresStore::describe(conninfo_)),
+      copy_(std::move(cache_path), std::move(warn)) {
   std::string ignored;
   std::lock_guard lock(mutex_);
   if (primary(ignored) != nullptr) created_ = primary_->created();
@@ -66,11 +54,8 @@ Configuration CachedPostgresStore::load() const {
     try {
       Configuration config = store->load();
       reachable_ = true;
-      // The copy follows every snapshot served.
-      if (!config.host_name.empty()) {
-        SqliteStore(cache_path_).replace_all(config);
-        std::ofstream(version_path(cache_path_), std::ios::trunc) << config.version << "\n";
-      }
+      // The copy follows every snapshot served, behind it.
+      if (!config.host_name.empty()) copy_.write_later(config);
       return config;
     } catch (const StoreError& e) {
       if (store->connected()) throw;  // PostgreSQL answered: a real error
@@ -79,15 +64,13 @@ Configuration CachedPostgresStore::load() const {
   }
   reachable_ = false;
   primary_.reset();
-  std::error_code missing;
-  if (!std::filesystem::exists(cache_path_, missing)) {
+  copy_.flush();  // the last snapshot seen, not an older one
+  if (!copy_.exists()) {
     throw StoreUnreachable("the configuration store " + description_ + " is unreachable (" + error +
-                           ") and this node has no copy of the configuration yet (" + cache_path_.string() +
+                           ") and this node has no copy of the configuration yet (" + copy_.path().string() +
                            "): it needs PostgreSQL once, at its first start");
   }
-  Configuration config = SqliteStore(cache_path_).load();
-  std::ifstream(version_path(cache_path_)) >> config.version;
-  return config;
+  return copy_.read();
 }
 
 std::vector<PostgresStore::NodeStatus> CachedPostgresStore::heartbeat(std::int64_t config_version) {

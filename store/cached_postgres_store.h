@@ -1,7 +1,8 @@
 // CachedPostgresStore: a fleet node's configuration store (DESIGN §12). PostgreSQL while it answers;
-// every snapshot loaded from it is also written to a local SQLite copy (DATA_DIR/config-cache.db), so
-// that while PostgreSQL is unreachable the node keeps serving, and can restart, with the last
-// configuration it saw. Changes need PostgreSQL: without it they fail with StoreUnreachable.
+// every snapshot loaded from it is also written, behind, to a local SQLite copy
+// (DATA_DIR/config-cache.db; see LocalCopyWriter), so that while PostgreSQL is unreachable the node
+// keeps serving, and can restart, with the last configuration it saw. Changes need PostgreSQL: without
+// it they fail with StoreUnreachable.
 #pragma once
 
 #include <atomic>
@@ -13,16 +14,17 @@
 #include <vector>
 
 #include "store/configuration_store.h"
+#include "store/local_copy_writer.h"
 #include "store/postgres_store.h"
 
 namespace transport::store {
 
-class SqliteStore;
-
 class CachedPostgresStore final : public ConfigurationStore {
  public:
-  // Connects when it can; an unreachable PostgreSQL is not an error here (load() decides).
-  CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path);
+  // Connects when it can; an unreachable PostgreSQL is not an error here (load() decides). `warn` is
+  // told when the local copy cannot be written.
+  CachedPostgresStore(std::string conninfo, std::string node, std::filesystem::path cache_path,
+                      std::function<void(const std::string&)> warn = {});
   ~CachedPostgresStore() override;
 
   bool created() const override;
@@ -38,6 +40,8 @@ class CachedPostgresStore final : public ConfigurationStore {
   // Whether the last load() or transact() reached PostgreSQL, and the version of the copy it serves from.
   bool reachable() const;
   std::string description() const { return description_; }
+  // Waits until the local copy holds the last snapshot loaded.
+  void flush_copy() { copy_.flush(); }
 
  private:
   // The connection, made again when it was lost; nullptr (and `error` set) when PostgreSQL does not answer.
@@ -46,8 +50,8 @@ class CachedPostgresStore final : public ConfigurationStore {
 
   std::string conninfo_;
   std::string node_;
-  std::filesystem::path cache_path_;
   std::string description_;
+  mutable LocalCopyWriter copy_;
   mutable std::mutex mutex_;  // one caller at a time: the admin thread and the fleet watcher
   mutable std::unique_ptr<PostgresStore> primary_;
   mutable std::atomic<bool> reachable_{false};  // read without the mutex (by /healthz)

@@ -75,8 +75,9 @@ std::unique_ptr<transport::store::ConfigurationStore> open_configuration_store(c
     throw std::runtime_error("--config-store: \"" + options.config_store +
                              "\" is not a postgresql:// URI (leave it out for the SQLite file in --data-dir)");
   }
-  return std::make_unique<transport::store::CachedPostgresStore>(options.config_store, node,
-                                                                 options.data_dir / "config-cache.db");
+  return std::make_unique<transport::store::CachedPostgresStore>(
+      options.config_store, node, options.data_dir / "config-cache.db",
+      [](const std::string& problem) { transport::log::warn("fleet", problem); });
 }
 
 // The harvest defence's memory (DESIGN §10): this node's own view, written behind to reputation.db, and

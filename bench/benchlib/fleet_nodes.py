@@ -17,6 +17,7 @@ import select
 import socket
 import sys
 import time
+import urllib.request
 
 from . import procstat
 
@@ -181,6 +182,49 @@ def rcpt_latency(port, count):
     return procstat.summary_ms(samples)
 
 
+def served_version(node):
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % node.metrics_port, timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith("transportd_config_version "):
+            return int(float(line.split()[1]))
+    return -1
+
+
+def large_directory(cluster, database, nodes, count, log):
+    """`count` more mailboxes written straight into PostgreSQL in one transaction (as a directory import
+    would), then: how long until every node serves them, what a node's memory grows by, and what one
+    ordinary change costs to spread at that size (each node loads the whole snapshot per change)."""
+    rss_before = procstat.memory_of([nodes[1].proc.pid])["rss"]
+    sql = ("BEGIN; INSERT INTO mailboxes (\"PrimarySmtpAddress\", \"EmailAddresses\", \"DisplayName\") "
+           "SELECT 'bulk' || g || '@%s', '', 'Bulk ' || g FROM generate_series(1, %d) g; "
+           "UPDATE config_version SET version = version + 1 WHERE id = 1; "
+           "SELECT pg_notify('transportd_config', version::text) FROM config_version; COMMIT; "
+           "SELECT 'version ' || version FROM config_version;" % (DOMAIN, count))
+    started = mono()
+    out = cluster.run([os.path.join(fleet_peers.PG_BIN, "psql"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U",
+                       "transportd", "-d", database, "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    committed = mono()
+    target = int(next(line for line in out.splitlines() if line.startswith("version ")).split()[1])
+    last = "bulk%d@%s" % (count, DOMAIN)
+    wait(lambda: all(served_version(n) >= target for n in nodes), 300, "every node to serve the import")
+    served = mono()
+    if not all(accepts(n.port, last) for n in nodes):
+        raise RuntimeError("a node does not accept %s after serving the import" % last)
+    rss_after = procstat.memory_of([nodes[1].proc.pid])["rss"]
+    spread = []
+    for i in range(3):
+        address = "after-import%d@%s" % (i, DOMAIN)
+        ctl(nodes[0], "new-mailbox", address)
+        returned = mono()
+        wait(lambda: all(accepts(n.port, address) for n in nodes[1:]), 300, "%s on every node" % address)
+        spread.append(mono() - returned)
+    log("fleet: %d mailboxes imported: served everywhere %.1f s after COMMIT; one change then spreads in %.0f ms" %
+        (count, served - committed, 1000 * procstat.percentile(sorted(spread), 50)))
+    return {"mailboxes": count, "commit_s": committed - started, "served_everywhere_after_commit_s": served - committed,
+            "rss_growth_kib": rss_after - rss_before, "rss_after_kib": rss_after,
+            "one_change_after": procstat.summary_ms(spread)}
+
+
 def run_fleet(cfg, build_dir, tmp, log):
     harness.TRANSPORTD = os.path.join(build_dir, "transportd", "transportd")
     harness.ADMINCTL = os.path.join(build_dir, "adminctl", "adminctl")
@@ -193,7 +237,8 @@ def run_fleet(cfg, build_dir, tmp, log):
     redis = fleet_peers.RedisServer()
     nodes, lone = [], None
     try:
-        store = cluster.new_database("bench")
+        database = "bench"
+        store = cluster.new_database(database)
         for name in ("MAIL01", "MAIL02", "MAIL03"):
             node = fleet_peers.FleetNode(os.path.join(base, name), harness.free_port(), name, store,
                                          ["--reputation-store", redis.url])
@@ -209,6 +254,7 @@ def run_fleet(cfg, build_dir, tmp, log):
         result = {"nodes": 3, "config_store": "PostgreSQL 15 (private cluster, fsync off)",
                   "reputation_store": "Redis (private, no persistence)"}
         result["change_propagation"] = change_propagation(nodes, cfg.fleet_changes, log)
+        result["large_directory"] = large_directory(cluster, database, nodes, cfg.fleet_import, log)
         for n in nodes:  # the defence judges only where the connector tarpits
             ctl(n, "set-receiveconnector", "Default %s" % n.name, "--tarpit-interval", "00:00:01")
         result["discredit_propagation"] = discredit_propagation(nodes, cfg.fleet_harvesters, log)

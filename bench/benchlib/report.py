@@ -407,6 +407,14 @@ def fleet_section(entry):
         ["RCPT round trip on a lone node on SQLite: p50 / p99 / max (ms), best of %d rounds" % len(lat["rounds"]),
          ms(lat["sqlite"]), "no difference"],
     ]
+    big = x.get("large_directory")
+    if big:
+        rows += [
+            ["%s mailboxes imported straight into PostgreSQL (one transaction): COMMIT → served by every node (s)" % num(big["mailboxes"]),
+             num(big["served_everywhere_after_commit_s"], 2), ""],
+            ["a node's RSS growth for them (KiB); its RSS then", "%s; %s" % (num(big["rss_growth_kib"]), num(big["rss_after_kib"])), ""],
+            ["one admin change with them present: in force on the other nodes, p50 / p99 / max (ms)", ms(big["one_change_after"]), "≤ 1,000"],
+        ]
     out = ["Three nodes (MAIL01..MAIL03) on %s for their configuration and %s for source reputation, all on loopback. "
            "A change is in force on a node when a new SMTP session there accepts the new mailbox; a source is "
            "Discredited on MAIL02 when its get-sourcereputation says so (polled; each poll is an adminctl process, "

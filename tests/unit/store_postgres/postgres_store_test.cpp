@@ -411,6 +411,7 @@ TEST_F(PostgresStoreTest, ANodeServesItsLocalCopyWhileTheStoreIsDownAndTakesNoCh
   });
   ASSERT_EQ(node.load().mailboxes.size(), 1u);
   EXPECT_TRUE(node.reachable());
+  node.flush_copy();  // written behind the snapshot served
   EXPECT_TRUE(std::filesystem::exists(copy));
 
   cluster->stop();
