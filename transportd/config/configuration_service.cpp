@@ -374,6 +374,7 @@ void apply_edits(Model& model, const ListEdits& edits, const std::string& identi
   }
 }
 
+// Receive connectors keep one list per server (Collection::items(config, group)); every other model one.
 template <class Model>
 constexpr bool kPerServer = std::is_same_v<Model, ReceiveConnector>;
 
