@@ -1,6 +1,7 @@
 // adminctl: per-command option lists and the argv rewriting that maps Exchange spellings to them.
 #include "adminctl/arguments.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -10,6 +11,8 @@
 #include "adminctl/usage_presets.h"
 
 namespace adminctl {
+
+bool is_admin_endpoint(std::string_view value) { return value.find_first_of(":/") != std::string_view::npos; }
 
 const std::vector<CommandOption>& global_options() {
   static const std::vector<CommandOption> options{
@@ -72,7 +75,11 @@ std::vector<CommandOption> build_command_options(const Command& command) {
     // --with-ndr).
     for (const auto* field : all_fields(*command.rpc->input_type())) {
       if (field->name() == "identities" || field->name() == "what_if") continue;
-      options.push_back({OptionRole::Filter, flag_names(*field), true, flag_help(*field, false), field});
+      std::string help = flag_help(*field, false);
+      if (field->name() == "server") {
+        help += ". A value with ':' or '/' (unix:PATH, a socket path) is the admin endpoint, as before the command";
+      }
+      options.push_back({OptionRole::Filter, flag_names(*field), true, help, field});
     }
   }
   if (command.verb == Verb::New && has_usage_presets(kind)) {
@@ -136,6 +143,57 @@ std::vector<CommandOption> build_command_options(const Command& command) {
   return options;
 }
 
+// An option as typed: its name without the dashes, and the value joined to it by ':' or '=' (option
+// names never contain either, so the first of them separates the value). Null for a non-option.
+struct OptionText {
+  std::string_view name;
+  std::optional<std::string> value;
+};
+std::optional<OptionText> option_text(const std::string& arg) {
+  if (arg.size() < 2 || arg[0] != '-') return std::nullopt;
+  const std::string_view body = std::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
+  const auto separator = body.find_first_of(":=");
+  OptionText text{body.substr(0, separator), std::nullopt};
+  if (separator != std::string_view::npos) text.value = std::string(body.substr(separator + 1));
+  return text;
+}
+
+bool has_server_filter(const Command& command) {
+  const auto& options = command_options(command);
+  return std::any_of(options.begin(), options.end(), [](const CommandOption& option) {
+    return option.role == OptionRole::Filter && option.field->name() == "server";
+  });
+}
+
+// get-receiveconnector --server HOST is Exchange's -Server (whose connectors to show), while an admin
+// endpoint after the command word (--server unix:PATH) must stay one: such options move before the
+// command word, where the parser gives --server to the global option.
+std::vector<std::string> endpoints_before_command(const std::vector<std::string>& args, std::size_t command_at) {
+  std::vector<std::string> endpoints, rest;
+  for (std::size_t i = command_at + 1; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    const auto option = option_text(args[i]);
+    if (option && iequals(option->name, "server")) {
+      const bool joined = option->value.has_value();
+      const std::string* value = joined ? &*option->value : (i + 1 < args.size() ? &args[i + 1] : nullptr);
+      if (value != nullptr && is_admin_endpoint(*value)) {
+        endpoints.push_back(args[i]);
+        if (!joined) endpoints.push_back(args[++i]);
+        continue;
+      }
+    }
+    rest.push_back(args[i]);
+  }
+  std::vector<std::string> out(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command_at));
+  out.insert(out.end(), endpoints.begin(), endpoints.end());
+  out.push_back(args[command_at]);
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
+}
+
 const CommandOption* find_option(const std::vector<const CommandOption*>& known, std::string_view name) {
   for (const auto* option : known) {
     for (const auto& candidate : option->names) {
@@ -166,16 +224,13 @@ std::vector<std::string> rewrite_arguments(const std::vector<std::string>& args,
       out.insert(out.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
       break;
     }
-    if (arg.size() < 2 || arg[0] != '-') {
+    auto text = option_text(arg);
+    if (!text) {
       out.push_back(arg);
       continue;
     }
-    const std::string_view body = std::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
-    // Option names never contain ':' or '=', so the first of either separates the value.
-    const auto separator = body.find_first_of(":=");
-    const std::string_view name = body.substr(0, separator);
-    std::optional<std::string> value;
-    if (separator != std::string_view::npos) value = std::string(body.substr(separator + 1));
+    const std::string_view name = text->name;
+    std::optional<std::string>& value = text->value;
 
     if (iequals(name, "password")) {
       throw UsageError("passwords are never taken as a command-line value (they would show in the process "
@@ -211,11 +266,9 @@ PreparedArguments prepare_arguments(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") break;
-    if (arg.size() >= 2 && arg[0] == '-') {
-      const std::string_view body = std::string_view(arg).substr(arg[1] == '-' ? 2 : 1);
-      const auto separator = body.find_first_of(":=");
-      const auto* option = find_option(known, body.substr(0, separator));
-      if (option != nullptr && option->takes_value && separator == std::string_view::npos) ++i;
+    if (const auto text = option_text(arg)) {
+      const auto* option = find_option(known, text->name);
+      if (option != nullptr && option->takes_value && !text->value) ++i;
       continue;
     }
     command_at = i;
@@ -230,6 +283,7 @@ PreparedArguments prepare_arguments(const std::vector<std::string>& args) {
       throw UsageError("unknown command '" + args[*command_at] + "'; run 'adminctl --help' for the list");
     }
     input[*command_at] = prepared.command->name;
+    if (has_server_filter(*prepared.command)) input = endpoints_before_command(input, *command_at);
     for (const auto& option : command_options(*prepared.command)) known.push_back(&option);
   }
   prepared.args = rewrite_arguments(input, known);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adminctl/command_table.h"
@@ -44,6 +45,11 @@ struct CommandOption {
 
 // Options valid before and after the command: --server, --help, --version.
 const std::vector<CommandOption>& global_options();
+
+// Whether a --server value is an admin endpoint (unix:PATH, a socket path with '/') rather than a
+// server's name (which has neither ':' nor '/'): after get-receiveconnector, --server names a server
+// unless its value is an endpoint.
+bool is_admin_endpoint(std::string_view value);
 
 // The options of one command (not the global ones), in --help order.
 const std::vector<CommandOption>& command_options(const Command& command);

@@ -32,7 +32,8 @@ class StoreUnreachable : public StoreError {
 };
 
 // The writes one transaction may make. put() inserts when the object's id is 0 (and sets the id) and
-// updates otherwise.
+// updates otherwise. Receive connectors are inserted as this node's; updated and removed by id, whichever
+// server of a fleet they belong to.
 class StoreTransaction {
  public:
   virtual ~StoreTransaction() = default;

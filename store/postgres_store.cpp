@@ -143,7 +143,8 @@ class PostgresTransaction final : public StoreTransaction {
     exec(c_, "INSERT INTO fleet_nodes (\"HostName\") VALUES ($1) ON CONFLICT DO NOTHING", {host_name},
          "registering " + host_name + " in the fleet");
   }
-  // A node changes its own receive connectors (DESIGN §12: they belong to one server).
+  // Receive connectors belong to one server (DESIGN §12): a new one is this node's; an existing one is
+  // updated by id, on whichever server it is (an administrator may change another server's).
   void put(ReceiveConnector& connector) override {
     put_row(c_, "receive_connectors", receive_connector_properties(), connector, connector.id, {"Server", node_});
   }
@@ -348,6 +349,15 @@ Configuration PostgresStore::load() const {
         other = std::prev(config.other_servers.end());
       }
       other->connectors.push_back(std::move(connectors[i]));
+    }
+    // A server of the fleet without a connector is a server still (get-receiveconnector --server finds it).
+    const Result nodes = exec(connection_, "SELECT \"HostName\" FROM fleet_nodes", {}, doing);
+    for (int row = 0; row < nodes.rows(); ++row) {
+      const std::string server = nodes.text(row, 0);
+      const bool known = iequals(server, node_) ||
+                         std::any_of(config.other_servers.begin(), config.other_servers.end(),
+                                     [&](const ServerConnectors& s) { return iequals(s.server, server); });
+      if (!known) config.other_servers.push_back(ServerConnectors{server, {}});
     }
     std::sort(config.other_servers.begin(), config.other_servers.end(),
               [](const ServerConnectors& a, const ServerConnectors& b) { return a.server < b.server; });

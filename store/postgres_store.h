@@ -22,8 +22,9 @@ class PostgresStore final : public ConfigurationStore {
   // Connects (conninfo: a postgresql:// URI or key=value pairs) and runs pending migrations, one node
   // at a time. Throws StoreError naming the server (never the password) and the problem; refuses a
   // schema written by a newer transportd. `node` is this server's name: load() gives its receive
-  // connectors as `connectors` and the others' as `other_servers`, and host_name only once the node
-  // is registered (set_host_name, on its first start); put() of a receive connector makes it this node's.
+  // connectors as `connectors` and the other registered servers' as `other_servers` (a server without
+  // connectors too), and host_name only once the node is registered (set_host_name, on its first
+  // start); put() of a new receive connector makes it this node's.
   PostgresStore(const std::string& conninfo, std::string node);
   ~PostgresStore() override;
   PostgresStore(const PostgresStore&) = delete;

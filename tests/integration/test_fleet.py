@@ -14,6 +14,13 @@ from smtp_client import RawSmtp
 from test_operations import samples, scrape
 
 
+def greeting(port):
+    with RawSmtp(port) as s:
+        _, text = s.reply()
+        s.command("QUIT")
+        return text
+
+
 def rcpt_code(port, address):
     with RawSmtp(port) as s:
         s.reply()
@@ -169,6 +176,46 @@ class FleetTest(unittest.TestCase):
         self.assertIn("MAIL02\\Partners", self.ok(b, "get-receiveconnector", "--format", "name").splitlines())
         self.assertIn("00:00:01", self.ok(a, "get-receiveconnector", "Default MAIL01", "--format", "list"))
         self.assertIn("00:00:00", self.ok(b, "get-receiveconnector", "Default MAIL02", "--format", "list"))
+
+    def test_another_servers_receive_connectors_through_any_node(self):
+        a, b, c = self.nodes
+        self.ok(b, "new-receiveconnector", "Partners", "--bindings", "127.0.0.1:%d" % free_port(),
+                "--remote-ip-ranges", "192.0.2.0/24")
+        # Shown through MAIL01, with MAIL02's identities: by --server (any case, a glob) or by HOST\Name.
+        self.assertEqual(self.ok(a, "get-receiveconnector", "--server", "mail02", "--format", "name").splitlines(),
+                         ["MAIL02\\Default MAIL02", "MAIL02\\Partners"])
+        self.assertEqual(self.ok(a, "Get-ReceiveConnector", "-Server", "*", "--format", "name").splitlines(),
+                         ["MAIL01\\Default MAIL01", "MAIL02\\Default MAIL02", "MAIL02\\Partners",
+                          "MAIL03\\Default MAIL03"])
+        self.assertEqual(self.ok(a, "get-receiveconnector", "MAIL02\\Partners", "--select", "RemoteIPRanges",
+                                 "--format", "json"), self.ok(b, "get-receiveconnector", "Partners", "--select",
+                                                              "RemoteIPRanges", "--format", "json"))
+        self.assertIn("on MAIL02 (its listener is known there only)",
+                      self.ok(a, "get-receiveconnector", "--server", "MAIL02", "Partners", "--format", "list"))
+        self.assertEqual(self.ok(a, "get-receiveconnector", "--format", "name").splitlines(),
+                         ["MAIL01\\Default MAIL01"], "without --server: the node talked to")
+        unknown = adminctl(a, "get-receiveconnector", "--server", "MAIL09")
+        self.assertEqual(unknown.returncode, 1, unknown.stderr)
+        self.assertIn('no server matches "MAIL09": the servers are MAIL01, MAIL02, MAIL03', unknown.stderr)
+        # After the command, an endpoint is still the endpoint.
+        through_c = adminctl(None, "get-receiveconnector", "--server", "unix:" + c.socket, "--format", "name")
+        self.assertEqual(through_c.returncode, 0, through_c.stderr)
+        self.assertEqual(through_c.stdout.splitlines(), ["MAIL03\\Default MAIL03"])
+
+        # Changed through MAIL01, in force on MAIL02 as soon as it has heard of it; MAIL01 greets as before.
+        self.ok(a, "set-receiveconnector", "MAIL02\\Default MAIL02", "--banner", "220 set on MAIL02 through MAIL01")
+        wait_until(lambda: greeting(b.port) == "set on MAIL02 through MAIL01", 5 * TIME_FACTOR,
+                   "MAIL02 to greet with the banner set through MAIL01")
+        self.assertNotIn("through MAIL01", greeting(a.port))
+        # Held to MAIL02's connectors: MAIL02's names are taken there, MAIL01's are not.
+        taken = adminctl(a, "set-receiveconnector", "MAIL02\\Partners", "--name", "Default MAIL02")
+        self.assertEqual(taken.returncode, 1, taken.stderr)
+        self.assertIn('a receive connector named "Default MAIL02" already exists', taken.stderr)
+        self.ok(a, "set-receiveconnector", "MAIL02\\Partners", "--name", "Default MAIL01")
+        # Removed through MAIL03: gone from MAIL02 too.
+        self.ok(c, "remove-receiveconnector", "MAIL02\\Default MAIL01", "--confirm:$false")
+        wait_until(lambda: self.ok(b, "get-receiveconnector", "--format", "name").splitlines() ==
+                   ["MAIL02\\Default MAIL02"], 5 * TIME_FACTOR, "MAIL02 to have lost the connector removed through MAIL03")
 
 
 def hang_up_during_held_replies(port, source, sessions):

@@ -322,18 +322,23 @@ void act_on(const std::vector<std::pair<std::string, bool>>& targets, Act act,
 void AdminService::connector_to_proto(const store::Configuration& config, const store::ReceiveConnector& c,
                             v1::ReceiveConnector& out) const {
   properties_to_proto(store::receive_connector_properties(), c, out);
-  out.set_identity(ConfigurationService::identity(config, c));
+  const std::string server = ConfigurationService::server_of(config, c);
+  out.set_identity(store::connector_identity(server, c));
   for (const store::Binding& binding : c.bindings) {
-    out.add_binding_status(binding.to_string() + " " +
-                           (c.enabled ? binding_status_(c, binding) : std::string("not listening (connector disabled)")));
+    // Another server's listeners are its own: this node knows only its own sockets.
+    const std::string status = server != config.host_name ? "on " + server + " (its listener is known there only)"
+                               : c.enabled                ? binding_status_(c, binding)
+                                                          : std::string("not listening (connector disabled)");
+    out.add_binding_status(binding.to_string() + " " + status);
   }
 }
 
-grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext* context, const v1::IdentityFilter* request,
+grpc::Status AdminService::GetReceiveConnector(grpc::ServerContext* context,
+                                               const v1::GetReceiveConnectorRequest* request,
                                                v1::ReceiveConnectorList* response) {
   return guarded("GetReceiveConnector", context, [&] {
     auto config = configuration_.snapshot();
-    for (const auto& c : configuration_.get_connectors(identities(request->identities()))) {
+    for (const auto& c : configuration_.get_connectors(identities(request->identities()), request->server())) {
       connector_to_proto(*config, c, *response->add_connectors());
     }
   });
@@ -377,22 +382,26 @@ grpc::Status AdminService::RemoveReceiveConnector(grpc::ServerContext* context, 
       log_change("removed receive connector " + id);
       response->add_removed(id);
     }
-    // Bindings that only removed connectors had: nothing will listen there any more.
+    // Bindings that only removed connectors had on their server: nothing will listen there any more.
     const auto is_removed = [&](const store::ReceiveConnector& c) {
       return std::find(removed.begin(), removed.end(), ConfigurationService::identity(*before, c)) != removed.end();
     };
-    std::vector<store::Binding> emptied;
-    for (const auto& c : before->connectors) {
-      if (!is_removed(c)) continue;
-      for (const auto& binding : c.bindings) {
-        const bool kept = std::any_of(before->connectors.begin(), before->connectors.end(), [&](const auto& other) {
-          return !is_removed(other) &&
-                 std::find(other.bindings.begin(), other.bindings.end(), binding) != other.bindings.end();
-        });
-        if (!kept && std::find(emptied.begin(), emptied.end(), binding) == emptied.end()) emptied.push_back(binding);
+    const auto report_emptied = [&](const std::vector<store::ReceiveConnector>& connectors, const std::string& where) {
+      std::vector<store::Binding> emptied;
+      for (const auto& c : connectors) {
+        if (!is_removed(c)) continue;
+        for (const auto& binding : c.bindings) {
+          const bool kept = std::any_of(connectors.begin(), connectors.end(), [&](const auto& other) {
+            return !is_removed(other) &&
+                   std::find(other.bindings.begin(), other.bindings.end(), binding) != other.bindings.end();
+          });
+          if (!kept && std::find(emptied.begin(), emptied.end(), binding) == emptied.end()) emptied.push_back(binding);
+        }
       }
-    }
-    for (const auto& binding : emptied) response->add_emptied_bindings(binding.to_string());
+      for (const auto& binding : emptied) response->add_emptied_bindings(binding.to_string() + where);
+    };
+    report_emptied(before->connectors, "");
+    for (const auto& other : before->other_servers) report_emptied(other.connectors, " on " + other.server);
   }, request->what_if());
 }
 

@@ -46,7 +46,8 @@ class AdminService final : public v1::TransportAdmin::Service {
   using ServerStatus = std::function<v1::TransportServer()>;
   void set_server_status(ServerStatus status) { server_status_ = std::move(status); }
 
-  grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::IdentityFilter*, v1::ReceiveConnectorList*) override;
+  grpc::Status GetReceiveConnector(grpc::ServerContext*, const v1::GetReceiveConnectorRequest*,
+                                   v1::ReceiveConnectorList*) override;
   grpc::Status NewReceiveConnector(grpc::ServerContext*, const v1::NewReceiveConnectorRequest*,
                                    v1::ReceiveConnector*) override;
   grpc::Status SetReceiveConnector(grpc::ServerContext*, const v1::SetReceiveConnectorRequest*,

@@ -32,6 +32,12 @@ struct Collection;
 // Runs one object's rules (the function) and records what they throw, naming the object (the identity).
 using ProblemReport = std::function<void(const std::string& identity, const std::function<void()>& rules)>;
 
+// Where an object is: which of its model's lists (receive connectors keep one per server, DESIGN §12;
+// every other model one, organisation-wide) and where in it.
+struct Place {
+  std::size_t group = 0;
+  std::size_t index = 0;
+};
 
 template <>
 struct Collection<ReceiveConnector> {
@@ -39,8 +45,19 @@ struct Collection<ReceiveConnector> {
   static auto table() { return store::receive_connector_properties(); }
   static std::vector<ReceiveConnector>& items(Configuration& c) { return c.connectors; }
   static const std::vector<ReceiveConnector>& items(const Configuration& c) { return c.connectors; }
-  static bool matches(const Configuration& c, const ReceiveConnector& m, std::string_view pattern) {
-    return identity_matches(pattern, c.host_name, m.name);
+  // One list per server: this node's (group 0: the connectors it listens with), then the fleet's others.
+  static std::size_t groups(const Configuration& c) { return 1 + c.other_servers.size(); }
+  static std::vector<ReceiveConnector>& items(Configuration& c, std::size_t group) {
+    return group == 0 ? c.connectors : c.other_servers[group - 1].connectors;
+  }
+  static const std::vector<ReceiveConnector>& items(const Configuration& c, std::size_t group) {
+    return group == 0 ? c.connectors : c.other_servers[group - 1].connectors;
+  }
+  static const std::string& server(const Configuration& c, std::size_t group) {
+    return group == 0 ? c.host_name : c.other_servers[group - 1].server;
+  }
+  static bool matches(const Configuration& c, std::size_t group, const ReceiveConnector& m, std::string_view pattern) {
+    return identity_matches(pattern, server(c, group), m.name);
   }
   static void check_alone(const ReceiveConnector& c) {
     if (c.name.empty()) throw ValidationError("Name", "Name is required");
@@ -58,9 +75,11 @@ struct Collection<ReceiveConnector> {
       throw AdminError(AdminError::Kind::conflict, "receive connector \"" + c.name + "\": " + *conflict);
     }
   }
-  static void check(const Configuration& next, std::size_t index) {
-    check_alone(next.connectors[index]);
-    check_against(next.connectors, next.connectors[index]);
+  // Names and Bindings are per server: a connector is held to its own server's connectors.
+  static void check(const Configuration& next, Place at) {
+    const auto& list = items(next, at.group);
+    check_alone(list[at.index]);
+    check_against(list, list[at.index]);
   }
   // Each against the ones before it, so that a clash is reported once.
   static void check_all(const Configuration& config, const ProblemReport& report) {
@@ -82,7 +101,7 @@ struct Collection<SendConnector> {
   static auto table() { return store::send_connector_properties(); }
   static std::vector<SendConnector>& items(Configuration& c) { return c.send_connectors; }
   static const std::vector<SendConnector>& items(const Configuration& c) { return c.send_connectors; }
-  static bool matches(const Configuration&, const SendConnector& m, std::string_view pattern) {
+  static bool matches(const Configuration&, std::size_t, const SendConnector& m, std::string_view pattern) {
     return identity_matches(pattern, "", m.name);
   }
   static constexpr std::size_t kMaxPasswordLength = 1024;  // as a mailbox's
@@ -113,9 +132,9 @@ struct Collection<SendConnector> {
       }
     }
   }
-  static void check(const Configuration& next, std::size_t index) {
-    check_alone(next.send_connectors[index]);
-    check_against(next.send_connectors, next.send_connectors[index]);
+  static void check(const Configuration& next, Place at) {
+    check_alone(next.send_connectors[at.index]);
+    check_against(next.send_connectors, next.send_connectors[at.index]);
   }
   static void check_all(const Configuration& config, const ProblemReport& report) {
     const auto& all = config.send_connectors;
@@ -136,7 +155,7 @@ struct Collection<AcceptedDomain> {
   static auto table() { return store::accepted_domain_properties(); }
   static std::vector<AcceptedDomain>& items(Configuration& c) { return c.accepted_domains; }
   static const std::vector<AcceptedDomain>& items(const Configuration& c) { return c.accepted_domains; }
-  static bool matches(const Configuration&, const AcceptedDomain& m, std::string_view pattern) {
+  static bool matches(const Configuration&, std::size_t, const AcceptedDomain& m, std::string_view pattern) {
     return identity_matches(pattern, "", m.name);
   }
   static void check_alone(const AcceptedDomain& d) {
@@ -155,9 +174,9 @@ struct Collection<AcceptedDomain> {
       }
     }
   }
-  static void check(const Configuration& next, std::size_t index) {
-    check_alone(next.accepted_domains[index]);
-    check_against(next.accepted_domains, next.accepted_domains[index]);
+  static void check(const Configuration& next, Place at) {
+    check_alone(next.accepted_domains[at.index]);
+    check_against(next.accepted_domains, next.accepted_domains[at.index]);
   }
   // Each against the ones before it; settle() keeps a single default, so a second one is a problem.
   static void check_all(const Configuration& config, const ProblemReport& report) {
@@ -197,7 +216,7 @@ struct Collection<Mailbox> {
   static auto table() { return store::mailbox_properties(); }
   static std::vector<Mailbox>& items(Configuration& c) { return c.mailboxes; }
   static const std::vector<Mailbox>& items(const Configuration& c) { return c.mailboxes; }
-  static bool matches(const Configuration&, const Mailbox& m, std::string_view pattern) {
+  static bool matches(const Configuration&, std::size_t, const Mailbox& m, std::string_view pattern) {
     return identity_matches(pattern, "", m.primary_smtp_address);
   }
   // Every address (primary and aliases) and the mailbox it belongs to.
@@ -227,13 +246,13 @@ struct Collection<Mailbox> {
     check_address(m.primary_smtp_address);
     for (const auto& alias : m.email_addresses) check_address(alias);
   }
-  static void check(const Configuration& next, std::size_t index) {
-    check_alone(next.mailboxes[index]);
+  static void check(const Configuration& next, Place at) {
+    check_alone(next.mailboxes[at.index]);
     Owners owners;
     for (std::size_t i = 0; i < next.mailboxes.size(); ++i) {
-      if (i != index) add_owner(owners, next.mailboxes[i]);
+      if (i != at.index) add_owner(owners, next.mailboxes[i]);
     }
-    check_free(owners, next.mailboxes[index]);
+    check_free(owners, next.mailboxes[at.index]);
   }
   static void check_all(const Configuration& config, const ProblemReport& report) {
     Owners owners;
@@ -355,37 +374,105 @@ void apply_edits(Model& model, const ListEdits& edits, const std::string& identi
   }
 }
 
-// Indices of the objects the patterns name, in collection order. Empty patterns: all, if allowed.
+// Receive connectors keep one list per server (Collection::items(config, group)); every other model one.
 template <class Model>
-std::vector<std::size_t> resolve(const Configuration& config, const std::vector<std::string>& patterns,
-                                 bool empty_means_all) {
-  const auto& items = Collection<Model>::items(config);
-  std::vector<bool> chosen(items.size(), patterns.empty() && empty_means_all);
+constexpr bool kPerServer = std::is_same_v<Model, ReceiveConnector>;
+
+template <class Model>
+std::size_t group_count(const Configuration& config) {
+  if constexpr (kPerServer<Model>) return Collection<Model>::groups(config);
+  return 1;
+}
+
+template <class Model>
+const std::vector<Model>& items_in(const Configuration& config, [[maybe_unused]] std::size_t group) {
+  if constexpr (kPerServer<Model>) return Collection<Model>::items(config, group);
+  return Collection<Model>::items(config);
+}
+
+template <class Model>
+std::vector<Model>& items_in(Configuration& config, [[maybe_unused]] std::size_t group) {
+  if constexpr (kPerServer<Model>) return Collection<Model>::items(config, group);
+  return Collection<Model>::items(config);
+}
+
+template <class Model>
+Model& item_at(Configuration& config, Place at) {
+  return items_in<Model>(config, at.group)[at.index];
+}
+
+// Which of a model's lists a request looks in: a "HOST\Name" pattern in the `searched` ones, a bare
+// pattern in the `bare` ones; a request without patterns lists the `bare` ones whole.
+struct Scope {
+  std::vector<bool> searched;
+  std::vector<bool> bare;
+};
+
+// Every list; a bare name only this node's (group 0).
+template <class Model>
+Scope default_scope(const Configuration& config) {
+  Scope scope{std::vector<bool>(group_count<Model>(config), true), std::vector<bool>(group_count<Model>(config), false)};
+  scope.bare[0] = true;
+  return scope;
+}
+
+// get_connectors' `servers`: only the servers it names (a name or glob, any case), a bare name too.
+Scope server_scope(const Configuration& config, const std::string& servers) {
+  const std::vector<std::string> known = ConfigurationService::servers(config);
+  std::vector<bool> chosen(known.size(), false);
+  for (std::size_t i = 0; i < known.size(); ++i) chosen[i] = store::glob_match(servers, known[i]);
+  if (std::find(chosen.begin(), chosen.end(), true) == chosen.end()) {
+    std::string names;
+    for (const std::string& name : known) names += (names.empty() ? "" : ", ") + name;
+    throw AdminError(AdminError::Kind::not_found, "no server matches \"" + servers + "\": " +
+                                                      (known.size() == 1 ? "the only server is " : "the servers are ") +
+                                                      names);
+  }
+  return Scope{chosen, chosen};
+}
+
+// The objects the patterns name, in list order. Empty patterns: all the scope lists, if allowed.
+template <class Model>
+std::vector<Place> resolve(const Configuration& config, const std::vector<std::string>& patterns,
+                           bool empty_means_all, const Scope& scope) {
   if (patterns.empty() && !empty_means_all) {
     throw ValidationError("Identity", std::string("give the identity of at least one ") + Collection<Model>::noun);
   }
+  std::vector<Place> places;
+  std::vector<bool> chosen;
+  for (std::size_t group = 0; group < group_count<Model>(config); ++group) {
+    for (std::size_t index = 0; index < items_in<Model>(config, group).size(); ++index) {
+      places.push_back(Place{group, index});
+      chosen.push_back(patterns.empty() && scope.bare[group]);
+    }
+  }
   for (const std::string& pattern : patterns) {
+    const std::vector<bool>& looked_in = names_host(pattern) ? scope.searched : scope.bare;
     bool found = false;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      if (Collection<Model>::matches(config, items[i], pattern)) chosen[i] = found = true;
+    for (std::size_t k = 0; k < places.size(); ++k) {
+      const Place at = places[k];
+      if (looked_in[at.group] &&
+          Collection<Model>::matches(config, at.group, items_in<Model>(config, at.group)[at.index], pattern)) {
+        chosen[k] = found = true;
+      }
     }
     if (!found) {
       throw AdminError(AdminError::Kind::not_found,
                        std::string("no ") + Collection<Model>::noun + " matches \"" + pattern + "\"");
     }
   }
-  std::vector<std::size_t> indices;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (chosen[i]) indices.push_back(i);
+  std::vector<Place> out;
+  for (std::size_t k = 0; k < places.size(); ++k) {
+    if (chosen[k]) out.push_back(places[k]);
   }
-  return indices;
+  return out;
 }
 
 template <class Model>
-std::vector<Model> pick(const Configuration& config, const std::vector<std::size_t>& indices) {
+std::vector<Model> pick(const Configuration& config, const std::vector<Place>& places) {
   std::vector<Model> out;
-  out.reserve(indices.size());
-  for (std::size_t i : indices) out.push_back(Collection<Model>::items(config)[i]);
+  out.reserve(places.size());
+  for (const Place at : places) out.push_back(items_in<Model>(config, at.group)[at.index]);
   return out;
 }
 
@@ -420,9 +507,14 @@ struct Flows {
     }
   }
 
-  static std::vector<Model> get(const ConfigurationService& service, const std::vector<std::string>& identities) {
+  static std::vector<Model> get(const ConfigurationService& service, const std::vector<std::string>& identities,
+                                const std::string& servers = {}) {
     store::ConfigurationPtr config = service.snapshot();
-    return pick<Model>(*config, resolve<Model>(*config, identities, true));
+    Scope scope = default_scope<Model>(*config);
+    if constexpr (kPerServer<Model>) {
+      if (!servers.empty()) scope = server_scope(*config, servers);
+    }
+    return pick<Model>(*config, resolve<Model>(*config, identities, true, scope));
   }
 
   static Model create(ConfigurationService& service, Model model, const PropertyChanges& changes) {
@@ -434,7 +526,7 @@ struct Flows {
     items.push_back(std::move(model));
     const std::size_t index = items.size() - 1;
     std::vector<std::size_t> touched = Collection<Model>::settle(next, index);
-    Collection<Model>::check(next, index);
+    Collection<Model>::check(next, Place{0, index});
     run_external_check(service, items[index], changes);
     const store::ConfigurationPtr result = service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (std::size_t i : touched) t.put(items[i]);
@@ -448,38 +540,40 @@ struct Flows {
                                    const std::function<void(Model&)>& extra_change = {}) {
     std::lock_guard lock(service.writer_mutex_);
     Configuration next = *service.snapshot();
-    std::vector<std::size_t> indices = resolve<Model>(next, identities, false);
-    auto& items = Collection<Model>::items(next);
-    std::vector<std::size_t> touched;
-    for (std::size_t i : indices) {
-      apply(items[i], changes);
-      apply_edits(items[i], edits, ConfigurationService::identity(next, items[i]));
-      follow(items[i], changes, edits);
-      if (extra_change) extra_change(items[i]);
-      for (std::size_t t : Collection<Model>::settle(next, i)) touched.push_back(t);
+    const std::vector<Place> places = resolve<Model>(next, identities, false, default_scope<Model>(next));
+    std::vector<std::size_t> touched;  // settle() keeps to the organisation-wide lists: group 0
+    for (const Place at : places) {
+      Model& item = item_at<Model>(next, at);
+      apply(item, changes);
+      apply_edits(item, edits, ConfigurationService::identity(next, item));
+      follow(item, changes, edits);
+      if (extra_change) extra_change(item);
+      for (std::size_t t : Collection<Model>::settle(next, at.index)) touched.push_back(t);
     }
-    for (std::size_t i : indices) {
-      Collection<Model>::check(next, i);
-      run_external_check(service, items[i], changes);
+    for (const Place at : places) {
+      Collection<Model>::check(next, at);
+      // Another server's files are on that server, not here: it judges them when it loads the change.
+      if (at.group == 0) run_external_check(service, item_at<Model>(next, at), changes);
     }
     const store::ConfigurationPtr result = service.commit_locked(next, [&](store::StoreTransaction& t) {
-      for (std::size_t i : touched) t.put(items[i]);
-      for (std::size_t i : indices) t.put(items[i]);
+      for (std::size_t i : touched) t.put(Collection<Model>::items(next)[i]);
+      for (const Place at : places) t.put(item_at<Model>(next, at));
     });
-    return pick<Model>(*result, indices);
+    return pick<Model>(*result, places);
   }
 
   static std::vector<std::string> remove(ConfigurationService& service, const std::vector<std::string>& identities) {
     std::lock_guard lock(service.writer_mutex_);
     Configuration next = *service.snapshot();
-    std::vector<std::size_t> indices = resolve<Model>(next, identities, false);
-    auto& items = Collection<Model>::items(next);
+    const std::vector<Place> places = resolve<Model>(next, identities, false, default_scope<Model>(next));
     std::vector<std::string> removed;
     std::vector<Model> doomed;
-    for (auto it = indices.rbegin(); it != indices.rend(); ++it) {
-      removed.insert(removed.begin(), ConfigurationService::identity(next, items[*it]));
-      doomed.push_back(std::move(items[*it]));
-      items.erase(items.begin() + static_cast<std::ptrdiff_t>(*it));
+    // From the last: an erase leaves the places before it where they were.
+    for (auto at = places.rbegin(); at != places.rend(); ++at) {
+      removed.insert(removed.begin(), ConfigurationService::identity(next, item_at<Model>(next, *at)));
+      doomed.push_back(std::move(item_at<Model>(next, *at)));
+      auto& list = items_in<Model>(next, at->group);
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(at->index));
     }
     service.commit_locked(next, [&](store::StoreTransaction& t) {
       for (const Model& m : doomed) Collection<Model>::remove(t, m);
@@ -629,8 +723,23 @@ store::ConfigurationPtr ConfigurationService::commit_locked(
   return published;
 }
 
+std::vector<std::string> ConfigurationService::servers(const Configuration& config) {
+  std::vector<std::string> names{config.host_name};
+  for (const store::ServerConnectors& other : config.other_servers) names.push_back(other.server);
+  return names;
+}
+
+std::string ConfigurationService::server_of(const Configuration& config, const ReceiveConnector& connector) {
+  for (const store::ServerConnectors& other : config.other_servers) {
+    for (const ReceiveConnector& c : other.connectors) {
+      if (connector.id != 0 && c.id == connector.id) return other.server;
+    }
+  }
+  return config.host_name;
+}
+
 std::string ConfigurationService::identity(const Configuration& config, const ReceiveConnector& connector) {
-  return store::connector_identity(config.host_name, connector);
+  return store::connector_identity(server_of(config, connector), connector);
 }
 std::string ConfigurationService::identity(const Configuration&, const SendConnector& connector) {
   return connector.name;
@@ -640,8 +749,9 @@ std::string ConfigurationService::identity(const Configuration&, const Mailbox& 
   return mailbox.primary_smtp_address;
 }
 
-std::vector<ReceiveConnector> ConfigurationService::get_connectors(const std::vector<std::string>& identities) const {
-  return Flows<ReceiveConnector>::get(*this, identities);
+std::vector<ReceiveConnector> ConfigurationService::get_connectors(const std::vector<std::string>& identities,
+                                                                   const std::string& servers) const {
+  return Flows<ReceiveConnector>::get(*this, identities, servers);
 }
 
 ReceiveConnector ConfigurationService::new_connector(const PropertyChanges& changes) {

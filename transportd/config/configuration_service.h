@@ -69,7 +69,15 @@ class ConfigurationService {
   // AdminError (missing, duplicate, conflicting); nothing is changed when anything throws. When the
   // ChangeCaller asks for a what-if, a change is validated and written in a transaction that is rolled
   // back, nothing is published, and the result is what the change would have made.
-  std::vector<store::ReceiveConnector> get_connectors(const std::vector<std::string>& identities) const;
+  //
+  // Receive connectors belong to one server (DESIGN §12). A bare identity names this node's; "HOST\Name"
+  // (HOST a glob too) names those of the fleet's servers HOST matches, and set/remove then change that
+  // server's rows, checked against that server's connectors; the server applies them when it hears of
+  // the change. get_connectors' `servers` (a name or glob, any case) shows those servers instead of this
+  // node (a bare identity then names their connectors); one that matches no server is
+  // AdminError::not_found naming the servers there are. New connectors are always this node's.
+  std::vector<store::ReceiveConnector> get_connectors(const std::vector<std::string>& identities,
+                                                      const std::string& servers = "") const;
   store::ReceiveConnector new_connector(const PropertyChanges& changes);
   std::vector<store::ReceiveConnector> set_connectors(const std::vector<std::string>& identities,
                                                       const PropertyChanges& changes, const ListEdits& edits = {});
@@ -117,8 +125,15 @@ class ConfigurationService {
   static std::vector<std::string> problems(const store::Configuration& config,
                                            const ConnectorCheck& connector_check = {});
 
-  // Identity as shown to the administrator: HOST\Name for receive connectors, Name for send connectors
-  // and accepted domains, PrimarySmtpAddress for mailboxes.
+  // The servers whose receive connectors the configuration holds: this node first, then the fleet's
+  // others by name (only this node with SQLite).
+  static std::vector<std::string> servers(const store::Configuration& config);
+  // The server a receive connector of `config` belongs to, found by its id (the store's key, unique
+  // across servers); this node for one held by no other server (a new one).
+  static std::string server_of(const store::Configuration& config, const store::ReceiveConnector& connector);
+
+  // Identity as shown to the administrator: HOST\Name for receive connectors (HOST their server), Name
+  // for send connectors and accepted domains, PrimarySmtpAddress for mailboxes.
   static std::string identity(const store::Configuration& config, const store::ReceiveConnector& connector);
   static std::string identity(const store::Configuration& config, const store::SendConnector& connector);
   static std::string identity(const store::Configuration& config, const store::AcceptedDomain& domain);

@@ -13,4 +13,6 @@ bool identity_matches(std::string_view pattern, std::string_view host, std::stri
   return glob_match(pattern.substr(0, slash), host) && glob_match(pattern.substr(slash + 1), name);
 }
 
+bool names_host(std::string_view pattern) { return pattern.find('\\') != std::string_view::npos; }
+
 }  // namespace transport::config

@@ -26,6 +26,34 @@ TEST(PrepareArguments, NoCommandWordIsLeftToTheParser) {
   EXPECT_EQ(prepared({"-h"}), (Args{"--help"}));
 }
 
+// get-receiveconnector --server HOST is Exchange's -Server; an endpoint there stays the endpoint.
+TEST(PrepareArguments, AfterGetReceiveConnectorServerNamesAServerUnlessItIsAnEndpoint) {
+  EXPECT_EQ(prepared({"get-receiveconnector", "--server", "MAIL02"}), (Args{"get-receiveconnector", "--server", "MAIL02"}));
+  EXPECT_EQ(prepared({"Get-ReceiveConnector", "-Server:mail0?"}), (Args{"get-receiveconnector", "--server", "mail0?"}));
+  EXPECT_EQ(prepared({"get-receiveconnector", "Default*", "--server", "unix:/x", "-Server", "*"}),
+            (Args{"--server", "unix:/x", "get-receiveconnector", "Default*", "--server", "*"}));
+  EXPECT_EQ(prepared({"get-receiveconnector", "--server=./admin.sock", "--format", "name"}),
+            (Args{"--server", "./admin.sock", "get-receiveconnector", "--format", "name"}));
+  EXPECT_EQ(prepared({"--server", "unix:/x", "get-receiveconnector", "--server", "MAIL02"}),
+            (Args{"--server", "unix:/x", "get-receiveconnector", "--server", "MAIL02"}));
+  EXPECT_EQ(prepared({"get-receiveconnector", "--", "--server", "unix:/x"}),
+            (Args{"get-receiveconnector", "--", "--server", "unix:/x"}));
+  // Every other command: --server is the endpoint wherever it is, as it always was.
+  EXPECT_EQ(prepared({"get-mailbox", "--server", "admin.sock"}), (Args{"get-mailbox", "--server", "admin.sock"}));
+  EXPECT_EQ(prepared({"set-receiveconnector", "X", "--server", "unix:/x"}),
+            (Args{"set-receiveconnector", "X", "--server", "unix:/x"}));
+}
+
+TEST(PrepareArguments, AnAdminEndpointHasAColonOrASlashAServerNameNeither) {
+  EXPECT_TRUE(is_admin_endpoint("unix:/var/lib/transportd/admin.sock"));
+  EXPECT_TRUE(is_admin_endpoint("/tmp/x/admin.sock"));
+  EXPECT_TRUE(is_admin_endpoint("./admin.sock"));
+  EXPECT_FALSE(is_admin_endpoint("MAIL02"));
+  EXPECT_FALSE(is_admin_endpoint("mail02.example.com"));
+  EXPECT_FALSE(is_admin_endpoint("MAIL0?"));
+  EXPECT_FALSE(is_admin_endpoint("*"));
+}
+
 TEST(PrepareArguments, UnknownCommandIsAUsageError) {
   EXPECT_THROW(prepare_arguments({"get-receiveconnectors"}), UsageError);
   EXPECT_THROW(prepare_arguments({"-server", "/x", "frobnicate"}), UsageError);

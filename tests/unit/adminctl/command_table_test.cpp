@@ -214,7 +214,7 @@ TEST(CommandOptions, DependOnTheVerb) {
     }
     return out;
   };
-  EXPECT_EQ(names("get-receiveconnector"), (std::vector<std::string>{"identity", "select", "format"}));
+  EXPECT_EQ(names("get-receiveconnector"), (std::vector<std::string>{"identity", "select", "format", "server"}));
   EXPECT_EQ(names("get-recipientfilterconfig"), (std::vector<std::string>{"select", "format"}));
   EXPECT_EQ(names("remove-receiveconnector"), (std::vector<std::string>{"identity", "what-if", "confirm"}));
   EXPECT_EQ(names("test-receiveconnector"), (std::vector<std::string>{"remote-ip", "local"}));

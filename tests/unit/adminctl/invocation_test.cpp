@@ -274,13 +274,14 @@ TEST(PlanMailbox, PasswordUsageErrors) {
 
 TEST(PlanGet, IdentitiesAreOptionalAndOutputDefaultsPerFormat) {
   const Plan all = plan({"get-receiveconnector"});
-  EXPECT_TRUE(request_of<v1::IdentityFilter>(all).identities().empty());
+  EXPECT_TRUE(request_of<v1::GetReceiveConnectorRequest>(all).identities().empty());
+  EXPECT_TRUE(request_of<v1::GetReceiveConnectorRequest>(all).server().empty()) << "the node asked";
   EXPECT_EQ(all.output.format, OutputFormat::Table);
   ASSERT_EQ(all.output.properties.size(), 5u);
   EXPECT_EQ(all.output.properties.front()->json_name(), "Identity");
 
   const Plan listed = plan({"get-receiveconnector", "Default*", "--format", "LIST"});
-  EXPECT_EQ(strings(request_of<v1::IdentityFilter>(listed).identities()), std::vector<std::string>{"Default*"});
+  EXPECT_EQ(strings(request_of<v1::GetReceiveConnectorRequest>(listed).identities()), std::vector<std::string>{"Default*"});
   EXPECT_EQ(listed.output.format, OutputFormat::List);
   EXPECT_EQ(listed.output.properties.size(), static_cast<std::size_t>(v1::ReceiveConnector::descriptor()->field_count()));
 
@@ -288,6 +289,13 @@ TEST(PlanGet, IdentitiesAreOptionalAndOutputDefaultsPerFormat) {
   ASSERT_EQ(selected.output.properties.size(), 2u);
   EXPECT_EQ(selected.output.properties[0]->json_name(), "HasPassword");
   EXPECT_EQ(selected.output.properties[1]->json_name(), "PrimarySmtpAddress");
+}
+
+TEST(PlanGet, ReceiveConnectorsOfAnotherServer) {
+  const Plan other = plan({"get-receiveconnector", "--server", "MAIL02", "Default*"});
+  EXPECT_EQ(request_of<v1::GetReceiveConnectorRequest>(other).server(), "MAIL02");
+  EXPECT_EQ(strings(request_of<v1::GetReceiveConnectorRequest>(other).identities()), std::vector<std::string>{"Default*"});
+  EXPECT_EQ(request_of<v1::GetReceiveConnectorRequest>(plan({"Get-ReceiveConnector", "-Server", "*"})).server(), "*");
 }
 
 TEST(PlanGet, UsageErrors) {

@@ -386,6 +386,23 @@ TEST_F(PostgresStoreTest, ReceiveConnectorsBelongToTheirServerEverythingElseIsSh
   twice.id = 0;
   twice.name = "RELAY";
   EXPECT_THROW(b.transact([&](StoreTransaction& t) { t.put(twice); }), StoreError);
+
+  // MAIL01 changes MAIL02's connector (by id): it stays MAIL02's. A registered server without
+  // connectors is a server too.
+  ReceiveConnector changed_by_a = seen_by_a.other_servers[0].connectors[0];
+  changed_by_a.tarpit_interval = TimeSpan::from_seconds(3);
+  a.transact([&](StoreTransaction& t) { t.put(changed_by_a); });
+  PostgresStore c(conninfo_, "MAIL03");
+  c.transact([&](StoreTransaction& t) { t.set_host_name("MAIL03"); });
+  const Configuration after = b.load();
+  ASSERT_EQ(after.connectors.size(), 1u);
+  EXPECT_EQ(after.connectors[0].tarpit_interval.seconds(), 3);
+  ASSERT_EQ(after.other_servers.size(), 2u);
+  EXPECT_EQ(after.other_servers[1].server, "MAIL03");
+  EXPECT_TRUE(after.other_servers[1].connectors.empty());
+  a.transact([&](StoreTransaction& t) { t.remove_connector(changed_by_a.id); });
+  EXPECT_TRUE(b.load().connectors.empty());
+  EXPECT_EQ(a.load().connectors.size(), 1u) << "MAIL01's own is still there";
 }
 
 TEST_F(PostgresStoreTest, ANodeServesItsLocalCopyWhileTheStoreIsDownAndTakesNoChange) {
