@@ -31,9 +31,11 @@ def rcpt_code(port, address):
         return code
 
 
-@unittest.skipIf(postgres_unavailable(), postgres_unavailable())
-class FleetTest(unittest.TestCase):
+class FleetTestCase(unittest.TestCase):
+    """Nodes named NODES on one private PostgreSQL cluster (a database per test), each default
+    connector's TarpitInterval set to TARPIT."""
     NODES = ("MAIL01", "MAIL02", "MAIL03")
+    TARPIT = "00:00:00"
 
     @classmethod
     def setUpClass(cls):
@@ -43,16 +45,23 @@ class FleetTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.cluster.destroy()
 
+    def node_args(self):
+        """More transportd flags for every node."""
+        return []
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="transportd-fleet-")
-        store = self.cluster.new_database("fleet_%s" % self._testMethodName.lower())
+        store = self.cluster.new_database("%s_%s" % (type(self).__name__.lower(), self._testMethodName.lower()))
         self.nodes = []
-        for name in self.NODES:
-            node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store)
-            node.start()
-            self.nodes.append(node)
-            # Refusals answer at once: a tarpitted 550 would take 5 s of every wait below.
-            self.ok(node, "set-receiveconnector", "Default %s" % name, "--tarpit-interval", "00:00:00")
+        try:
+            for name in self.NODES:
+                node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store, self.node_args())
+                node.start()
+                self.nodes.append(node)
+                self.ok(node, "set-receiveconnector", "Default %s" % name, "--tarpit-interval", self.TARPIT)
+        except BaseException:
+            self.tearDown()
+            raise
 
     def tearDown(self):
         try:
@@ -65,6 +74,11 @@ class FleetTest(unittest.TestCase):
         r = adminctl(node, *args)
         self.assertEqual(r.returncode, 0, "adminctl %s on %s: %s" % (" ".join(args), node.name, r.stderr))
         return r.stdout
+
+
+@unittest.skipIf(postgres_unavailable(), postgres_unavailable())
+class FleetTest(FleetTestCase):
+    TARPIT = "00:00:00"  # refusals answer at once: a tarpitted 550 would take 5 s of every wait below
 
     def test_a_mailbox_made_through_one_node_is_accepted_by_the_others(self):
         a, _, c = self.nodes
@@ -251,51 +265,32 @@ def banner_seconds(port, source):
 
 
 @unittest.skipIf(postgres_unavailable() or redis_unavailable(), postgres_unavailable() or redis_unavailable())
-class FleetReputationTest(unittest.TestCase):
+class FleetReputationTest(FleetTestCase):
     """Two nodes sharing source reputation through a private Redis (DESIGN §12): a harvester spread over
     the MX hosts is one attacker, and Redis going away loses neither node's view."""
+    NODES = ("MAIL01", "MAIL02")
+    TARPIT = "00:00:01"  # held replies: the defence records only where the connector tarpits
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = PostgresCluster()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.destroy()
+    def node_args(self):
+        return ["--reputation-store", self.redis.url]
 
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="transportd-fleet-")
         self.redis = RedisServer()
-        store = self.cluster.new_database("reputation_%s" % self._testMethodName.lower())
-        self.nodes = []
         try:
-            for name in ("MAIL01", "MAIL02"):
-                node = FleetNode(os.path.join(self.tmp.name, name), free_port(), name, store,
-                                 ["--reputation-store", self.redis.url])
-                node.start()
-                self.nodes.append(node)
-                # Held replies of 1 s: the defence records only where the connector tarpits.
-                self.ok(node, "set-receiveconnector", "Default %s" % name, "--tarpit-interval", "00:00:01")
+            super().setUp()
             self.ok(self.nodes[0], "new-accepteddomain", "Example", "--domain-name", "example.com")
             for node in self.nodes:
                 wait_until(lambda: self.reputation_store_reachable(node), 10 * TIME_FACTOR,
                            "%s to reach Redis" % node.name)
         except BaseException:
-            self.tearDown()
+            self.redis.destroy()
             raise
 
     def tearDown(self):
         try:
-            for node in self.nodes:
-                self.assertEqual(node.stop(), 0, node.read_log())
+            super().tearDown()
         finally:
             self.redis.destroy()
-            self.tmp.cleanup()
-
-    def ok(self, node, *args):
-        r = adminctl(node, *args)
-        self.assertEqual(r.returncode, 0, "adminctl %s on %s: %s" % (" ".join(args), node.name, r.stderr))
-        return r.stdout
 
     def reputation_store_reachable(self, node):
         return samples(scrape(node.metrics_port)[1]).get("transportd_reputation_store_reachable") == 1
