@@ -206,10 +206,11 @@ def large_directory(cluster, database, nodes, count, log):
     committed = mono()
     target = int(next(line for line in out.splitlines() if line.startswith("version ")).split()[1])
     last = "bulk%d@%s" % (count, DOMAIN)
-    wait(lambda: all(served_version(n) >= target for n in nodes), 300, "every node to serve the import")
+    # The version is counted when the snapshot is loaded, the mailboxes are in force once the listeners
+    # applied it: wait for both.
+    wait(lambda: all(served_version(n) >= target for n in nodes), 300, "every node to load the import")
+    wait(lambda: all(accepts(n.port, last) for n in nodes), 300, "every node to accept %s" % last)
     served = mono()
-    if not all(accepts(n.port, last) for n in nodes):
-        raise RuntimeError("a node does not accept %s after serving the import" % last)
     rss_after = procstat.memory_of([nodes[1].proc.pid])["rss"]
     spread = []
     for i in range(3):

@@ -107,7 +107,9 @@ void SharedSourceReputation::set_side(std::atomic<bool>& side, bool ok, const st
     }
     if (handlers_.info) {
       handlers_.info("sharing source reputation through " + description() + " as " + options_.node +
-                     (warned_ ? " again (" + std::to_string(held) + " reports held meanwhile are being sent)" : ""));
+                     (warned_ ? " again (" + std::to_string(held) + " reports held meanwhile are being sent" +
+                                    (dropped_ > 0 ? ", " + std::to_string(dropped_.load()) + " older ones dropped so far" : "") + ")"
+                              : ""));
     }
     warned_ = false;
   } else if (!ok && !warned_) {
@@ -144,10 +146,6 @@ void SharedSourceReputation::publish_loop() {
       if (stopping || !wait_to_retry()) break;
       continue;
     }
-    {
-      std::lock_guard lock(connections_mutex_);
-      publisher_connection_ = connection.get();
-    }
     set_side(publisher_ok_, true, {});
     try {
       while (true) {
@@ -179,10 +177,6 @@ void SharedSourceReputation::publish_loop() {
       held_.insert(0, sending);  // sent first when Redis is back
       sending.clear();
       dropped_ += trim_held(held_);
-    }
-    {
-      std::lock_guard lock(connections_mutex_);
-      publisher_connection_ = nullptr;
     }
     if (stopping || !wait_to_retry()) break;
   }

@@ -113,8 +113,7 @@ class SharedSourceReputation final : public reputation::SourceReputation {
   bool warned_ = false;  // about being unreachable, since it last was reachable
   std::atomic<bool> publisher_ok_{false}, reader_ok_{false};
 
-  std::mutex connections_mutex_;  // the connections interrupt() reaches
-  RedisConnection* publisher_connection_ = nullptr;
+  std::mutex connections_mutex_;  // the reader's connection, which the destructor interrupts
   RedisConnection* reader_connection_ = nullptr;
 
   std::string position_;  // reader thread only: the last stream id read
