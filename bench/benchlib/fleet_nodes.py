@@ -151,7 +151,7 @@ def discredit_propagation(nodes, count, log):
     a, b = nodes[0], nodes[1]
     samples = []
     for i in range(count):
-        source = "127.0.%d.%d" % (60 + i // 250, 1 + i % 250)
+        source = "127.%d.0.7" % (60 + i)  # each in a /24 of its own: a shared prefix would be capped
         hung_up = hang_up_during_held_replies(a.port, source, 4)
         seen = wait(lambda: state(b, source) == "Discredited", 30, "%s Discredited on MAIL02" % source)
         samples.append(seen - hung_up)
