@@ -394,7 +394,8 @@ def fleet_section(entry):
     x = entry.get("transportd")
     if not x:
         return "not run"
-    ms = lambda d: "%s / %s / %s" % (num(d.get("p50_ms"), 1), num(d.get("p99_ms"), 1), num(d.get("max_ms"), 1))  # noqa: E731
+    ms = lambda d, digits=1: "%s / %s / %s" % (num(d.get("p50_ms"), digits), num(d.get("p99_ms"), digits),  # noqa: E731
+                                               num(d.get("max_ms"), digits))
     cp, dp, lat = x["change_propagation"], x["discredit_propagation"], x["rcpt_latency"]
     rows = [
         ["**admin change in force on the other nodes** after `adminctl new-mailbox` returned on MAIL01, over %d changes: p50 / p99 / max (ms)" % cp["changes"],
@@ -402,10 +403,12 @@ def fleet_section(entry):
         ["the same from adminctl's start (its own process and the commit included)", ms(cp["from_adminctl_start"]), ""],
         ["**harvester Discredited on MAIL02** after its last hang-up at MAIL01, over %d harvesters: p50 / p99 / max (ms)" % dp["sources"],
          "**%s**" % ms(dp["hang_up_to_discredited_elsewhere"]), "≤ 2,000"],
-        ["RCPT round trip on MAIL02 (PostgreSQL + Redis): p50 / p99 / max (ms), best of %d rounds of %s" % (len(lat["rounds"]), num(lat["rcpts_per_round"])),
-         ms(lat["postgresql_redis"]), ""],
-        ["RCPT round trip on a lone node on SQLite: p50 / p99 / max (ms), best of %d rounds" % len(lat["rounds"]),
-         ms(lat["sqlite"]), "no difference"],
+        ["RCPT round trip on MAIL02 (PostgreSQL + Redis%s): p50 / p99 / max (ms), best of %d rounds of %s" % (
+            ", %s mailboxes" % num(x["large_directory"]["mailboxes"] + 50) if x.get("large_directory") else "",
+            len(lat["rounds"]), num(lat["rcpts_per_round"])),
+         ms(lat["postgresql_redis"], 3), ""],
+        ["RCPT round trip on a lone node on SQLite (50 mailboxes): p50 / p99 / max (ms), best of %d rounds" % len(lat["rounds"]),
+         ms(lat["sqlite"], 3), "no difference"],
     ]
     big = x.get("large_directory")
     if big:
