@@ -99,6 +99,10 @@ std::int64_t CachedPostgresStore::transact(const std::function<void(StoreTransac
     const std::int64_t version = store->transact(change, based_on);
     reachable_ = true;
     return version;
+  } catch (const ChangeOutcomeUnknown& e) {
+    unreachable(e.what(),
+                "the connection was lost while the change was being committed, so it may or may not have been "
+                "made; look with get- once the store is back before making it again");
   } catch (const StoreError& e) {
     if (store->connected()) throw;
     error = e.what();

@@ -31,6 +31,13 @@ class StoreUnreachable : public StoreError {
   using StoreError::StoreError;
 };
 
+// The connection to a fleet's shared store was lost while a change was being committed: PostgreSQL may
+// have made it or not, and this node cannot know which until it reads the store again.
+class ChangeOutcomeUnknown : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // The writes one transaction may make. put() inserts when the object's id is 0 (and sets the id) and
 // updates otherwise. Receive connectors are inserted as this node's; updated and removed by id, whichever
 // server of a fleet they belong to.

@@ -409,7 +409,14 @@ std::int64_t PostgresStore::transact(const std::function<void(StoreTransaction&)
         exec(connection_, "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version", {}, doing);
     // Every node listening hears the new version when (and only if) the change commits.
     exec(connection_, "SELECT pg_notify($1, $2)", {std::string(kChangeChannel), counted.text(0, 0)}, doing);
-    exec_script(connection_, "COMMIT", doing);
+    try {
+      exec_script(connection_, "COMMIT", doing);
+    } catch (const StoreError& e) {
+      // A COMMIT refused by a live server (a deferred constraint) made nothing; one that lost its
+      // connection may have been made before the server went.
+      if (PQstatus(connection_) != CONNECTION_BAD) throw;
+      throw ChangeOutcomeUnknown(e.what());
+    }
     return counted.integer(0, 0);
   } catch (...) {
     PQclear(PQexec(connection_, "ROLLBACK"));

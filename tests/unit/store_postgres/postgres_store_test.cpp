@@ -405,6 +405,35 @@ TEST_F(PostgresStoreTest, ReceiveConnectorsBelongToTheirServerEverythingElseIsSh
   EXPECT_EQ(a.load().connectors.size(), 1u) << "MAIL01's own is still there";
 }
 
+// A connection lost during COMMIT (here: the server ends it from a deferred trigger, which runs at
+// COMMIT) is not "nothing was changed": the node says it cannot know.
+TEST_F(PostgresStoreTest, AConnectionLostWhileCommittingIsNotReportedAsNothingChanged) {
+  char pattern[] = "/tmp/transport-store-commit-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir = pattern;
+  CachedPostgresStore node(conninfo_, "MAIL01", dir / "config-cache.db");
+  node.transact([](StoreTransaction& t) { t.set_host_name("MAIL01"); });
+  sql(conninfo_,
+      "CREATE FUNCTION end_my_connection() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$; "
+      "CREATE CONSTRAINT TRIGGER end_at_commit AFTER UPDATE ON config_version DEFERRABLE INITIALLY DEFERRED "
+      "FOR EACH ROW EXECUTE FUNCTION end_my_connection()");
+  Mailbox m;
+  m.primary_smtp_address = "ida@example.com";
+  std::string error;
+  try {
+    node.transact([&](StoreTransaction& t) { t.put(m); });
+  } catch (const StoreUnreachable& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("may or may not have been made"), std::string::npos) << error;
+  EXPECT_EQ(error.find("nothing was changed"), std::string::npos) << error;
+  sql(conninfo_, "DROP TRIGGER end_at_commit ON config_version");
+  // Read again, the store says what happened (here the server ended the transaction before committing).
+  EXPECT_TRUE(node.load().mailboxes.empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(PostgresStoreTest, ANodeServesItsLocalCopyWhileTheStoreIsDownAndTakesNoChange) {
   char pattern[] = "/tmp/transport-store-cache-XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
