@@ -55,7 +55,7 @@ Configuration CachedPostgresStore::load() const {
       Configuration config = store->load();
       reachable_ = true;
       // The copy follows every snapshot served, behind it.
-      if (!config.host_name.empty()) copy_.write_later(config);
+      if (!config.host_name.empty()) keep_copy(std::make_shared<const Configuration>(config));
       return config;
     } catch (const StoreError& e) {
       if (store->connected()) throw;  // PostgreSQL answered: a real error
@@ -71,6 +71,11 @@ Configuration CachedPostgresStore::load() const {
                            "): it needs PostgreSQL once, at its first start");
   }
   return copy_.read();
+}
+
+void CachedPostgresStore::keep_copy(const ConfigurationPtr& config) const {
+  if (copied_version_.exchange(config->version) == config->version) return;  // the same snapshot again
+  copy_.write_later(config);
 }
 
 std::vector<PostgresStore::NodeStatus> CachedPostgresStore::heartbeat(std::int64_t config_version) {

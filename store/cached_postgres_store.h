@@ -40,7 +40,11 @@ class CachedPostgresStore final : public ConfigurationStore {
   // Whether the last load() or transact() reached PostgreSQL, and the version of the copy it serves from.
   bool reachable() const;
   std::string description() const { return description_; }
-  // Waits until the local copy holds the last snapshot loaded.
+  // Queues `config` for the local copy unless that version is the one last queued: load() does this
+  // for what it loads, and the daemon for the snapshots its own changes publish (it does not load
+  // those again when it hears of them).
+  void keep_copy(const ConfigurationPtr& config) const;
+  // Waits until the local copy holds the last snapshot queued.
   void flush_copy() { copy_.flush(); }
 
  private:
@@ -52,6 +56,7 @@ class CachedPostgresStore final : public ConfigurationStore {
   std::string node_;
   std::string description_;
   mutable LocalCopyWriter copy_;
+  mutable std::atomic<std::int64_t> copied_version_{-1};  // the version last queued for the copy
   mutable std::mutex mutex_;  // one caller at a time: the admin thread and the fleet watcher
   mutable std::unique_ptr<PostgresStore> primary_;
   mutable std::atomic<bool> reachable_{false};  // read without the mutex (by /healthz)

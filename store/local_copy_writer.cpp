@@ -29,10 +29,10 @@ LocalCopyWriter::~LocalCopyWriter() {
   thread_.join();
 }
 
-void LocalCopyWriter::write_later(Configuration config) {
+void LocalCopyWriter::write_later(ConfigurationPtr config) {
   {
     std::lock_guard lock(mutex_);
-    pending_ = std::make_unique<Configuration>(std::move(config));
+    pending_ = std::move(config);
   }
   changed_.notify_all();
 }
@@ -47,7 +47,7 @@ void LocalCopyWriter::run() {
   while (true) {
     changed_.wait(lock, [this] { return stopping_ || pending_ != nullptr; });
     if (pending_ == nullptr) return;  // stopping, nothing left to write
-    std::unique_ptr<Configuration> next = std::move(pending_);
+    ConfigurationPtr next = std::move(pending_);
     writing_ = true;
     lock.unlock();
     write(*next);

@@ -26,7 +26,7 @@ class LocalCopyWriter {
   LocalCopyWriter& operator=(const LocalCopyWriter&) = delete;
 
   // Queues `config` to be written, replacing one not written yet.
-  void write_later(Configuration config);
+  void write_later(ConfigurationPtr config);
   // Waits until everything queued so far is written (or failed).
   void flush();
 
@@ -43,7 +43,7 @@ class LocalCopyWriter {
   const std::function<void(const std::string&)> warn_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::unique_ptr<Configuration> pending_;
+  ConfigurationPtr pending_;
   bool writing_ = false;
   bool stopping_ = false;
   std::thread thread_;

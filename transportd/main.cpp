@@ -206,6 +206,9 @@ int run(const Options& options) {
                              " (configuration version " + std::to_string(configuration.snapshot()->version) +
                              ") until it is back; admin changes fail meanwhile");
     }
+    // The local copy follows the snapshots this node's own changes publish too (the watcher does not
+    // load those again).
+    configuration.on_change([&fleet_store](const store::ConfigurationPtr& next) { fleet_store.keep_copy(next); });
     fleet_watcher.emplace(options.config_store, fleet_store, configuration);
   }
   // The configuration version a node serves (0 with SQLite, which keeps none).

@@ -76,7 +76,8 @@ void FleetWatcher::run(std::stop_token stop) {
     if (!reachable) log::info("fleet", "the configuration store is reachable again");
     reachable = reachable_ = true;
     gauge = 1;
-    if (heard.reconnected || heard.version > 0) {
+    // A version this node already serves is its own change, published when it was made: not loaded again.
+    if (heard.reconnected || heard.version > configuration_.snapshot()->version) {
       if (!configuration_.reload(error)) log::warn("fleet", error);
     }
     // After a change too: a node that just joined has made one (its default connector).

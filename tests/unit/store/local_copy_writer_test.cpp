@@ -20,7 +20,7 @@ class LocalCopyWriterTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  static Configuration snapshot(std::int64_t version, int mailboxes) {
+  static ConfigurationPtr snapshot(std::int64_t version, int mailboxes) {
     Configuration config;
     config.host_name = "MAIL01";
     config.version = version;
@@ -30,7 +30,7 @@ class LocalCopyWriterTest : public ::testing::Test {
       m.password_hash = "hash" + std::to_string(i);
       config.mailboxes.push_back(m);
     }
-    return config;
+    return std::make_shared<const Configuration>(std::move(config));
   }
 
   std::filesystem::path dir_;

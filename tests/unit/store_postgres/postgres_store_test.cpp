@@ -431,6 +431,7 @@ TEST_F(PostgresStoreTest, AConnectionLostWhileCommittingIsNotReportedAsNothingCh
   sql(conninfo_, "DROP TRIGGER end_at_commit ON config_version");
   // Read again, the store says what happened (here the server ended the transaction before committing).
   EXPECT_TRUE(node.load().mailboxes.empty());
+  node.flush_copy();
   std::filesystem::remove_all(dir);
 }
 
@@ -484,6 +485,7 @@ TEST_F(PostgresStoreTest, ANodeServesItsLocalCopyWhileTheStoreIsDownAndTakesNoCh
   EXPECT_TRUE(node.reachable());
   node.transact([&](StoreTransaction& t) { t.put(refused); });
   EXPECT_EQ(node.load().mailboxes.size(), 2u);
+  node.flush_copy();  // not removed under the writer's feet
   std::filesystem::remove_all(dir);
 }
 
