@@ -412,7 +412,15 @@ int main(int argc, char** argv) {
                  "DATA_DIR/config.db). Receive connectors stay this server's; everything else is shared");
   app.add_option("--reputation-store", options.reputation_store,
                  "A fleet's shared source reputation: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (default: this "
-                 "server's own, DATA_DIR/reputation.db). Each node judges by its own view and exchanges what it records");
+                 "server's own, DATA_DIR/reputation.db). Each node judges by its own view and exchanges what it records")
+      ->check([](const std::string& text) {  // refused before anything starts, naming the mistake
+        try {
+          transport::shared_reputation::RedisAddress::parse(text);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   app.add_flag("--check-config", options.check_config,
                "Check the configuration database against every rule, read-only (also while transportd runs), and exit");
   app.set_version_flag("--version", std::string("transportd ") + TRANSPORTD_VERSION);

@@ -120,6 +120,17 @@ class CheckConfigTest(DaemonTestCase):
         self.assertIn("does not exist", r.stderr)
         self.assertFalse(os.path.exists(mistyped))
 
+    def test_a_mistyped_reputation_store_is_refused_before_anything_starts(self):
+        data = os.path.join(self.tmp.name, "fleet-node")
+        for value, why in (("http://redis:6379", "not a redis:// address"),
+                           ("redis://redis:0", "the port must be from 1 to 65535")):
+            r = transportd("--data-dir", data, "--reputation-store", value)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("--reputation-store", r.stderr)
+            self.assertIn(why, r.stderr)
+            self.assertIn("expected redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]", r.stderr)
+        self.assertFalse(os.path.exists(data))
+
     def test_check_config_reports_connectors_that_break_the_uniqueness_rule(self):
         # Written behind the daemon's back, as a hand edit or a bad restore would: the daemon's own
         # checks never see these rows.

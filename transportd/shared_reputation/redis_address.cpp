@@ -10,8 +10,7 @@ namespace {
 constexpr std::string_view kForm = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]";
 
 [[noreturn]] void refuse(std::string_view text, const std::string& why) {
-  throw std::invalid_argument("--reputation-store \"" + std::string(text) + "\": " + why + " (expected " +
-                              std::string(kForm) + ")");
+  throw std::invalid_argument("\"" + std::string(text) + "\": " + why + " (expected " + std::string(kForm) + ")");
 }
 
 bool whole_number(std::string_view text, int low, int high, int& value) {
