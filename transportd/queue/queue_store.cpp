@@ -222,15 +222,19 @@ bool QueueStore::retire_control_file(const std::string& control_name) {
   std::string spare;
   {
     std::lock_guard lock(spare_mutex_);
-    if (spares_.size() >= kMaxSpareControlFiles) return ::unlinkat(directory_fd_, control_name.c_str(), 0) == 0;
+    if (spares_.size() + spares_coming_ >= kMaxSpareControlFiles) {
+      return ::unlinkat(directory_fd_, control_name.c_str(), 0) == 0;
+    }
+    ++spares_coming_;
     spare = std::to_string(next_spare_++) + std::string(kSpareSuffix);
   }
   std::unique_lock recycling(recycle_lock_);  // waits for appends that may have the file open
-  if (::renameat(directory_fd_, control_name.c_str(), directory_fd_, spare.c_str()) != 0) return false;
+  const bool renamed = ::renameat(directory_fd_, control_name.c_str(), directory_fd_, spare.c_str()) == 0;
   recycling.unlock();
   std::lock_guard lock(spare_mutex_);
-  spares_.push_back(std::move(spare));
-  return true;
+  --spares_coming_;
+  if (renamed) spares_.push_back(std::move(spare));
+  return renamed;
 }
 
 bool QueueStore::append(const std::string& id, const Record& record, std::string& error) {

@@ -104,6 +104,7 @@ class QueueStore {
   // write into a file that has become another message's.
   std::mutex spare_mutex_;
   std::vector<std::string> spares_;
+  std::size_t spares_coming_ = 0;  // removals renaming a file to a spare now: counted against the bound
   std::uint64_t next_spare_ = 0;
   std::shared_mutex recycle_lock_;
 

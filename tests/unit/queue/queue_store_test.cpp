@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -252,6 +254,30 @@ TEST_F(QueueStoreTest, SpareControlFilesAreBounded) {
   for (const std::string& id : ids) ASSERT_TRUE(store.remove(id, error)) << error;
   EXPECT_EQ(files(), std::set<std::string>{});
   EXPECT_EQ(spares().size(), QueueStore::kMaxSpareControlFiles);
+}
+
+TEST_F(QueueStoreTest, SpareControlFilesAreBoundedUnderConcurrentRemovals) {
+  QueueStore store(queue_dir_);
+  std::string error;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < 2 * QueueStore::kMaxSpareControlFiles; ++i) {
+    ids.push_back(store.new_id());
+    ASSERT_TRUE(store.add(message(ids.back(), 1), "x", error)) << error;
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (std::size_t t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::string e;
+      for (std::size_t i = t; i < ids.size(); i += 8) {
+        if (!store.remove(ids[i], e)) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(files(), std::set<std::string>{});
+  EXPECT_EQ(spares().size(), QueueStore::kMaxSpareControlFiles);  // never more, however they interleave
 }
 
 TEST_F(QueueStoreTest, TheReceivedSpoolFileIsLinkedIntoTheQueue) {
