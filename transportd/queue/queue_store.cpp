@@ -218,7 +218,11 @@ QueueStore::SpareUse QueueStore::write_into_spare(const QueuedMessage& message, 
   return SpareUse::renamed;
 }
 
-bool QueueStore::retire_control_file(const std::string& control_name) {
+std::shared_mutex& QueueStore::recycle_lock(const std::string& id) {
+  return recycle_locks_[std::hash<std::string>{}(id) % kRecycleStripes];
+}
+
+bool QueueStore::retire_control_file(const std::string& id, const std::string& control_name) {
   std::string spare;
   {
     std::lock_guard lock(spare_mutex_);
@@ -228,7 +232,7 @@ bool QueueStore::retire_control_file(const std::string& control_name) {
     ++spares_coming_;
     spare = std::to_string(next_spare_++) + std::string(kSpareSuffix);
   }
-  std::unique_lock recycling(recycle_lock_);  // waits for appends that may have the file open
+  std::unique_lock recycling(recycle_lock(id));  // waits for appends that may have the file open
   const bool renamed = ::renameat(directory_fd_, control_name.c_str(), directory_fd_, spare.c_str()) == 0;
   recycling.unlock();
   std::lock_guard lock(spare_mutex_);
@@ -242,7 +246,7 @@ bool QueueStore::append(const std::string& id, const Record& record, std::string
     error = "no queued message has the id \"" + id + "\"";
     return false;
   }
-  std::shared_lock recycling(recycle_lock_);  // the file cannot become a spare while it is open here
+  std::shared_lock recycling(recycle_lock(id));  // the file cannot become a spare while it is open here
   const std::string control_name = id + std::string(kControlSuffix);
   FileDescriptor fd(::openat(directory_fd_, control_name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
   if (!fd.valid()) {
@@ -270,7 +274,7 @@ bool QueueStore::remove(const std::string& id, std::string& error) {
   }
   const std::string control_name = id + std::string(kControlSuffix);
   const std::string content_name = id + std::string(kContentSuffix);
-  if (!retire_control_file(control_name)) {
+  if (!retire_control_file(id, control_name)) {
     error = "cannot remove " + control_name + " from the queue: " + os_error(errno);
     return false;
   }

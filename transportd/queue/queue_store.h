@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <array>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -84,7 +85,9 @@ class QueueStore {
   enum class SpareUse { none, renamed, failed };
   SpareUse write_into_spare(const QueuedMessage& message, const std::string& control_name, std::string& error);
   // A removed message's control file becomes a spare, or is unlinked when there are enough.
-  bool retire_control_file(const std::string& control_name);
+  bool retire_control_file(const std::string& id, const std::string& control_name);
+  // The lock of a message's control file (one of kRecycleStripes, by its id).
+  std::shared_mutex& recycle_lock(const std::string& id);
   // fsync of the directory, shared: one call makes durable every name change made before it started, so
   // concurrent adds and removes wait for one fsync instead of queueing one each.
   bool sync_directory(std::string& error);
@@ -99,14 +102,16 @@ class QueueStore {
   std::atomic<std::uint64_t> last_id_time_{0};
   unsigned instance_;
 
-  // Spare control files by name (<n>.spare). An append holds `recycle_lock_` shared from open to close
-  // and a removal renames a control file to a spare only under it exclusively, so no late append can
-  // write into a file that has become another message's.
+  // Spare control files by name (<n>.spare). An append holds its message's recycle lock shared from
+  // open to close and a removal renames a control file to a spare only under that lock exclusively, so
+  // no late append can write into a file that has become another message's. The locks are striped by
+  // id: a removal waits only for appends (and their fdatasync) that share its stripe.
   std::mutex spare_mutex_;
   std::vector<std::string> spares_;
   std::size_t spares_coming_ = 0;  // removals renaming a file to a spare now: counted against the bound
   std::uint64_t next_spare_ = 0;
-  std::shared_mutex recycle_lock_;
+  static constexpr std::size_t kRecycleStripes = 64;
+  std::array<std::shared_mutex, kRecycleStripes> recycle_locks_;
 
   std::mutex sync_mutex_;
   std::condition_variable sync_done_;
