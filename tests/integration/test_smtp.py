@@ -182,6 +182,9 @@ class TarpitTest(SmtpTestCase):
         """300 sessions sit in a 3 s tarpit while another client completes a whole transaction."""
         self.ok("set-receiveconnector", DEFAULT, "--tarpit-interval", "00:00:03",
                 "--max-inbound-connection-per-source", "unlimited", "--max-inbound-connection", "unlimited")
+        # Exchange's fixed tarpit: with the harvest defence on, the first refusals discredit 127.0.0.1
+        # and, on a slow machine (ASan), its sessions still connecting are then capped and closed.
+        self.ok("set-harvestdefenceconfig", "--enabled", "false")
         count = 300
         started = threading.Event()
 
@@ -190,8 +193,12 @@ class TarpitTest(SmtpTestCase):
             await reader.readline()
             writer.write(b"EHLO load.test\r\nMAIL FROM:<s@remote.test>\r\n")
             await writer.drain()
-            while not (await reader.readline()).startswith(b"250 "):
-                pass
+            while True:
+                line = await reader.readline()
+                if not line:  # closed: fail this session rather than spin on EOF (it never yields)
+                    raise ConnectionError("session %d closed before MAIL FROM was accepted" % index)
+                if line.startswith(b"250 "):
+                    break
             await reader.readline()
             begin = time.monotonic()
             writer.write(b"RCPT TO:<nobody%d@example.com>\r\n" % index)
@@ -213,8 +220,7 @@ class TarpitTest(SmtpTestCase):
         loader.start()
         self.assertTrue(started.wait(30))
         begin = time.monotonic()
-        # From another /24: the 300 refusals discredit 127.0.0.1 and its prefix (DESIGN §10), which is the
-        # harvest defence working; this test is about the event loop.
+        # From another /24, as a legitimate sender would be.
         with self.smtp(source="127.0.9.1") as client:
             client.sendmail("s@remote.test", ["alice@example.com"], b"Subject: meanwhile\r\n\r\nbody\r\n")
         took = time.monotonic() - begin
