@@ -96,9 +96,7 @@ std::unique_ptr<transport::reputation::SourceReputation> open_source_reputation(
   handlers.info = [](const std::string& message) { log::info("harvest", message); };
   handlers.warn = warn;
   handlers.changed = [](const reputation::StateChange& change) {
-    log::info("harvest", "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
-                             " (was " + std::string(reputation::standing_name(change.from)) +
-                             "): other nodes reported it");
+    log::info("harvest", reputation::describe(change) + ": other nodes reported it");
     observability::count_source_state_change(reputation::standing_name(change.to));
   };
   auto* reachable_gauge = &observability::Metrics::instance().gauge(

@@ -10,8 +10,7 @@ namespace transport::observability {
 
 void report_reputation_changes(reputation::SourceReputation& reputation) {
   for (const reputation::StateChange& change : reputation.take_decay_changes()) {
-    log::info("harvest", "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
-                             " (was " + std::string(reputation::standing_name(change.from)) + "): its counts decayed");
+    log::info("harvest", reputation::describe(change) + ": its counts decayed");
     count_source_state_change(reputation::standing_name(change.to));
   }
   const reputation::SourceReputation::Counts counts = reputation.counts();

@@ -1,4 +1,4 @@
-// Standing names and the escalating hold of a Judgement.
+// Standing names, state changes in words, and the escalating hold of a Judgement.
 #include "transportd/reputation/source_reputation.h"
 
 #include <algorithm>
@@ -21,6 +21,11 @@ std::optional<Standing> parse_standing(std::string_view text) {
     if (store::iequals(store::trim(text), standing_name(s))) return s;
   }
   return std::nullopt;
+}
+
+std::string describe(const StateChange& change) {
+  return "source " + change.source + " is " + std::string(standing_name(change.to)) + " (was " +
+         std::string(standing_name(change.from)) + ")";
 }
 
 std::chrono::seconds Judgement::interval(std::chrono::seconds tarpit_interval) const {

@@ -63,6 +63,8 @@ struct StateChange {
   Standing from = Standing::clean;
   Standing to = Standing::clean;
 };
+// "source 192.0.2.7 is Discredited (was Suspect)": how the log and the protocol log say it.
+std::string describe(const StateChange& change);
 
 // One row of get-sourcereputation. Counts are decayed to `now` of the query.
 struct SourceReport {

@@ -97,8 +97,7 @@ std::optional<reputation::Judgement> SessionRecord::report(reputation::Event eve
   reputation::Judgement after = services_.reputation->record(remote_, event, count, connector_.tarpit_interval.value(),
                                                              reputation::Clock::now(), changes_);
   for (const reputation::StateChange& change : changes_) {
-    const std::string text = "source " + change.source + " is " + std::string(reputation::standing_name(change.to)) +
-                             " (was " + std::string(reputation::standing_name(change.from)) + ")";
+    const std::string text = reputation::describe(change);
     log::info("harvest", text + ", seen from " + remote_.to_string() + " on \"" + connector_.name + "\"");
     if (plog_) plog_->info(text);
     observability::count_source_state_change(reputation::standing_name(change.to));
